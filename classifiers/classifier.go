@@ -1,0 +1,119 @@
+// Package classifiers holds the Classifier contract and Sieve's text
+// classifiers: the rule baseline now; trained linear models, ONNX encoders,
+// remote inference and cascades behind the same contract.
+package classifiers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/sieve-stream/sieve/pipeline"
+)
+
+// Kind says how a classifier's labels relate.
+type Kind string
+
+const (
+	// Binary scores one label against its absence.
+	Binary Kind = "binary"
+	// MultiClass scores mutually exclusive labels whose scores sum to one.
+	MultiClass Kind = "multi-class"
+	// MultiLabel scores independent labels.
+	MultiLabel Kind = "multi-label"
+)
+
+// Description is what a classifier says of itself.
+type Description struct {
+	Name string
+	// Version is a content hash of the model: equal versions score equally.
+	Version string
+	Kind    Kind
+	Labels  []string
+	// Thresholds are the per-label scores at or above which a label flags.
+	Thresholds map[string]float64
+}
+
+// ID is name@version, as verdicts' "models" report it.
+func (d Description) ID() string { return d.Name + "@" + d.Version }
+
+// Classifier scores texts.
+//
+// Classify returns, for each text, one score in [0, 1] per label of
+// Describe().Labels, in that order: scores[i][j] is label j of texts[i]. It
+// is safe for concurrent use. An error fails the whole batch; wrap it with
+// pipeline.Transient when a retry may succeed (a remote backend timing out).
+type Classifier interface {
+	Describe() Description
+	Classify(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// ContentVersion is the short content hash used as a model version.
+func ContentVersion(content []byte) string {
+	sum := sha256.Sum256(content)
+	return hex.EncodeToString(sum[:3])
+}
+
+// Stage runs classifiers over micro-batches and writes their scores into the
+// items. It implements pipeline.Stage.
+type Stage struct {
+	classifiers []Classifier
+	ids         []string
+	descs       []Description
+}
+
+// NewStage returns a stage that runs every classifier over every batch.
+func NewStage(cs ...Classifier) *Stage {
+	s := &Stage{classifiers: cs}
+	for _, c := range cs {
+		d := c.Describe()
+		s.descs = append(s.descs, d)
+		s.ids = append(s.ids, d.ID())
+	}
+	return s
+}
+
+// Name implements pipeline.Stage.
+func (s *Stage) Name() string { return "classify" }
+
+// Descriptions are the stage's classifiers' descriptions.
+func (s *Stage) Descriptions() []Description { return s.descs }
+
+// Thresholds merges every classifier's per-label thresholds.
+func (s *Stage) Thresholds() map[string]float64 {
+	t := make(map[string]float64)
+	for _, d := range s.descs {
+		for l, v := range d.Thresholds {
+			t[l] = v
+		}
+	}
+	return t
+}
+
+// Process implements pipeline.Stage.
+func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
+	texts := make([]string, len(items))
+	for i, it := range items {
+		texts[i] = it.Text()
+	}
+	for ci, c := range s.classifiers {
+		d := s.descs[ci]
+		scores, err := c.Classify(ctx, texts)
+		if err != nil {
+			return fmt.Errorf("classify batch with %s: %w", s.ids[ci], err)
+		}
+		if len(scores) != len(items) {
+			return fmt.Errorf("classify batch with %s: %d results for %d texts", s.ids[ci], len(scores), len(items))
+		}
+		for i, it := range items {
+			if len(scores[i]) != len(d.Labels) {
+				return fmt.Errorf("classify batch with %s: %d scores for %d labels", s.ids[ci], len(scores[i]), len(d.Labels))
+			}
+			for j, l := range d.Labels {
+				it.SetScore(l, float64(scores[i][j]), s.ids[ci])
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+// Package config is sieve.yaml: one plain struct with defaults
+// (EnsureDefaults) and a Validate that names the bad field.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/policy"
+	"gopkg.in/yaml.v3"
+)
+
+// Delivery modes.
+const (
+	AtLeastOnce = "at_least_once"
+	ExactlyOnce = "exactly_once"
+)
+
+// Config is sieve.yaml.
+type Config struct {
+	// Delivery is at_least_once (default) or exactly_once.
+	Delivery    string             `yaml:"delivery"`
+	Kafka       kafka.Config       `yaml:"kafka"`
+	Pipeline    Pipeline           `yaml:"pipeline"`
+	Classifiers []ClassifierConfig `yaml:"classifiers"`
+	Policy      policy.Config      `yaml:"policy"`
+	HTTP        HTTP               `yaml:"http"`
+	Log         Log                `yaml:"log"`
+
+	// path is the file the config came from, for error messages.
+	path string
+}
+
+// Pipeline tunes batching, concurrency and fault handling.
+type Pipeline struct {
+	Workers     int   `yaml:"workers"`
+	MaxInFlight int   `yaml:"max_in_flight"`
+	Batch       Batch `yaml:"batch"`
+	// MaxTextBytes bounds a message's text; longer ones are dead-lettered
+	// as too_large.
+	MaxTextBytes int `yaml:"max_text_bytes"`
+	// MaxRecordBytes bounds a whole record value, media included.
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	// KeepUnknown copies the input's meta and unknown fields into the
+	// verdict's meta.
+	KeepUnknown     bool          `yaml:"keep_unknown"`
+	Retries         int           `yaml:"retries"`
+	BackoffInitial  time.Duration `yaml:"backoff_initial"`
+	BackoffMax      time.Duration `yaml:"backoff_max"`
+	Breaker         Breaker       `yaml:"breaker"`
+	CommitInterval  time.Duration `yaml:"commit_interval"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Batch bounds a micro-batch.
+type Batch struct {
+	MaxItems  int           `yaml:"max_items"`
+	MaxTokens int           `yaml:"max_tokens"`
+	Linger    time.Duration `yaml:"linger"`
+}
+
+// Breaker configures the per-stage circuit breakers.
+type Breaker struct {
+	Threshold int           `yaml:"threshold"`
+	Cooldown  time.Duration `yaml:"cooldown"`
+	// PauseConsumption pauses the input while a breaker is open (default
+	// true); false dead-letters the batches that reach the open stage.
+	PauseConsumption *bool `yaml:"pause_consumption"`
+}
+
+// ClassifierConfig selects one classifier.
+type ClassifierConfig struct {
+	// Type is rules (the keyword/regex baseline) or nop (scores nothing).
+	Type  string                   `yaml:"type"`
+	Rules *classifiers.RulesConfig `yaml:"rules"`
+}
+
+// HTTP is the metrics and health server.
+type HTTP struct {
+	// Addr serves /metrics, /healthz and /readyz; empty disables it.
+	Addr string `yaml:"addr"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Format string `yaml:"format"` // text or json
+	Level  string `yaml:"level"`  // debug, info, warn, error
+}
+
+// Default returns a config with every default filled in.
+func Default() *Config {
+	c := &Config{}
+	c.EnsureDefaults()
+	return c
+}
+
+// Path is the file the config was loaded from, "" for defaults.
+func (c *Config) Path() string { return c.path }
+
+// EnsureDefaults fills every unset field.
+func (c *Config) EnsureDefaults() {
+	if c.Delivery == "" {
+		c.Delivery = AtLeastOnce
+	}
+	c.Kafka.EnsureDefaults()
+	p := &c.Pipeline
+	if p.Workers <= 0 {
+		p.Workers = 4
+	}
+	if p.Batch.MaxItems <= 0 {
+		p.Batch.MaxItems = 256
+	}
+	if p.Batch.Linger == 0 {
+		p.Batch.Linger = 5 * time.Millisecond
+	}
+	if p.Batch.Linger < 0 {
+		p.Batch.Linger = 0
+	}
+	if p.MaxTextBytes <= 0 {
+		p.MaxTextBytes = 64 << 10
+	}
+	if p.MaxRecordBytes <= 0 {
+		p.MaxRecordBytes = 8 << 20
+	}
+	if p.Retries == 0 {
+		p.Retries = 3
+	}
+	if p.BackoffInitial <= 0 {
+		p.BackoffInitial = 100 * time.Millisecond
+	}
+	if p.BackoffMax <= 0 {
+		p.BackoffMax = 5 * time.Second
+	}
+	if p.Breaker.Threshold <= 0 {
+		p.Breaker.Threshold = 5
+	}
+	if p.Breaker.Cooldown <= 0 {
+		p.Breaker.Cooldown = 5 * time.Second
+	}
+	if p.Breaker.PauseConsumption == nil {
+		t := true
+		p.Breaker.PauseConsumption = &t
+	}
+	if p.CommitInterval <= 0 {
+		p.CommitInterval = time.Second
+	}
+	if p.ShutdownTimeout <= 0 {
+		p.ShutdownTimeout = 30 * time.Second
+	}
+	if len(c.Classifiers) == 0 {
+		c.Classifiers = []ClassifierConfig{{Type: "rules"}}
+	}
+	for i := range c.Classifiers {
+		if c.Classifiers[i].Type == "rules" && c.Classifiers[i].Rules == nil {
+			r := classifiers.DefaultRules
+			c.Classifiers[i].Rules = &r
+		}
+	}
+	if c.Policy.Rules == nil && c.Policy.Thresholds == nil {
+		c.Policy = policy.Default
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+}
+
+// Validate reports the first bad field, named as in sieve.yaml.
+func (c *Config) Validate() error {
+	switch c.Delivery {
+	case AtLeastOnce, ExactlyOnce:
+	default:
+		return fmt.Errorf("delivery: %q is not %s or %s", c.Delivery, AtLeastOnce, ExactlyOnce)
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		return err
+	}
+	p := &c.Pipeline
+	if p.Workers > 1024 {
+		return fmt.Errorf("pipeline.workers: %d is more than 1024", p.Workers)
+	}
+	if p.MaxInFlight < 0 {
+		return fmt.Errorf("pipeline.max_in_flight: %d is negative", p.MaxInFlight)
+	}
+	if p.MaxInFlight > 0 && p.MaxInFlight < p.Batch.MaxItems {
+		return fmt.Errorf("pipeline.max_in_flight: %d is below pipeline.batch.max_items %d; no batch could fill", p.MaxInFlight, p.Batch.MaxItems)
+	}
+	if p.Batch.MaxTokens < 0 {
+		return fmt.Errorf("pipeline.batch.max_tokens: %d is negative", p.Batch.MaxTokens)
+	}
+	if p.Retries < 0 {
+		return fmt.Errorf("pipeline.retries: %d is negative", p.Retries)
+	}
+	if p.MaxTextBytes > p.MaxRecordBytes {
+		return fmt.Errorf("pipeline.max_text_bytes: %d is over pipeline.max_record_bytes %d", p.MaxTextBytes, p.MaxRecordBytes)
+	}
+	for i, cc := range c.Classifiers {
+		switch cc.Type {
+		case "rules":
+			if _, err := classifiers.NewRules(*cc.Rules); err != nil {
+				return fmt.Errorf("classifiers[%d].rules.%w", i, err)
+			}
+		case "nop":
+		default:
+			return fmt.Errorf("classifiers[%d].type: %q is not rules or nop", i, cc.Type)
+		}
+	}
+	if err := c.Policy.Validate(); err != nil {
+		return err
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format: %q is not text or json", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	return nil
+}
+
+// Load reads, defaults and validates a config file. Every error names the
+// file, and the field or line that is wrong.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.path = path
+	return c, nil
+}
+
+// Parse reads a config from r, rejecting unknown fields, then defaults and
+// validates it.
+func Parse(r io.Reader) (*Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+	}
+	c.EnsureDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

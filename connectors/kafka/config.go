@@ -1,0 +1,148 @@
+// Package kafka connects Sieve to Kafka with franz-go: a group consumer
+// Source (cooperative-sticky, manual commits), a transactional Source for
+// exactly-once delivery, an idempotent producer Sink, topic administration,
+// and an embedded broker (franz-go's kfake) for the quickstart and tests.
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is the kafka section of sieve.yaml.
+type Config struct {
+	// Brokers are seed brokers, host:port. Ignored when Embedded.
+	Brokers []string `yaml:"brokers"`
+	// Embedded starts an in-process broker (kfake) instead of dialing Brokers.
+	Embedded bool `yaml:"embedded"`
+	// EmbeddedPort is the embedded broker's TCP port; 0 picks a free one.
+	EmbeddedPort int `yaml:"embedded_port"`
+	// DataDir, when set, makes the embedded broker keep its data there
+	// across restarts.
+	DataDir string `yaml:"data_dir"`
+
+	Group    string `yaml:"group"`
+	ClientID string `yaml:"client_id"`
+	Topics   Topics `yaml:"topics"`
+	// CreateTopics creates missing topics with Partitions partitions at start.
+	CreateTopics bool  `yaml:"create_topics"`
+	Partitions   int32 `yaml:"partitions"`
+	// StartFrom is where a group without committed offsets starts: earliest
+	// or latest.
+	StartFrom string `yaml:"start_from"`
+	// TransactionalID identifies this member's producer in exactly-once
+	// mode; it must be stable across restarts of the same member and unique
+	// among members. Defaults to the group name plus the host name.
+	TransactionalID string `yaml:"transactional_id"`
+
+	MaxPollRecords   int           `yaml:"max_poll_records"`
+	SessionTimeout   time.Duration `yaml:"session_timeout"`
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// ProduceLinger lets the producer wait this long to fill batches.
+	ProduceLinger time.Duration `yaml:"produce_linger"`
+
+	TLS  TLSConfig  `yaml:"tls"`
+	SASL SASLConfig `yaml:"sasl"`
+}
+
+// Topics names the topics Sieve reads and writes.
+type Topics struct {
+	Input       []string `yaml:"input"`
+	Verdicts    string   `yaml:"verdicts"`
+	Rewrites    string   `yaml:"rewrites"`
+	DeadLetters string   `yaml:"dead_letters"`
+}
+
+// TLSConfig enables TLS to the brokers.
+type TLSConfig struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SASLConfig authenticates to the brokers.
+type SASLConfig struct {
+	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty disables SASL.
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+}
+
+// EnsureDefaults fills unset fields.
+func (c *Config) EnsureDefaults() {
+	if c.Group == "" {
+		c.Group = "sieve"
+	}
+	if c.ClientID == "" {
+		c.ClientID = "sieve"
+	}
+	if len(c.Topics.Input) == 0 {
+		c.Topics.Input = []string{"posts"}
+	}
+	if c.Topics.Verdicts == "" {
+		c.Topics.Verdicts = "verdicts"
+	}
+	if c.Topics.Rewrites == "" {
+		c.Topics.Rewrites = "rewrites"
+	}
+	if c.Topics.DeadLetters == "" {
+		c.Topics.DeadLetters = "dead-letters"
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 6
+	}
+	if c.StartFrom == "" {
+		c.StartFrom = "earliest"
+	}
+	if c.MaxPollRecords <= 0 {
+		c.MaxPollRecords = 2000
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 45 * time.Second
+	}
+	if c.RebalanceTimeout <= 0 {
+		c.RebalanceTimeout = 60 * time.Second
+	}
+	if c.ProduceLinger < 0 {
+		c.ProduceLinger = 0
+	}
+}
+
+// Validate reports the first bad field, named as in sieve.yaml.
+func (c *Config) Validate() error {
+	if !c.Embedded && len(c.Brokers) == 0 {
+		return errors.New("kafka.brokers: at least one broker is needed unless kafka.embedded is true")
+	}
+	for i, t := range c.Topics.Input {
+		if t == "" {
+			return fmt.Errorf("kafka.topics.input[%d]: empty topic name", i)
+		}
+		if t == c.Topics.Verdicts || t == c.Topics.DeadLetters || t == c.Topics.Rewrites {
+			return fmt.Errorf("kafka.topics.input[%d]: %q is also an output topic; Sieve would read its own output", i, t)
+		}
+	}
+	switch c.StartFrom {
+	case "earliest", "latest":
+	default:
+		return fmt.Errorf("kafka.start_from: %q is not earliest or latest", c.StartFrom)
+	}
+	switch c.SASL.Mechanism {
+	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+	default:
+		return fmt.Errorf("kafka.sasl.mechanism: %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASL.Mechanism)
+	}
+	if c.SASL.Mechanism != "" && c.SASL.Username == "" {
+		return errors.New("kafka.sasl.username: required with kafka.sasl.mechanism")
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("kafka.tls.cert_file and kafka.tls.key_file go together")
+	}
+	if c.Partitions > 10000 {
+		return fmt.Errorf("kafka.partitions: %d is more than 10000", c.Partitions)
+	}
+	return nil
+}

@@ -1,0 +1,748 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sourcegraph/conc/pool"
+)
+
+// Options configure an Engine. Zero values take the defaults of
+// EnsureDefaults.
+type Options struct {
+	// Stages run in order over every micro-batch.
+	Stages []Stage
+	Batch  BatchOptions
+	// Workers is how many micro-batches are processed at once.
+	Workers int
+	// MaxInFlight bounds the records taken but not yet acknowledged; when it
+	// is reached the pipeline stops polling (backpressure).
+	MaxInFlight int
+
+	VerdictTopic    string
+	DeadLetterTopic string
+	Decode          DecodeOptions
+
+	// MaxRetries is how often a batch is retried after a transient error.
+	MaxRetries int
+	Backoff    Backoff
+	// BreakerThreshold transient failures in a row open a stage's breaker
+	// for BreakerCooldown.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+	// PauseOnOpenBreaker pauses consumption while a breaker is open, instead
+	// of dead-lettering every batch that reaches the broken stage.
+	PauseOnOpenBreaker bool
+
+	CommitInterval  time.Duration
+	ShutdownTimeout time.Duration
+	// RevokeTimeout bounds how long a rebalance waits for revoked
+	// partitions' in-flight records.
+	RevokeTimeout time.Duration
+
+	// DefaultID names a message that has no id (default: the record key,
+	// else topic/partition/offset).
+	DefaultID func(*Record) string
+	// DeadLetter builds the output of a failed item (default: the original
+	// record to DeadLetterTopic with the contract's headers).
+	DeadLetter func(*Item) Output
+
+	// TokenEstimate estimates an item's model cost for the batcher.
+	TokenEstimate func(*Message) int
+	// OnVerdict, when set, sees every item after its outputs were
+	// acknowledged (the demo's live line). It must be quick.
+	OnVerdict func(*Item)
+
+	Metrics *Metrics
+	Logger  *slog.Logger
+}
+
+// EnsureDefaults fills unset options.
+func (o *Options) EnsureDefaults() {
+	if o.Batch.MaxItems <= 0 {
+		o.Batch.MaxItems = 256
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = 16 * o.Batch.MaxItems
+		if o.MaxInFlight < 4096 {
+			o.MaxInFlight = 4096
+		}
+	}
+	if o.VerdictTopic == "" {
+		o.VerdictTopic = "verdicts"
+	}
+	if o.DeadLetterTopic == "" {
+		o.DeadLetterTopic = "dead-letters"
+	}
+	if o.Decode.MaxTextBytes == 0 && o.Decode.MaxRecordBytes == 0 {
+		o.Decode = DefaultDecodeOptions
+	}
+	if o.Backoff.Initial <= 0 {
+		o.Backoff.Initial = 50 * time.Millisecond
+	}
+	if o.Backoff.Max <= 0 {
+		o.Backoff.Max = 5 * time.Second
+	}
+	if o.BreakerThreshold <= 0 {
+		o.BreakerThreshold = 5
+	}
+	if o.BreakerCooldown <= 0 {
+		o.BreakerCooldown = 5 * time.Second
+	}
+	if o.CommitInterval <= 0 {
+		o.CommitInterval = time.Second
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+	if o.RevokeTimeout <= 0 {
+		o.RevokeTimeout = 20 * time.Second
+	}
+	if o.DefaultID == nil {
+		o.DefaultID = DefaultID
+	}
+	if o.DeadLetter == nil {
+		topic := o.DeadLetterTopic
+		o.DeadLetter = func(it *Item) Output { return DeadLetter(topic, it) }
+	}
+	if o.TokenEstimate == nil {
+		o.TokenEstimate = EstimateTokens
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// EstimateTokens is a cheap stand-in for a tokenizer: about four bytes a
+// token, plus the two special tokens an encoder adds.
+func EstimateTokens(m *Message) int { return len(m.Text)/4 + 2 }
+
+// Engine runs records from a Source through the stages to a Sink:
+// decode → validate → stages → encode → produce → ack → commit.
+type Engine struct {
+	opts Options
+	src  Source
+	sink Sink
+	log  *slog.Logger
+	m    *Metrics
+
+	batches chan []*Item
+	batcher *batcher
+	slots   chan struct{}
+
+	lanesMu sync.Mutex
+	lanes   map[Partition]*lane
+
+	commitMu  sync.Mutex
+	committed map[Partition]int64
+
+	breakers []*Breaker
+	openMu   sync.Mutex
+	open     int // breakers open while PauseOnOpenBreaker
+
+	prodCtx    context.Context // outlives the poll loop so draining can produce
+	prodCancel context.CancelFunc
+	fatalOnce  sync.Once
+	fatalErr   error
+	stopPoll   context.CancelFunc
+	killed     atomic.Bool
+	inFlight   atomic.Int64
+
+	// pre-bound collectors of the hot path
+	inCounters  sync.Map // topic -> prometheus.Counter
+	outCounters sync.Map
+}
+
+// New creates an Engine. Options are copied and defaulted.
+func New(src Source, sink Sink, opts Options) *Engine {
+	opts.EnsureDefaults()
+	e := &Engine{
+		opts:      opts,
+		src:       src,
+		sink:      sink,
+		log:       opts.Logger,
+		m:         opts.Metrics,
+		batches:   make(chan []*Item, opts.Workers*2),
+		slots:     make(chan struct{}, opts.MaxInFlight),
+		lanes:     make(map[Partition]*lane),
+		committed: make(map[Partition]int64),
+	}
+	e.batcher = newBatcher(opts.Batch, e.batches)
+	for _, st := range opts.Stages {
+		name := st.Name()
+		gauge := e.m.BreakerState.WithLabelValues(name)
+		e.breakers = append(e.breakers, &Breaker{
+			Threshold: opts.BreakerThreshold,
+			Cooldown:  opts.BreakerCooldown,
+			OnChange: func(from, to BreakerState) {
+				gauge.Set(float64(to))
+				e.log.Warn("circuit breaker changed state", "stage", name, "from", from.String(), "to", to.String())
+				e.breakerChanged(from, to)
+			},
+		})
+	}
+	return e
+}
+
+// Run consumes until ctx is done or a finite source is exhausted, then
+// drains: in-flight records finish and are committed within
+// ShutdownTimeout. It returns nil after a clean stop and an error when the
+// pipeline could not go on (a dead letter could not be written, the source
+// failed).
+func (e *Engine) Run(ctx context.Context) error {
+	e.prodCtx, e.prodCancel = context.WithCancel(context.WithoutCancel(ctx))
+	defer e.prodCancel()
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	e.stopPoll = stopPoll
+	defer stopPoll()
+	if r, ok := e.src.(Rebalancing); ok {
+		r.Bind(e)
+	}
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	workers := pool.New().WithMaxGoroutines(e.opts.Workers)
+	for range e.opts.Workers {
+		workers.Go(func() { e.work(workCtx) })
+	}
+	committerDone := make(chan struct{})
+	tx, transactional := e.src.(Transactor)
+	if !transactional {
+		go func() { defer close(committerDone); e.commitLoop(pollCtx) }()
+	} else {
+		close(committerDone)
+	}
+
+	var err error
+	if transactional {
+		err = e.runTransactional(pollCtx, tx)
+	} else {
+		err = e.runStreaming(pollCtx)
+	}
+	stopPoll()
+	<-committerDone
+	if !e.killed.Load() {
+		e.drain()
+	}
+	stopWork()
+	workers.Wait()
+	if e.fatalErr != nil {
+		return e.fatalErr
+	}
+	return err
+}
+
+func (e *Engine) runStreaming(ctx context.Context) error {
+	for {
+		recs, err := e.src.Poll(ctx)
+		if err != nil {
+			e.src.Release()
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("poll source: %w", err)
+		}
+		stopped := !e.submitAll(ctx, recs)
+		e.src.Release()
+		if stopped {
+			return nil
+		}
+	}
+}
+
+// runTransactional runs one transaction per poll: every output of the
+// polled records and their offsets commit together or not at all.
+func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
+	for {
+		recs, err := e.src.Poll(ctx)
+		if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+			e.src.Release()
+			return fmt.Errorf("poll source: %w", err)
+		}
+		finished := err != nil
+		if len(recs) == 0 {
+			e.src.Release()
+			if finished {
+				return nil
+			}
+			continue
+		}
+		if err := tx.Begin(); err != nil {
+			e.src.Release()
+			return fmt.Errorf("begin transaction: %w", err)
+		}
+		ok := e.submitAll(ctx, recs)
+		drained := e.waitIdle(e.prodCtx, e.opts.ShutdownTimeout)
+		if e.killed.Load() {
+			return nil
+		}
+		commit := ok && drained && e.fatalErr == nil
+		committed, endErr := tx.End(e.prodCtx, commit)
+		switch {
+		case endErr != nil:
+			e.m.Transactions.WithLabelValues("failed").Inc()
+			e.log.Warn("transaction failed; its records will be consumed again", "err", endErr)
+		case committed:
+			e.m.Transactions.WithLabelValues("committed").Inc()
+		default:
+			e.m.Transactions.WithLabelValues("aborted").Inc()
+		}
+		e.src.Release()
+		if !drained {
+			return fmt.Errorf("transaction: records still in flight after %s", e.opts.ShutdownTimeout)
+		}
+		e.resetLanes()
+		if e.fatalErr != nil {
+			return e.fatalErr
+		}
+		if finished || !ok {
+			return nil
+		}
+	}
+}
+
+// submitAll takes a poll's records into the pipeline. It returns false when
+// ctx ended before every record was taken.
+func (e *Engine) submitAll(ctx context.Context, recs []*Record) bool {
+	for _, r := range recs {
+		select {
+		case e.slots <- struct{}{}:
+		case <-ctx.Done():
+			e.batcher.flush()
+			return false
+		}
+		e.submit(r)
+	}
+	if e.opts.Batch.Linger == 0 || len(recs) == 0 {
+		e.batcher.flush()
+	}
+	return true
+}
+
+func (e *Engine) submit(r *Record) {
+	e.inFlight.Add(1)
+	e.m.InFlight.Inc()
+	e.counter(&e.inCounters, e.m.RecordsIn, r.Topic).Inc()
+	it := &Item{Record: r, received: time.Now()}
+	e.laneFor(r.Partition).add(it)
+	msg, err := DecodeMessage(r.Value, e.opts.Decode)
+	if err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			it.Err = &ItemError{Code: de.Code, Detail: de.Detail, Stage: "decode"}
+		} else {
+			it.Err = &ItemError{Code: ReasonInvalidJSON, Detail: err.Error(), Stage: "decode"}
+		}
+		it.ID = e.opts.DefaultID(r)
+		e.finish(it)
+		return
+	}
+	it.Msg = msg
+	it.ID = msg.ID
+	if it.ID == "" {
+		it.ID = e.opts.DefaultID(r)
+	}
+	it.Tokens = e.opts.TokenEstimate(msg)
+	e.batcher.add(it)
+}
+
+// DefaultID is the contract's default id: the record key, else
+// topic/partition/offset.
+func DefaultID(r *Record) string {
+	if len(r.Key) > 0 {
+		return string(r.Key)
+	}
+	return r.Topic + "/" + strconv.Itoa(int(r.Partition.Partition)) + "/" + strconv.FormatInt(r.Offset, 10)
+}
+
+func (e *Engine) laneFor(p Partition) *lane {
+	e.lanesMu.Lock()
+	l := e.lanes[p]
+	if l == nil {
+		l = newLane(p)
+		e.lanes[p] = l
+	}
+	e.lanesMu.Unlock()
+	return l
+}
+
+func (e *Engine) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case batch := <-e.batches:
+			e.process(ctx, batch)
+		}
+	}
+}
+
+func (e *Engine) process(ctx context.Context, batch []*Item) {
+	e.m.BatchSize.Observe(float64(len(batch)))
+	live := batch
+	for i, st := range e.opts.Stages {
+		live = alive(live)
+		if len(live) == 0 {
+			break
+		}
+		e.runStage(ctx, st, e.breakers[i], live)
+	}
+	for _, it := range batch {
+		e.finish(it)
+	}
+}
+
+// alive returns the items not failed, reusing items' backing array only
+// when nothing was dropped.
+func alive(items []*Item) []*Item {
+	for i, it := range items {
+		if it.Err != nil {
+			out := make([]*Item, 0, len(items)-1)
+			out = append(out, items[:i]...)
+			for _, it := range items[i+1:] {
+				if it.Err == nil {
+					out = append(out, it)
+				}
+			}
+			return out
+		}
+	}
+	return items
+}
+
+// runStage runs one stage over a batch with retries and its breaker.
+func (e *Engine) runStage(ctx context.Context, st Stage, br *Breaker, items []*Item) {
+	name := st.Name()
+	for attempt := 0; ; {
+		if !br.Allow() {
+			if e.opts.PauseOnOpenBreaker && ctx.Err() == nil {
+				// Hold the batch; consumption is paused until a trial
+				// call closes the breaker again.
+				select {
+				case <-ctx.Done():
+				case <-time.After(minDuration(e.opts.BreakerCooldown/4, 250*time.Millisecond)):
+				}
+				continue
+			}
+			failAll(items, name, fmt.Sprintf("stage %s: %v", name, ErrBreakerOpen))
+			e.m.StageFailures.WithLabelValues(name).Inc()
+			return
+		}
+		start := time.Now()
+		err := st.Process(ctx, items)
+		e.m.StageDuration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		transient := err != nil && IsTransient(err)
+		br.Done(!transient)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			failAll(items, name, fmt.Sprintf("stage %s stopped by shutdown: %v", name, err))
+			return
+		}
+		if !transient || (attempt >= e.opts.MaxRetries && !e.opts.PauseOnOpenBreaker) {
+			e.m.StageFailures.WithLabelValues(name).Inc()
+			failAll(items, name, fmt.Sprintf("stage %s failed after %d attempts: %v", name, attempt+1, err))
+			return
+		}
+		e.m.StageRetries.WithLabelValues(name).Inc()
+		e.log.Debug("retrying batch after transient error", "stage", name, "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(e.opts.Backoff.Delay(attempt)):
+		}
+		attempt++
+	}
+}
+
+func minDuration(a, b time.Duration) time.Duration {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+func failAll(items []*Item, stage, detail string) {
+	for _, it := range items {
+		it.Fail(stage, ReasonStageFailed, detail)
+	}
+}
+
+func (e *Engine) breakerChanged(from, to BreakerState) {
+	if !e.opts.PauseOnOpenBreaker {
+		return
+	}
+	e.openMu.Lock()
+	defer e.openMu.Unlock()
+	switch {
+	case from == BreakerClosed && to != BreakerClosed:
+		e.open++
+		if e.open == 1 {
+			e.m.Paused.Set(1)
+			e.src.Pause()
+		}
+	case from != BreakerClosed && to == BreakerClosed:
+		e.open--
+		if e.open == 0 {
+			e.m.Paused.Set(0)
+			e.src.Resume()
+		}
+	}
+}
+
+// finish encodes the item's outputs and hands it to its lane, which
+// releases it to the sink in offset order.
+func (e *Engine) finish(it *Item) {
+	if it.Err != nil {
+		e.m.DeadLetters.WithLabelValues(it.Err.Code).Inc()
+		it.outputs = append(it.outputs[:0], e.opts.DeadLetter(it))
+	} else {
+		v := AppendVerdict(make([]byte, 0, 256), it, it.Latency(), e.opts.Decode.KeepUnknown)
+		it.outputs = append(it.outputs[:0], Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v})
+		it.outputs = append(it.outputs, it.Extra...)
+	}
+	it.lane.ready(it, e.release)
+}
+
+// release hands items, in their lane's offset order, to the sink.
+func (e *Engine) release(items []*Item) {
+	for _, it := range items {
+		it.pending = int32(len(it.outputs))
+		for i := range it.outputs {
+			out := &it.outputs[i]
+			e.sink.Produce(e.prodCtx, out, func(err error) { e.acked(it, out, err) })
+		}
+	}
+}
+
+func (e *Engine) acked(it *Item, out *Output, err error) {
+	if err != nil {
+		if it.Err != nil || e.killed.Load() || e.prodCtx.Err() != nil {
+			e.fatal(fmt.Errorf("produce to %s for %s: %w", out.Topic, it.Record.Position, err))
+			return
+		}
+		// The verdict could not be written (too large for the broker, topic
+		// gone): the record still must not be lost, so it becomes a dead letter.
+		e.log.Warn("could not produce output, dead-lettering the record", "topic", out.Topic, "source", it.Record.Position.String(), "err", err)
+		it.Fail("produce", "produce_failed", fmt.Sprintf("producing to %s failed: %v", out.Topic, err))
+		e.m.DeadLetters.WithLabelValues("produce_failed").Inc()
+		dl := e.opts.DeadLetter(it)
+		e.sink.Produce(e.prodCtx, &dl, func(err error) { e.acked(it, &dl, err) })
+		return
+	}
+	e.counter(&e.outCounters, e.m.RecordsOut, out.Topic).Inc()
+	if atomic.AddInt32(&it.pending, -1) != 0 {
+		return
+	}
+	if it.Err == nil {
+		e.observe(it)
+	}
+	it.lane.ack(it)
+	e.inFlight.Add(-1)
+	e.m.InFlight.Dec()
+	<-e.slots
+}
+
+func (e *Engine) observe(it *Item) {
+	now := time.Now()
+	e.m.Processing.Observe(now.Sub(it.received).Seconds())
+	if ts := it.Record.Timestamp; !ts.IsZero() {
+		e.m.EndToEnd.Observe(now.Sub(ts).Seconds())
+	}
+	if e.opts.OnVerdict != nil {
+		e.opts.OnVerdict(it)
+	}
+}
+
+func (e *Engine) counter(cache *sync.Map, vec *prometheus.CounterVec, topic string) prometheus.Counter {
+	if c, ok := cache.Load(topic); ok {
+		return c.(prometheus.Counter)
+	}
+	c := vec.WithLabelValues(topic)
+	cache.Store(topic, c)
+	return c
+}
+
+func (e *Engine) fatal(err error) {
+	e.fatalOnce.Do(func() {
+		e.fatalErr = err
+		e.log.Error("pipeline cannot go on", "err", err)
+		if e.stopPoll != nil {
+			e.stopPoll()
+		}
+	})
+}
+
+// InFlight is the number of records taken and not yet acknowledged.
+func (e *Engine) InFlight() int64 { return e.inFlight.Load() }
+
+// Kill stops the engine as a crash would: nothing more is committed, nothing
+// drains. Tests use it to prove at-least-once delivery across crashes.
+func (e *Engine) Kill() {
+	e.killed.Store(true)
+	if e.stopPoll != nil {
+		e.stopPoll()
+	}
+}
+
+// waitIdle waits until every lane is empty, up to timeout. It reports
+// whether everything was acknowledged.
+func (e *Engine) waitIdle(ctx context.Context, timeout time.Duration) bool {
+	return e.waitLanes(ctx, timeout, nil)
+}
+
+func (e *Engine) waitLanes(ctx context.Context, timeout time.Duration, only map[Partition]bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		e.batcher.flush()
+		var wait <-chan struct{}
+		e.lanesMu.Lock()
+		for p, l := range e.lanes {
+			if only != nil && !only[p] {
+				continue
+			}
+			if ch := l.waitIdle(); ch != nil {
+				wait = ch
+				break
+			}
+		}
+		e.lanesMu.Unlock()
+		if wait == nil {
+			return true
+		}
+		if e.fatalErr != nil || e.killed.Load() {
+			return false
+		}
+		select {
+		case <-wait:
+		case <-deadline.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// drain finishes in-flight work after polling stopped and commits it.
+func (e *Engine) drain() {
+	if !e.waitIdle(e.prodCtx, e.opts.ShutdownTimeout) {
+		e.log.Warn("shutdown deadline passed with records in flight; they will be consumed again", "in_flight", e.InFlight())
+	}
+	if _, ok := e.src.(Transactor); ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(e.prodCtx, 10*time.Second)
+	defer cancel()
+	e.commit(ctx, nil)
+}
+
+func (e *Engine) commitLoop(ctx context.Context) {
+	t := time.NewTicker(e.opts.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			e.commit(ctx, nil)
+		}
+	}
+}
+
+// commit commits the marks of every lane (only: of those partitions) that
+// moved since the last commit.
+func (e *Engine) commit(ctx context.Context, only map[Partition]bool) {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	if e.killed.Load() {
+		return
+	}
+	var commits []Commit
+	e.lanesMu.Lock()
+	for p, l := range e.lanes {
+		if only != nil && !only[p] {
+			continue
+		}
+		if c, ok := l.commit(); ok && e.committed[p] != c.Offset {
+			commits = append(commits, c)
+		}
+	}
+	e.lanesMu.Unlock()
+	if len(commits) == 0 {
+		return
+	}
+	start := time.Now()
+	err := e.src.Commit(ctx, commits)
+	e.m.CommitDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		e.m.CommitErrors.Inc()
+		e.log.Warn("offset commit failed; will retry", "err", err)
+		return
+	}
+	for _, c := range commits {
+		e.committed[c.Partition] = c.Offset
+	}
+}
+
+// Revoked implements PartitionListener: revoked partitions finish their
+// in-flight records (bounded by RevokeTimeout and ctx), commit, and go.
+func (e *Engine) Revoked(ctx context.Context, parts []Partition) {
+	if len(parts) == 0 {
+		return
+	}
+	only := make(map[Partition]bool, len(parts))
+	for _, p := range parts {
+		only[p] = true
+	}
+	if !e.killed.Load() {
+		if !e.waitLanes(ctx, e.opts.RevokeTimeout, only) {
+			e.log.Warn("revoked partitions still had records in flight; the new owner will consume them again")
+		}
+		e.commit(ctx, only)
+	}
+	e.dropLanes(parts)
+}
+
+// Lost implements PartitionListener: the partitions are gone without a
+// chance to commit.
+func (e *Engine) Lost(parts []Partition) { e.dropLanes(parts) }
+
+func (e *Engine) dropLanes(parts []Partition) {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	e.lanesMu.Lock()
+	defer e.lanesMu.Unlock()
+	for _, p := range parts {
+		if l := e.lanes[p]; l != nil {
+			l.close()
+			delete(e.lanes, p)
+		}
+		delete(e.committed, p)
+	}
+}
+
+// resetLanes forgets every lane between transactions: the transaction
+// committed (or aborted and rewound) the offsets itself.
+func (e *Engine) resetLanes() {
+	e.lanesMu.Lock()
+	defer e.lanesMu.Unlock()
+	for p, l := range e.lanes {
+		if l.pending() == 0 {
+			delete(e.lanes, p)
+		}
+	}
+}

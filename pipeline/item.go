@@ -1,0 +1,120 @@
+package pipeline
+
+import (
+	"time"
+)
+
+// Score is one label's score in [0, 1].
+type Score struct {
+	Label string
+	Score float64
+}
+
+// Finding is evidence a detector or signal stage attached to an item
+// (contract: verdict "findings").
+type Finding struct {
+	Detector string `json:"detector"`
+	Media    *int   `json:"media,omitempty"`
+	Signal   string `json:"signal"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// ItemError is why an item became a dead letter.
+type ItemError struct {
+	Code   string // one of the Reason constants
+	Detail string // a human sentence
+	Stage  string // the stage that failed, "decode" for input errors
+}
+
+func (e *ItemError) Error() string { return e.Stage + ": " + e.Code + ": " + e.Detail }
+
+// Item is the unit that travels through the pipeline: the raw record, the
+// decoded message and what the stages filled in. Stages annotate an Item in
+// place and never copy it; one Item is only ever touched by one goroutine at a
+// time (the batcher hands a batch to exactly one worker).
+type Item struct {
+	Record *Record
+	Msg    *Message // nil when decoding failed
+	ID     string
+
+	// Filled in by stages.
+	Scores   []Score           // label scores, any order
+	Models   map[string]string // label -> model id@version that decided it
+	Flags    []string
+	Decision string
+	Rewrite  *string
+	Findings []Finding
+	Cached   bool
+	// Outputs beyond the verdict (rewrites, routed copies) that stages ask to
+	// be produced along with it.
+	Extra []Output
+
+	// Err makes the item a dead letter; set through Fail.
+	Err *ItemError
+
+	// Tokens is an estimate of the item's model cost, used by the batcher.
+	Tokens int
+
+	received time.Time // when the pipeline took the record
+	lane     *lane
+	done     bool
+	acked    bool
+	pending  int32 // outputs not yet acknowledged
+	outputs  []Output
+}
+
+// Fail marks the item as failed in stage; it will be dead-lettered with the
+// stage_failed reason unless a code is given.
+func (it *Item) Fail(stage, code, detail string) {
+	if it.Err != nil {
+		return
+	}
+	if code == "" {
+		code = ReasonStageFailed
+	}
+	it.Err = &ItemError{Code: code, Detail: detail, Stage: stage}
+}
+
+// Text is the message text, or "" for a dead item.
+func (it *Item) Text() string {
+	if it.Msg == nil {
+		return ""
+	}
+	return it.Msg.Text
+}
+
+// SetScore sets or replaces the score of label.
+func (it *Item) SetScore(label string, score float64, model string) {
+	for i := range it.Scores {
+		if it.Scores[i].Label == label {
+			it.Scores[i].Score = score
+			it.setModel(label, model)
+			return
+		}
+	}
+	it.Scores = append(it.Scores, Score{label, score})
+	it.setModel(label, model)
+}
+
+func (it *Item) setModel(label, model string) {
+	if model == "" {
+		return
+	}
+	if it.Models == nil {
+		it.Models = make(map[string]string, 2)
+	}
+	it.Models[label] = model
+}
+
+// Score returns the score of label and whether it was set.
+func (it *Item) Score(label string) (float64, bool) {
+	for _, s := range it.Scores {
+		if s.Label == label {
+			return s.Score, true
+		}
+	}
+	return 0, false
+}
+
+// Latency is the time since the pipeline took the record.
+func (it *Item) Latency() time.Duration { return time.Since(it.received) }

@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Reason codes of the contract's dead letters (header sieve-error).
+const (
+	ReasonInvalidJSON        = "invalid_json"
+	ReasonInvalidUTF8        = "invalid_utf8"
+	ReasonTooLarge           = "too_large"
+	ReasonEmpty              = "empty"
+	ReasonUnsupportedVersion = "unsupported_version"
+	ReasonStageFailed        = "stage_failed"
+)
+
+// MessageVersion is the version of the input and verdict formats this build
+// reads and writes.
+const MessageVersion = 1
+
+// Media is one attachment: either a URL or inline base64 data.
+type Media struct {
+	URL  string `json:"url,omitempty"`
+	Data string `json:"data,omitempty"`
+	MIME string `json:"mime,omitempty"`
+}
+
+// Turn is one earlier turn of a conversation, given as context.
+type Turn struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Message is a decoded input message (contract: "Input message").
+type Message struct {
+	V       int             `json:"v,omitempty"`
+	ID      string          `json:"id,omitempty"`
+	Text    string          `json:"text,omitempty"`
+	Author  string          `json:"author,omitempty"`
+	Tenant  string          `json:"tenant,omitempty"`
+	Channel string          `json:"channel,omitempty"`
+	Lang    string          `json:"lang,omitempty"`
+	Media   []Media         `json:"media,omitempty"`
+	Context []Turn          `json:"context,omitempty"`
+	TS      string          `json:"ts,omitempty"`
+	Meta    json.RawMessage `json:"meta,omitempty"`
+	// Extra holds fields this version does not know, untouched, so that the
+	// verdict can carry them when the config asks (decode.keep_unknown).
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// DecodeError is why a record cannot become a Message. Code is one of the
+// Reason constants and becomes the dead letter's sieve-error header.
+type DecodeError struct {
+	Code   string
+	Detail string
+}
+
+func (e *DecodeError) Error() string { return e.Code + ": " + e.Detail }
+
+// DecodeOptions bound what a record may hold.
+type DecodeOptions struct {
+	// MaxTextBytes bounds the text field (or the whole value taken as text).
+	MaxTextBytes int
+	// MaxRecordBytes bounds the whole record value, media included.
+	MaxRecordBytes int
+	// KeepUnknown keeps unknown top-level fields in Message.Extra.
+	KeepUnknown bool
+}
+
+// DefaultDecodeOptions are the contract's defaults.
+var DefaultDecodeOptions = DecodeOptions{MaxTextBytes: 64 << 10, MaxRecordBytes: 8 << 20}
+
+var errNotObject = errors.New("not a JSON object")
+
+// DecodeMessage turns a record value into a Message. The value is never
+// modified and the returned Message does not alias it. A value that is valid
+// UTF-8 but not a JSON object is taken as {"text": value}.
+func DecodeMessage(value []byte, opts DecodeOptions) (*Message, error) {
+	if opts.MaxRecordBytes > 0 && len(value) > opts.MaxRecordBytes {
+		return nil, &DecodeError{ReasonTooLarge, fmt.Sprintf("record is %d bytes, over the limit of %d", len(value), opts.MaxRecordBytes)}
+	}
+	if !utf8.Valid(value) {
+		return nil, &DecodeError{ReasonInvalidUTF8, fmt.Sprintf("value is not valid UTF-8 (first bad byte at offset %d)", firstInvalidUTF8(value))}
+	}
+	trimmed := bytes.TrimSpace(value)
+	if len(trimmed) == 0 {
+		return nil, &DecodeError{ReasonEmpty, "value is empty"}
+	}
+	var m Message
+	if trimmed[0] != '{' {
+		m.Text = string(trimmed)
+	} else if err := decodeObject(trimmed, &m, opts.KeepUnknown); err != nil {
+		return nil, &DecodeError{ReasonInvalidJSON, err.Error()}
+	}
+	if m.V > MessageVersion {
+		return nil, &DecodeError{ReasonUnsupportedVersion, fmt.Sprintf("message version v=%d is newer than this build's %d", m.V, MessageVersion)}
+	}
+	if opts.MaxTextBytes > 0 && len(m.Text) > opts.MaxTextBytes {
+		return nil, &DecodeError{ReasonTooLarge, fmt.Sprintf("text is %d bytes, over max_text_bytes %d", len(m.Text), opts.MaxTextBytes)}
+	}
+	if len(bytes.TrimSpace([]byte(m.Text))) == 0 && len(m.Media) == 0 {
+		return nil, &DecodeError{ReasonEmpty, "message has neither text nor media"}
+	}
+	for i, md := range m.Media {
+		if md.URL == "" && md.Data == "" {
+			return nil, &DecodeError{ReasonInvalidJSON, "media[" + strconv.Itoa(i) + "] has neither url nor data"}
+		}
+	}
+	return &m, nil
+}
+
+// knownFields are decoded into Message's typed fields.
+var knownFields = map[string]bool{"v": true, "id": true, "text": true, "author": true, "tenant": true,
+	"channel": true, "lang": true, "media": true, "context": true, "ts": true, "meta": true}
+
+func decodeObject(data []byte, m *Message, keepUnknown bool) error {
+	if err := json.Unmarshal(data, m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("at byte %d: %v", se.Offset, se)
+		}
+		return err
+	}
+	if keepUnknown {
+		var all map[string]json.RawMessage
+		if err := json.Unmarshal(data, &all); err != nil {
+			return err
+		}
+		for k, v := range all {
+			if knownFields[k] {
+				continue
+			}
+			if m.Extra == nil {
+				m.Extra = make(map[string]json.RawMessage)
+			}
+			m.Extra[k] = v
+		}
+	}
+	return nil
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}

@@ -1,0 +1,64 @@
+// Package pipeline holds the envelope that travels through Sieve (Item), the
+// batch-shaped Stage contract, the micro-batcher, per-partition ordering,
+// acknowledgements and offset commits. It knows interfaces, never vendors:
+// Kafka, files and stdin are Sources and Sinks implemented in connectors/.
+package pipeline
+
+import (
+	"fmt"
+	"time"
+)
+
+// Header is one record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Partition names one ordered stream of records: a Kafka topic partition, or
+// a file (topic = file name, partition 0).
+type Partition struct {
+	Topic     string
+	Partition int32
+}
+
+func (p Partition) String() string { return fmt.Sprintf("%s/%d", p.Topic, p.Partition) }
+
+// Position is where a record was read. Offsets grow by at least one within a
+// Partition; gaps (compaction, transaction markers) are allowed.
+type Position struct {
+	Partition
+	Offset      int64
+	LeaderEpoch int32
+}
+
+func (p Position) String() string {
+	return fmt.Sprintf("%s/%d/%d", p.Topic, p.Partition.Partition, p.Offset)
+}
+
+// Record is one input record as a Source hands it over. The pipeline never
+// modifies Value: dead letters carry it unchanged.
+type Record struct {
+	Position
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+	Timestamp time.Time
+}
+
+// Output is one record the pipeline wants produced: a verdict, a rewrite or a
+// dead letter.
+type Output struct {
+	Topic   string
+	Key     []byte
+	Value   []byte
+	Headers []Header
+}
+
+// Commit is the next offset to consume for a partition: every record below
+// Offset has had its outputs acknowledged.
+type Commit struct {
+	Partition
+	Offset      int64
+	LeaderEpoch int32
+}

@@ -1,0 +1,139 @@
+// Package policy turns scores into a verdict: per-label thresholds give
+// flags, and ordered rules over flags and scores give the decision (allow,
+// flag, rewrite or block).
+package policy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/sieve-stream/sieve/pipeline"
+)
+
+// Rule decides when a label's score lies in [Min, Max).
+type Rule struct {
+	Label string `yaml:"label"`
+	// Min is inclusive; Max exclusive (0 means no upper bound).
+	Min      float64 `yaml:"min"`
+	Max      float64 `yaml:"max"`
+	Decision string  `yaml:"decision"`
+}
+
+// Config is the policy section of sieve.yaml.
+type Config struct {
+	// Thresholds override the models' own per-label thresholds.
+	Thresholds map[string]float64 `yaml:"thresholds"`
+	// Rules are evaluated all; the most severe matching decision wins.
+	// A flagged item that no rule matches gets "flag".
+	Rules []Rule `yaml:"rules"`
+}
+
+// Default is a policy a social platform would accept for the baseline
+// labels: spam is blocked only when near-certain, toxicity is rewritten in
+// its middle band and blocked above it.
+var Default = Config{
+	Rules: []Rule{
+		{Label: "spam", Min: 0.95, Decision: pipeline.DecisionBlock},
+		{Label: "toxic", Min: 0.6, Max: 0.9, Decision: pipeline.DecisionRewrite},
+		{Label: "toxic", Min: 0.9, Decision: pipeline.DecisionBlock},
+		{Label: "hate_speech", Min: 0.9, Decision: pipeline.DecisionBlock},
+	},
+}
+
+var severity = map[string]int{
+	pipeline.DecisionAllow:   0,
+	pipeline.DecisionFlag:    1,
+	pipeline.DecisionRewrite: 2,
+	pipeline.DecisionBlock:   3,
+}
+
+// Validate names the first bad field.
+func (c *Config) Validate() error {
+	for l, t := range c.Thresholds {
+		if t < 0 || t > 1 {
+			return fmt.Errorf("policy.thresholds.%s: %v is not in [0, 1]", l, t)
+		}
+	}
+	for i, r := range c.Rules {
+		if r.Label == "" {
+			return fmt.Errorf("policy.rules[%d].label: empty", i)
+		}
+		if _, ok := severity[r.Decision]; !ok {
+			return fmt.Errorf("policy.rules[%d].decision: %q is not allow, flag, rewrite or block", i, r.Decision)
+		}
+		if r.Min < 0 || r.Min > 1 || r.Max < 0 || r.Max > 1 || (r.Max > 0 && r.Max <= r.Min) {
+			return fmt.Errorf("policy.rules[%d]: min %v and max %v do not make a range in [0, 1]", i, r.Min, r.Max)
+		}
+	}
+	return nil
+}
+
+// Policy applies a Config. It implements pipeline.Stage.
+type Policy struct {
+	thresholds map[string]float64
+	rules      []Rule
+}
+
+// New builds a policy; modelThresholds are the classifiers' own, which
+// cfg.Thresholds override.
+func New(cfg Config, modelThresholds map[string]float64) (*Policy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Policy{thresholds: make(map[string]float64), rules: cfg.Rules}
+	for l, t := range modelThresholds {
+		p.thresholds[l] = t
+	}
+	for l, t := range cfg.Thresholds {
+		p.thresholds[l] = t
+	}
+	return p, nil
+}
+
+// Name implements pipeline.Stage.
+func (p *Policy) Name() string { return "policy" }
+
+// Process implements pipeline.Stage.
+func (p *Policy) Process(_ context.Context, items []*pipeline.Item) error {
+	for _, it := range items {
+		p.Decide(it)
+	}
+	return nil
+}
+
+// Decide fills the item's flags and decision from its scores.
+func (p *Policy) Decide(it *pipeline.Item) {
+	it.Flags = it.Flags[:0]
+	for _, s := range it.Scores {
+		if t, ok := p.thresholds[s.Label]; ok && s.Score >= t {
+			it.Flags = append(it.Flags, s.Label)
+		}
+	}
+	sort.Strings(it.Flags)
+	decision := pipeline.DecisionAllow
+	if len(it.Flags) > 0 {
+		decision = pipeline.DecisionFlag
+	}
+	matched := false
+	best := pipeline.DecisionAllow
+	for _, r := range p.rules {
+		s, ok := it.Score(r.Label)
+		if !ok || s < r.Min || (r.Max > 0 && s >= r.Max) {
+			continue
+		}
+		matched = true
+		if severity[r.Decision] > severity[best] {
+			best = r.Decision
+		}
+	}
+	if matched && severity[best] > severity[decision] {
+		decision = best
+	}
+	// A stage earlier in the chain (a media detector, a campaign signal) may
+	// already have decided more severely; never lower it.
+	if severity[it.Decision] > severity[decision] {
+		decision = it.Decision
+	}
+	it.Decision = decision
+}

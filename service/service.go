@@ -1,0 +1,165 @@
+// Package service assembles Sieve from a config: stages from the
+// classifiers and policy sections, an Engine over a Kafka Source and Sink,
+// and the embedded broker when the config asks for one. cmd/sieve and the
+// integration tests start Sieve through it.
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/policy"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Stages builds the classify and policy stages the config names.
+func Stages(cfg *config.Config) ([]pipeline.Stage, error) {
+	var cs []classifiers.Classifier
+	for i, cc := range cfg.Classifiers {
+		switch cc.Type {
+		case "rules":
+			r, err := classifiers.NewRules(*cc.Rules)
+			if err != nil {
+				return nil, fmt.Errorf("classifiers[%d].rules.%w", i, err)
+			}
+			cs = append(cs, r)
+		case "nop":
+		default:
+			return nil, fmt.Errorf("classifiers[%d].type: %q is not rules or nop", i, cc.Type)
+		}
+	}
+	if len(cs) == 0 {
+		return []pipeline.Stage{pipeline.Nop}, nil
+	}
+	cls := classifiers.NewStage(cs...)
+	pol, err := policy.New(cfg.Policy, cls.Thresholds())
+	if err != nil {
+		return nil, err
+	}
+	return []pipeline.Stage{cls, pol}, nil
+}
+
+// EngineOptions maps the pipeline section onto pipeline.Options.
+func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metrics, log *slog.Logger) pipeline.Options {
+	p := cfg.Pipeline
+	return pipeline.Options{
+		Stages:             stages,
+		Batch:              pipeline.BatchOptions{MaxItems: p.Batch.MaxItems, MaxTokens: p.Batch.MaxTokens, Linger: p.Batch.Linger},
+		Workers:            p.Workers,
+		MaxInFlight:        p.MaxInFlight,
+		VerdictTopic:       cfg.Kafka.Topics.Verdicts,
+		DeadLetterTopic:    cfg.Kafka.Topics.DeadLetters,
+		Decode:             pipeline.DecodeOptions{MaxTextBytes: p.MaxTextBytes, MaxRecordBytes: p.MaxRecordBytes, KeepUnknown: p.KeepUnknown},
+		MaxRetries:         p.Retries,
+		Backoff:            pipeline.Backoff{Initial: p.BackoffInitial, Max: p.BackoffMax},
+		BreakerThreshold:   p.Breaker.Threshold,
+		BreakerCooldown:    p.Breaker.Cooldown,
+		PauseOnOpenBreaker: *p.Breaker.PauseConsumption,
+		CommitInterval:     p.CommitInterval,
+		ShutdownTimeout:    p.ShutdownTimeout,
+		RevokeTimeout:      cfg.Kafka.RebalanceTimeout / 2,
+		Metrics:            m,
+		Logger:             log,
+	}
+}
+
+// Member is one consumer-group member: a Kafka source and an engine.
+type Member struct {
+	Source *kafka.Source
+	Engine *pipeline.Engine
+
+	once sync.Once
+}
+
+// MemberOptions customise a member beyond the config.
+type MemberOptions struct {
+	Brokers []string // default: cfg.Kafka.Brokers
+	Stages  []pipeline.Stage
+	Metrics *pipeline.Metrics
+	Logger  *slog.Logger
+	// Tune adjusts the engine options after they are built from cfg.
+	Tune func(*pipeline.Options)
+	// KafkaOpts are extra franz-go options (tests shorten timeouts).
+	KafkaOpts []kgo.Opt
+}
+
+// NewMember connects one group member. Stages default to those of cfg.
+func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Brokers == nil {
+		o.Brokers = cfg.Kafka.Brokers
+	}
+	if o.Stages == nil {
+		st, err := Stages(cfg)
+		if err != nil {
+			return nil, err
+		}
+		o.Stages = st
+	}
+	src, err := kafka.NewSource(&cfg.Kafka, o.Brokers, kafka.SourceOptions{
+		ExactlyOnce: cfg.Delivery == config.ExactlyOnce,
+		Logger:      o.Logger,
+		Extra:       o.KafkaOpts,
+	})
+	if err != nil {
+		return nil, err
+	}
+	opts := EngineOptions(cfg, o.Stages, o.Metrics, o.Logger)
+	if o.Tune != nil {
+		o.Tune(&opts)
+	}
+	return &Member{Source: src, Engine: pipeline.New(src.Pipeline(), src.Sink(), opts)}, nil
+}
+
+// Run runs the member until ctx is done, drains, and leaves the group.
+func (m *Member) Run(ctx context.Context) error {
+	err := m.Engine.Run(ctx)
+	m.Close()
+	return err
+}
+
+// Kill stops the member as a crash would: no drain, no commit. Run returns
+// soon after.
+func (m *Member) Kill() {
+	m.Engine.Kill()
+}
+
+// Close closes the member's client.
+func (m *Member) Close() { m.once.Do(m.Source.Close) }
+
+// Brokers starts the embedded broker when the config asks for one and
+// returns the addresses to dial and a function that stops what it started.
+func Brokers(cfg *config.Config) ([]string, func(), error) {
+	if !cfg.Kafka.Embedded {
+		return cfg.Kafka.Brokers, func() {}, nil
+	}
+	b, err := kafka.StartBroker(cfg.Kafka.EmbeddedPort, cfg.Kafka.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.Addrs(), b.Close, nil
+}
+
+// CreateTopics creates the config's topics where missing.
+func CreateTopics(ctx context.Context, cfg *config.Config, brokers []string) error {
+	opts, err := kafka.ClientOptions(&cfg.Kafka, brokers)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	t := cfg.Kafka.Topics
+	topics := append(append([]string{}, t.Input...), t.Verdicts, t.Rewrites, t.DeadLetters)
+	return kafka.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, topics...)
+}
