@@ -57,9 +57,10 @@ type Options struct {
 
 	// TokenEstimate estimates an item's model cost for the batcher.
 	TokenEstimate func(*Message) int
-	// OnVerdict, when set, sees every item after its outputs were
-	// acknowledged (the demo's live line). It must be quick.
-	OnVerdict func(*Item)
+	// OnDone, when set, sees every item once its outputs (verdict or dead
+	// letter) were acknowledged: the demo's live line and the benchmark's
+	// clock. It must be quick and must not keep the item.
+	OnDone func(*Item)
 
 	Metrics *Metrics
 	Logger  *slog.Logger
@@ -547,9 +548,7 @@ func (e *Engine) acked(it *Item, out *Output, err error) {
 	if atomic.AddInt32(&it.pending, -1) != 0 {
 		return
 	}
-	if it.Err == nil {
-		e.observe(it)
-	}
+	e.observe(it)
 	it.lane.ack(it)
 	e.inFlight.Add(-1)
 	e.m.InFlight.Dec()
@@ -557,13 +556,26 @@ func (e *Engine) acked(it *Item, out *Output, err error) {
 }
 
 func (e *Engine) observe(it *Item) {
-	now := time.Now()
-	e.m.Processing.Observe(now.Sub(it.received).Seconds())
-	if ts := it.Record.Timestamp; !ts.IsZero() {
-		e.m.EndToEnd.Observe(now.Sub(ts).Seconds())
+	if it.Err == nil {
+		now := time.Now()
+		e.m.Processing.Observe(now.Sub(it.received).Seconds())
+		if ts := it.Record.Timestamp; !ts.IsZero() {
+			e.m.EndToEnd.Observe(now.Sub(ts).Seconds())
+		}
+		d := it.Decision
+		if d == "" {
+			d = DecisionAllow
+		}
+		e.m.Decisions.WithLabelValues(d).Inc()
+		for _, f := range it.Flags {
+			e.m.Flags.WithLabelValues(f).Inc()
+		}
+		for _, s := range it.Scores {
+			e.m.LabelScore.WithLabelValues(s.Label).Observe(s.Score)
+		}
 	}
-	if e.opts.OnVerdict != nil {
-		e.opts.OnVerdict(it)
+	if e.opts.OnDone != nil {
+		e.opts.OnDone(it)
 	}
 }
 

@@ -1,0 +1,342 @@
+// Package bench measures Sieve end to end: it seeds synthetic traffic into
+// an embedded broker, runs the pipeline over it, reads every verdict and
+// dead letter back, and reports throughput, latency, lost and duplicated
+// messages; and, in the same run, a raw franz-go consume→produce copy loop
+// over the same records, so the pipeline's cost reads as a ratio.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/service"
+	"github.com/sieve-stream/sieve/traffic"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Options configure one benchmark run.
+type Options struct {
+	Messages   int
+	Partitions int32
+	Seed       uint64
+	Mix        traffic.Mix
+	// Config is the pipeline's config; its kafka section is replaced by the
+	// benchmark's embedded broker and topics.
+	Config *config.Config
+	// Stages override the config's (the no-op stage, a timed stand-in).
+	Stages []pipeline.Stage
+	// Copy also runs the raw copy loop.
+	Copy    bool
+	Logger  *slog.Logger
+	Timeout time.Duration
+}
+
+// Result is what one run measured.
+type Result struct {
+	Messages    int     `json:"messages"`
+	MsgsPerSec  float64 `json:"msgs_per_sec"`
+	P50ms       float64 `json:"p50_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	Lost        int     `json:"lost"`
+	Duplicates  int     `json:"duplicates"`
+	Verdicts    int     `json:"verdicts"`
+	DeadLetters int     `json:"dead_letters"`
+	Invalid     int     `json:"invalid"`
+	Seconds     float64 `json:"seconds"`
+	Delivery    string  `json:"delivery"`
+	// CopyMsgsPerSec is the raw copy loop's rate in the same run (0 when
+	// not run); Ratio is MsgsPerSec over it.
+	CopyMsgsPerSec float64 `json:"copy_msgs_per_sec,omitempty"`
+	Ratio          float64 `json:"ratio_to_copy,omitempty"`
+}
+
+const (
+	inputTopic = "bench-in"
+	copyTopic  = "bench-copy-out"
+)
+
+// Run runs one benchmark.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Messages <= 0 {
+		o.Messages = 200_000
+	}
+	if o.Partitions <= 0 {
+		o.Partitions = 6
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	if o.Config == nil {
+		o.Config = config.Default()
+	}
+	cfg := *o.Config
+	broker, err := kafka.StartBroker(0, "")
+	if err != nil {
+		return nil, err
+	}
+	defer broker.Close()
+	brokers := broker.Addrs()
+	cfg.Kafka.Embedded = false
+	cfg.Kafka.Brokers = brokers
+	cfg.Kafka.Topics = kafka.Topics{Input: []string{inputTopic}, Verdicts: "bench-verdicts", Rewrites: "bench-rewrites", DeadLetters: "bench-dead-letters"}
+	cfg.Kafka.Group = "bench-sieve"
+	cfg.Kafka.Partitions = o.Partitions
+	cfg.Kafka.TransactionalID = "bench-sieve-txn"
+	if err := service.CreateTopics(ctx, &cfg, brokers); err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	if err := kafka.EnsureTopics(ctx, cl, o.Partitions, copyTopic); err != nil {
+		return nil, err
+	}
+	keys, invalid, err := seed(ctx, cl, o)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Messages: o.Messages, Invalid: invalid, Delivery: cfg.Delivery}
+	if o.Copy {
+		rate, err := copyLoop(ctx, brokers, o.Messages, o.Timeout)
+		if err != nil {
+			return nil, fmt.Errorf("copy loop: %w", err)
+		}
+		res.CopyMsgsPerSec = rate
+	}
+	if err := runPipeline(ctx, &cfg, brokers, o, res); err != nil {
+		return nil, err
+	}
+	if err := verify(ctx, brokers, &cfg, keys, res); err != nil {
+		return nil, err
+	}
+	if res.CopyMsgsPerSec > 0 {
+		res.Ratio = round(res.MsgsPerSec/res.CopyMsgsPerSec, 3)
+	}
+	return res, nil
+}
+
+func seed(ctx context.Context, cl *kgo.Client, o Options) (keys []string, invalid int, err error) {
+	mix := o.Mix
+	if mix == (traffic.Mix{}) {
+		mix = traffic.DefaultMix
+	}
+	maxText := 64 << 10
+	if o.Config != nil {
+		maxText = o.Config.Pipeline.MaxTextBytes
+	}
+	gen := traffic.New(o.Seed, mix, maxText)
+	keys = make([]string, 0, o.Messages)
+	batch := make([]*kgo.Record, 0, 10_000)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := cl.ProduceSync(ctx, batch...).FirstErr()
+		batch = batch[:0]
+		return err
+	}
+	for range o.Messages {
+		m := gen.Next()
+		if m.Kind.Invalid() {
+			invalid++
+		}
+		keys = append(keys, m.Key)
+		batch = append(batch, &kgo.Record{Topic: inputTopic, Key: []byte(m.Key), Value: m.Value})
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return nil, 0, fmt.Errorf("seed: %w", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, 0, fmt.Errorf("seed: %w", err)
+	}
+	return keys, invalid, nil
+}
+
+// copyLoop consumes every seeded record and produces it unchanged: the
+// floor of what any consume→produce pipeline on this broker can do.
+func copyLoop(ctx context.Context, brokers []string, n int, timeout time.Duration) (float64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumerGroup("bench-copy"),
+		kgo.ConsumeTopics(inputTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(), kgo.ProducerLinger(0))
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var acked atomic.Int64
+	done := make(chan struct{})
+	var once sync.Once
+	var first time.Time
+	taken := 0
+	for taken < n {
+		fs := cl.PollRecords(ctx, 10_000)
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if first.IsZero() && fs.NumRecords() > 0 {
+			first = time.Now()
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			taken++
+			cl.Produce(ctx, &kgo.Record{Topic: copyTopic, Key: r.Key, Value: r.Value}, func(_ *kgo.Record, err error) {
+				if err == nil && acked.Add(1) == int64(n) {
+					once.Do(func() { close(done) })
+				}
+			})
+		})
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	elapsed := time.Since(first)
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		return 0, err
+	}
+	return round(float64(n)/elapsed.Seconds(), 0), nil
+}
+
+func runPipeline(ctx context.Context, cfg *config.Config, brokers []string, o Options, res *Result) error {
+	n := o.Messages
+	lat := make([]float64, n)
+	var count atomic.Int64
+	var firstNs atomic.Int64
+	firstNs.Store(math.MaxInt64)
+	var lastNs atomic.Int64
+	done := make(chan struct{})
+	var once sync.Once
+	m, err := service.NewMember(cfg, service.MemberOptions{
+		Brokers: brokers,
+		Stages:  o.Stages,
+		Logger:  o.Logger,
+		Tune: func(po *pipeline.Options) {
+			po.OnDone = func(it *pipeline.Item) {
+				now := time.Now()
+				l := it.Latency()
+				recv := now.Add(-l).UnixNano()
+				for {
+					f := firstNs.Load()
+					if recv >= f || firstNs.CompareAndSwap(f, recv) {
+						break
+					}
+				}
+				i := count.Add(1)
+				if int(i) <= n {
+					lat[i-1] = l.Seconds() * 1000
+				}
+				lastNs.Store(now.UnixNano())
+				if int(i) == n {
+					once.Do(func() { close(done) })
+				}
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- m.Run(runCtx) }()
+	select {
+	case <-done:
+	case err := <-errc:
+		if err == nil {
+			err = errors.New("pipeline stopped early")
+		}
+		return err
+	case <-time.After(o.Timeout):
+		stop()
+		<-errc
+		return fmt.Errorf("pipeline: %d of %d messages done after %s", count.Load(), n, o.Timeout)
+	}
+	elapsed := time.Duration(lastNs.Load() - firstNs.Load())
+	stop()
+	if err := <-errc; err != nil {
+		return err
+	}
+	res.Seconds = round(elapsed.Seconds(), 3)
+	res.MsgsPerSec = round(float64(n)/elapsed.Seconds(), 0)
+	sort.Float64s(lat)
+	res.P50ms = round(lat[n/2], 2)
+	res.P99ms = round(lat[min(n-1, n*99/100)], 2)
+	return nil
+}
+
+// verify reads every output back and counts, per seeded key, how many
+// verdicts and dead letters it got.
+func verify(ctx context.Context, brokers []string, cfg *config.Config, keys []string, res *Result) error {
+	seen := make(map[string]int, len(keys))
+	for _, k := range keys {
+		seen[k] = 0
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(cfg.Kafka.Topics.Verdicts, cfg.Kafka.Topics.DeadLetters),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	if cfg.Delivery == config.ExactlyOnce {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	total := 0
+	quiet := 0
+	for quiet < 3 {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		got := 0
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			if r.Topic == cfg.Kafka.Topics.DeadLetters {
+				res.DeadLetters++
+			} else {
+				res.Verdicts++
+			}
+			seen[string(r.Key)]++
+		})
+		total += got
+		if got == 0 && total >= len(keys) {
+			quiet++
+		}
+		if got == 0 && total < len(keys) {
+			quiet++
+			if quiet >= 6 {
+				break
+			}
+		}
+	}
+	for _, c := range seen {
+		if c == 0 {
+			res.Lost++
+		} else {
+			res.Duplicates += c - 1
+		}
+	}
+	return nil
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}

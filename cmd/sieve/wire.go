@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/telemetry"
+)
+
+// loadConfig loads path, or the defaults when path is empty. A bad config
+// is a usage error naming the file and field.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Default(), nil
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM; a second signal exits
+// at once.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		<-ch
+		os.Exit(1)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+// observability sets up logging, metrics and the HTTP server of cfg.
+type observability struct {
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *pipeline.Metrics
+	server  *telemetry.Server
+}
+
+func observe(cfg *config.Config, logOut io.Writer) (*observability, error) {
+	o := &observability{log: telemetry.NewLogger(logOut, cfg.Log.Format, cfg.Log.Level), reg: telemetry.NewRegistry()}
+	o.metrics = pipeline.NewMetrics(o.reg)
+	o.reg.MustRegister(kafka.Lag)
+	if cfg.HTTP.Addr != "" {
+		s, err := telemetry.Listen(cfg.HTTP.Addr, o.reg)
+		if err != nil {
+			return nil, err
+		}
+		o.server = s
+		o.log.Info("serving metrics and health", "addr", "http://"+s.Addr())
+	}
+	return o, nil
+}
+
+func (o *observability) ready(ok bool) {
+	if o.server != nil {
+		o.server.SetReady(ok)
+	}
+}
+
+func (o *observability) close() {
+	if o.server != nil {
+		_ = o.server.Shutdown(context.Background())
+	}
+}
