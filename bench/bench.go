@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"runtime/pprof"
 	"log/slog"
 	"math"
 	"sort"
@@ -39,6 +41,8 @@ type Options struct {
 	Copy    bool
 	Logger  *slog.Logger
 	Timeout time.Duration
+	// CPUProfile, when set, receives a CPU profile of the pipeline phase.
+	CPUProfile io.Writer
 }
 
 // Result is what one run measured.
@@ -252,6 +256,12 @@ func runPipeline(ctx context.Context, cfg *config.Config, brokers []string, o Op
 	})
 	if err != nil {
 		return err
+	}
+	if o.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -145,8 +145,9 @@ type Engine struct {
 	batcher *batcher
 	slots   chan struct{}
 
-	lanesMu sync.Mutex
-	lanes   map[Partition]*lane
+	lanesMu  sync.Mutex
+	lanes    map[Partition]*lane
+	lastLane *lane // the poll loop's last lane; only the poll loop uses it
 
 	commitMu  sync.Mutex
 	committed map[Partition]int64
@@ -164,8 +165,11 @@ type Engine struct {
 	inFlight   atomic.Int64
 
 	// pre-bound collectors of the hot path
-	inCounters  sync.Map // topic -> prometheus.Counter
-	outCounters sync.Map
+	inCounters       sync.Map // topic -> prometheus.Counter
+	outCounters      sync.Map
+	decisionCounters sync.Map
+	flagCounters     sync.Map
+	scoreObservers   sync.Map
 }
 
 // New creates an Engine. Options are copied and defaulted.
@@ -318,6 +322,16 @@ func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
 // submitAll takes a poll's records into the pipeline. It returns false when
 // ctx ended before every record was taken.
 func (e *Engine) submitAll(ctx context.Context, recs []*Record) bool {
+	// One clock reading and one counter update per poll: the records of a
+	// poll arrive together, and per-record bookkeeping is what a thin
+	// pipeline spends its time on.
+	now := time.Now()
+	topic, n := "", 0
+	defer func() {
+		if n > 0 {
+			e.counter(&e.inCounters, e.m.RecordsIn, topic).Add(float64(n))
+		}
+	}()
 	for _, r := range recs {
 		select {
 		case e.slots <- struct{}{}:
@@ -325,7 +339,13 @@ func (e *Engine) submitAll(ctx context.Context, recs []*Record) bool {
 			e.batcher.flush()
 			return false
 		}
-		e.submit(r)
+		if r.Topic != topic && n > 0 {
+			e.counter(&e.inCounters, e.m.RecordsIn, topic).Add(float64(n))
+			n = 0
+		}
+		topic = r.Topic
+		n++
+		e.submit(r, now)
 	}
 	if e.opts.Batch.Linger == 0 || len(recs) == 0 {
 		e.batcher.flush()
@@ -333,12 +353,19 @@ func (e *Engine) submitAll(ctx context.Context, recs []*Record) bool {
 	return true
 }
 
-func (e *Engine) submit(r *Record) {
+func (e *Engine) submit(r *Record, now time.Time) {
 	e.inFlight.Add(1)
-	e.m.InFlight.Inc()
-	e.counter(&e.inCounters, e.m.RecordsIn, r.Topic).Inc()
-	it := &Item{Record: r, received: time.Now()}
+	it := &Item{Record: r, received: now}
 	e.laneFor(r.Partition).add(it)
+	// Decoding happens in the workers, so that the poll loop stays a thin,
+	// serial hand-off; the batcher sizes batches by the raw value until then.
+	it.Tokens = len(r.Value)/4 + 2
+	e.batcher.add(it)
+}
+
+// decode fills it.Msg or marks it as a dead letter.
+func (e *Engine) decode(it *Item) {
+	r := it.Record
 	msg, err := DecodeMessage(r.Value, e.opts.Decode)
 	if err != nil {
 		var de *DecodeError
@@ -348,7 +375,6 @@ func (e *Engine) submit(r *Record) {
 			it.Err = &ItemError{Code: ReasonInvalidJSON, Detail: err.Error(), Stage: "decode"}
 		}
 		it.ID = e.opts.DefaultID(r)
-		e.finish(it)
 		return
 	}
 	it.Msg = msg
@@ -357,7 +383,6 @@ func (e *Engine) submit(r *Record) {
 		it.ID = e.opts.DefaultID(r)
 	}
 	it.Tokens = e.opts.TokenEstimate(msg)
-	e.batcher.add(it)
 }
 
 // DefaultID is the contract's default id: the record key, else
@@ -370,6 +395,9 @@ func DefaultID(r *Record) string {
 }
 
 func (e *Engine) laneFor(p Partition) *lane {
+	if l := e.lastLane; l != nil && l.part == p && !l.isClosed() {
+		return l
+	}
 	e.lanesMu.Lock()
 	l := e.lanes[p]
 	if l == nil {
@@ -377,6 +405,7 @@ func (e *Engine) laneFor(p Partition) *lane {
 		e.lanes[p] = l
 	}
 	e.lanesMu.Unlock()
+	e.lastLane = l
 	return l
 }
 
@@ -393,6 +422,9 @@ func (e *Engine) work(ctx context.Context) {
 
 func (e *Engine) process(ctx context.Context, batch []*Item) {
 	e.m.BatchSize.Observe(float64(len(batch)))
+	for _, it := range batch {
+		e.decode(it)
+	}
 	live := batch
 	for i, st := range e.opts.Stages {
 		live = alive(live)
@@ -401,8 +433,19 @@ func (e *Engine) process(ctx context.Context, batch []*Item) {
 		}
 		e.runStage(ctx, st, e.breakers[i], live)
 	}
+	now := time.Now()
 	for _, it := range batch {
-		e.finish(it)
+		e.encode(it, now)
+	}
+	// Hand items to their lanes a run at a time: a batch mostly holds runs
+	// of one partition, and each hand-over takes the lane's locks.
+	for start := 0; start < len(batch); {
+		end := start + 1
+		for end < len(batch) && batch[end].lane == batch[start].lane {
+			end++
+		}
+		batch[start].lane.ready(batch[start:end], e.release)
+		start = end
 	}
 }
 
@@ -504,18 +547,18 @@ func (e *Engine) breakerChanged(from, to BreakerState) {
 	}
 }
 
-// finish encodes the item's outputs and hands it to its lane, which
-// releases it to the sink in offset order.
-func (e *Engine) finish(it *Item) {
+// encode builds the item's outputs: its verdict and extras, or its dead
+// letter.
+func (e *Engine) encode(it *Item, now time.Time) {
 	if it.Err != nil {
 		e.m.DeadLetters.WithLabelValues(it.Err.Code).Inc()
-		it.outputs = append(it.outputs[:0], e.opts.DeadLetter(it))
+		it.outBuf[0] = e.opts.DeadLetter(it)
+		it.outputs = it.outBuf[:1]
 	} else {
-		v := AppendVerdict(make([]byte, 0, 256), it, it.Latency(), e.opts.Decode.KeepUnknown)
-		it.outputs = append(it.outputs[:0], Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v})
-		it.outputs = append(it.outputs, it.Extra...)
+		v := AppendVerdict(make([]byte, 0, 256), it, now.Sub(it.received), e.opts.Decode.KeepUnknown)
+		it.outBuf[0] = Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v}
+		it.outputs = append(it.outBuf[:1], it.Extra...)
 	}
-	it.lane.ready(it, e.release)
 }
 
 // release hands items, in their lane's offset order, to the sink.
@@ -524,7 +567,8 @@ func (e *Engine) release(items []*Item) {
 		it.pending = int32(len(it.outputs))
 		for i := range it.outputs {
 			out := &it.outputs[i]
-			e.sink.Produce(e.prodCtx, out, func(err error) { e.acked(it, out, err) })
+			out.eng, out.item = e, it
+			e.sink.Produce(e.prodCtx, out)
 		}
 	}
 }
@@ -541,7 +585,8 @@ func (e *Engine) acked(it *Item, out *Output, err error) {
 		it.Fail("produce", "produce_failed", fmt.Sprintf("producing to %s failed: %v", out.Topic, err))
 		e.m.DeadLetters.WithLabelValues("produce_failed").Inc()
 		dl := e.opts.DeadLetter(it)
-		e.sink.Produce(e.prodCtx, &dl, func(err error) { e.acked(it, &dl, err) })
+		dl.eng, dl.item = e, it
+		e.sink.Produce(e.prodCtx, &dl)
 		return
 	}
 	e.counter(&e.outCounters, e.m.RecordsOut, out.Topic).Inc()
@@ -551,7 +596,6 @@ func (e *Engine) acked(it *Item, out *Output, err error) {
 	e.observe(it)
 	it.lane.ack(it)
 	e.inFlight.Add(-1)
-	e.m.InFlight.Dec()
 	<-e.slots
 }
 
@@ -566,12 +610,12 @@ func (e *Engine) observe(it *Item) {
 		if d == "" {
 			d = DecisionAllow
 		}
-		e.m.Decisions.WithLabelValues(d).Inc()
+		e.counter(&e.decisionCounters, e.m.Decisions, d).Inc()
 		for _, f := range it.Flags {
-			e.m.Flags.WithLabelValues(f).Inc()
+			e.counter(&e.flagCounters, e.m.Flags, f).Inc()
 		}
 		for _, s := range it.Scores {
-			e.m.LabelScore.WithLabelValues(s.Label).Observe(s.Score)
+			e.observer(s.Label).Observe(s.Score)
 		}
 	}
 	if e.opts.OnDone != nil {
@@ -586,6 +630,15 @@ func (e *Engine) counter(cache *sync.Map, vec *prometheus.CounterVec, topic stri
 	c := vec.WithLabelValues(topic)
 	cache.Store(topic, c)
 	return c
+}
+
+func (e *Engine) observer(label string) prometheus.Observer {
+	if o, ok := e.scoreObservers.Load(label); ok {
+		return o.(prometheus.Observer)
+	}
+	o := e.m.LabelScore.WithLabelValues(label)
+	e.scoreObservers.Store(label, o)
+	return o
 }
 
 func (e *Engine) fatal(err error) {
@@ -670,6 +723,7 @@ func (e *Engine) commitLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			e.m.InFlight.Set(float64(e.inFlight.Load()))
 			e.commit(ctx, nil)
 		}
 	}

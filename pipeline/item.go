@@ -61,6 +61,7 @@ type Item struct {
 	acked    bool
 	pending  int32 // outputs not yet acknowledged
 	outputs  []Output
+	outBuf   [1]Output // the verdict or dead letter, without a separate allocation
 }
 
 // Fail marks the item as failed in stage; it will be dead-lettered with the

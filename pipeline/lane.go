@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // lane keeps one partition's items in offset order. Items are processed in
@@ -22,6 +23,7 @@ type lane struct {
 	mark     int64   // next offset to consume; -1 until something is acked
 	epoch    int32
 	closed   bool          // revoked: no more commits from this lane
+	revoked  atomic.Bool   // closed, readable without mu
 	idle     chan struct{} // closed and replaced when the lane becomes empty
 }
 
@@ -36,17 +38,19 @@ func (l *lane) add(it *Item) {
 	l.mu.Unlock()
 }
 
-// ready marks it processed and returns the items that may now go to the sink,
+// ready marks items (all of this lane) processed and passes the items that may now go to the sink,
 // in offset order. The caller must hand them over in that order before it
 // calls ready again for this lane: release holds the lane's order.
-func (l *lane) ready(it *Item, release func([]*Item)) {
+func (l *lane) ready(items []*Item, release func([]*Item)) {
 	// The sink must see this lane's records in offset order while other
 	// workers ready later items; acks may arrive synchronously from release,
 	// so mu is not held across it.
 	l.order.Lock()
 	defer l.order.Unlock()
 	l.mu.Lock()
-	it.done = true
+	for _, it := range items {
+		it.done = true
+	}
 	start := l.released
 	for l.released < len(l.q) && l.q[l.released].done {
 		l.released++
@@ -120,7 +124,10 @@ func (l *lane) commit() (Commit, bool) {
 	return Commit{Partition: l.part, Offset: l.mark, LeaderEpoch: l.epoch}, true
 }
 
+func (l *lane) isClosed() bool { return l.revoked.Load() }
+
 func (l *lane) close() {
+	l.revoked.Store(true)
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()

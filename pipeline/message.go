@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -76,8 +77,6 @@ type DecodeOptions struct {
 // DefaultDecodeOptions are the contract's defaults.
 var DefaultDecodeOptions = DecodeOptions{MaxTextBytes: 64 << 10, MaxRecordBytes: 8 << 20}
 
-var errNotObject = errors.New("not a JSON object")
-
 // DecodeMessage turns a record value into a Message. The value is never
 // modified and the returned Message does not alias it. A value that is valid
 // UTF-8 but not a JSON object is taken as {"text": value}.
@@ -85,17 +84,23 @@ func DecodeMessage(value []byte, opts DecodeOptions) (*Message, error) {
 	if opts.MaxRecordBytes > 0 && len(value) > opts.MaxRecordBytes {
 		return nil, &DecodeError{ReasonTooLarge, fmt.Sprintf("record is %d bytes, over the limit of %d", len(value), opts.MaxRecordBytes)}
 	}
-	if !utf8.Valid(value) {
-		return nil, &DecodeError{ReasonInvalidUTF8, fmt.Sprintf("value is not valid UTF-8 (first bad byte at offset %d)", firstInvalidUTF8(value))}
-	}
 	trimmed := bytes.TrimSpace(value)
 	if len(trimmed) == 0 {
 		return nil, &DecodeError{ReasonEmpty, "value is empty"}
 	}
 	var m Message
 	if trimmed[0] != '{' {
+		if !utf8.Valid(value) {
+			return nil, invalidUTF8(value)
+		}
 		m.Text = string(trimmed)
 	} else if err := decodeObject(trimmed, &m, opts.KeepUnknown); err != nil {
+		// The decoder checks UTF-8 inside strings, where JSON allows
+		// non-ASCII; a bad byte anywhere else is a syntax error, but the
+		// reason a producer needs to hear is still the encoding.
+		if errors.Is(err, errInvalidUTF8) || !utf8.Valid(value) {
+			return nil, invalidUTF8(value)
+		}
 		return nil, &DecodeError{ReasonInvalidJSON, err.Error()}
 	}
 	if m.V > MessageVersion {
@@ -104,7 +109,7 @@ func DecodeMessage(value []byte, opts DecodeOptions) (*Message, error) {
 	if opts.MaxTextBytes > 0 && len(m.Text) > opts.MaxTextBytes {
 		return nil, &DecodeError{ReasonTooLarge, fmt.Sprintf("text is %d bytes, over max_text_bytes %d", len(m.Text), opts.MaxTextBytes)}
 	}
-	if len(bytes.TrimSpace([]byte(m.Text))) == 0 && len(m.Media) == 0 {
+	if strings.TrimSpace(m.Text) == "" && len(m.Media) == 0 {
 		return nil, &DecodeError{ReasonEmpty, "message has neither text nor media"}
 	}
 	for i, md := range m.Media {
@@ -115,38 +120,12 @@ func DecodeMessage(value []byte, opts DecodeOptions) (*Message, error) {
 	return &m, nil
 }
 
-// knownFields are decoded into Message's typed fields.
-var knownFields = map[string]bool{"v": true, "id": true, "text": true, "author": true, "tenant": true,
-	"channel": true, "lang": true, "media": true, "context": true, "ts": true, "meta": true}
-
 func decodeObject(data []byte, m *Message, keepUnknown bool) error {
-	if err := json.Unmarshal(data, m); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return fmt.Errorf("field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
-		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("at byte %d: %v", se.Offset, se)
-		}
-		return err
-	}
-	if keepUnknown {
-		var all map[string]json.RawMessage
-		if err := json.Unmarshal(data, &all); err != nil {
-			return err
-		}
-		for k, v := range all {
-			if knownFields[k] {
-				continue
-			}
-			if m.Extra == nil {
-				m.Extra = make(map[string]json.RawMessage)
-			}
-			m.Extra[k] = v
-		}
-	}
-	return nil
+	return decodeFast(data, m, keepUnknown)
+}
+
+func invalidUTF8(value []byte) error {
+	return &DecodeError{ReasonInvalidUTF8, fmt.Sprintf("value is not valid UTF-8 (first bad byte at offset %d)", firstInvalidUTF8(value))}
 }
 
 func firstInvalidUTF8(b []byte) int {

@@ -53,6 +53,19 @@ type Output struct {
 	Key     []byte
 	Value   []byte
 	Headers []Header
+
+	// Who is waiting for this output's acknowledgement. A method call
+	// instead of a callback keeps the hot path free of closures.
+	eng  *Engine
+	item *Item
+}
+
+// Ack reports that the output was durably written (err == nil) or failed
+// for good. A Sink calls it exactly once per Output it was handed.
+func (o *Output) Ack(err error) {
+	if o.eng != nil {
+		o.eng.acked(o.item, o, err)
+	}
 }
 
 // Commit is the next offset to consume for a partition: every record below

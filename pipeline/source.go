@@ -49,12 +49,13 @@ type Transactor interface {
 
 // Sink produces outputs.
 //
-// Produce hands one output over and returns without waiting; done is called
-// exactly once when the output is durably written or has failed, possibly
-// before Produce returns and possibly from another goroutine. Outputs handed
-// over by one goroutine to the same topic and key keep their order. Flush
-// waits until every output handed over so far is done.
+// Produce hands one output over and returns without waiting; the sink calls
+// out.Ack exactly once when the output is durably written or has failed,
+// possibly before Produce returns and possibly from another goroutine. The
+// sink must not modify out. Outputs handed over by one goroutine to the same
+// topic and key keep their order. Flush waits until every output handed over
+// so far is acknowledged.
 type Sink interface {
-	Produce(ctx context.Context, out *Output, done func(error))
+	Produce(ctx context.Context, out *Output)
 	Flush(ctx context.Context) error
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/sieve-stream/sieve/bench"
@@ -26,6 +27,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "traffic seed")
 	copyLoop := fs.Bool("copy", true, "also measure a raw franz-go consume→produce copy loop in the same run")
 	asJSON := fs.Bool("json", false, "print the result as JSON (last line)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -33,6 +35,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The benchmark brings its own embedded broker.
+	cfg.Kafka.Embedded = true
 	if *batch > 0 {
 		cfg.Pipeline.Batch.MaxItems = *batch
 	}
@@ -67,9 +71,18 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if !*asJSON {
 		fmt.Fprintf(stdout, "seeding %d messages into an embedded broker (%d partitions)...\n", *n, *partitions)
 	}
+	var profile io.Writer
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return usagef("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		profile = f
+	}
 	res, err := bench.Run(context.Background(), bench.Options{
 		Messages: *n, Partitions: int32(*partitions), Seed: *seed, Config: cfg, Stages: stages, Copy: *copyLoop,
-		Timeout: 10 * time.Minute,
+		Timeout: 10 * time.Minute, CPUProfile: profile,
 	})
 	if err != nil {
 		return err

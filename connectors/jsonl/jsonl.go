@@ -91,8 +91,9 @@ type Sink struct {
 // NewSink writes to w.
 func NewSink(w io.Writer) *Sink { return &Sink{w: bufio.NewWriterSize(w, 64<<10)} }
 
-// Produce implements pipeline.Sink; done is called before it returns.
-func (s *Sink) Produce(_ context.Context, out *pipeline.Output, done func(error)) {
+// Produce implements pipeline.Sink; the output is acknowledged before it
+// returns.
+func (s *Sink) Produce(_ context.Context, out *pipeline.Output) {
 	s.mu.Lock()
 	if s.err == nil {
 		if _, err := s.w.Write(out.Value); err != nil {
@@ -103,7 +104,7 @@ func (s *Sink) Produce(_ context.Context, out *pipeline.Output, done func(error)
 	}
 	err := s.err
 	s.mu.Unlock()
-	done(err)
+	out.Ack(err)
 }
 
 // Flush implements pipeline.Sink.

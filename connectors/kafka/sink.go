@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"time"
 
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -19,16 +20,38 @@ type Sink struct {
 func NewSink(cl *kgo.Client) *Sink { return &Sink{cl: cl} }
 
 // Produce implements pipeline.Sink.
-func (s *Sink) Produce(ctx context.Context, out *pipeline.Output, done func(error)) {
-	r := &kgo.Record{Topic: out.Topic, Key: out.Key, Value: out.Value}
+func (s *Sink) Produce(ctx context.Context, out *pipeline.Output) {
+	p := newProduced(ctx, out)
+	s.cl.Produce(ctx, &p.Record, acked)
+}
+
+// produced carries a record and the output it was made from in one
+// allocation: the record's Context is the produced itself, so one shared
+// promise function finds the output again without a closure per record.
+type produced struct {
+	Record kgo.Record
+	base   context.Context
+	out    *pipeline.Output
+}
+
+func (p *produced) Deadline() (time.Time, bool) { return p.base.Deadline() }
+func (p *produced) Done() <-chan struct{}       { return p.base.Done() }
+func (p *produced) Err() error                  { return p.base.Err() }
+func (p *produced) Value(key any) any           { return p.base.Value(key) }
+
+func newProduced(ctx context.Context, out *pipeline.Output) *produced {
+	p := &produced{Record: kgo.Record{Topic: out.Topic, Key: out.Key, Value: out.Value}, base: ctx, out: out}
 	if len(out.Headers) > 0 {
-		r.Headers = make([]kgo.RecordHeader, len(out.Headers))
+		p.Record.Headers = make([]kgo.RecordHeader, len(out.Headers))
 		for i, h := range out.Headers {
-			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+			p.Record.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	s.cl.Produce(ctx, r, func(_ *kgo.Record, err error) { done(err) })
+	p.Record.Context = p
+	return p
 }
+
+func acked(r *kgo.Record, err error) { r.Context.(*produced).out.Ack(err) }
 
 // Flush implements pipeline.Sink.
 func (s *Sink) Flush(ctx context.Context) error { return s.cl.Flush(ctx) }

@@ -310,12 +310,9 @@ func (s *Source) Transactional() bool { return s.sess != nil }
 
 type txnSink struct{ sess *kgo.GroupTransactSession }
 
-func (t *txnSink) Produce(ctx context.Context, out *pipeline.Output, done func(error)) {
-	r := &kgo.Record{Topic: out.Topic, Key: out.Key, Value: out.Value}
-	for _, h := range out.Headers {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	t.sess.Produce(ctx, r, func(_ *kgo.Record, err error) { done(err) })
+func (t *txnSink) Produce(ctx context.Context, out *pipeline.Output) {
+	p := newProduced(ctx, out)
+	t.sess.Produce(ctx, &p.Record, acked)
 }
 
 func (t *txnSink) Flush(ctx context.Context) error { return t.sess.Client().Flush(ctx) }
