@@ -25,7 +25,6 @@ type decoder struct {
 	depth int
 }
 
-
 func (d *decoder) errorf(format string, args ...any) error {
 	return fmt.Errorf("at byte %d: "+format, append([]any{d.i}, args...)...)
 }

@@ -808,6 +808,9 @@ func (e *Engine) resetLanes() {
 	defer e.lanesMu.Unlock()
 	for p, l := range e.lanes {
 		if l.pending() == 0 {
+			// Closing it also stops the poll loop's lane cache from
+			// handing it out again.
+			l.close()
 			delete(e.lanes, p)
 		}
 	}
