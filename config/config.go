@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/sieve-stream/sieve/classifiers"
@@ -257,7 +258,7 @@ func Parse(r io.Reader) (*Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
+			return nil, nameFields(data, err)
 		}
 	}
 	c.EnsureDefaults()
@@ -265,4 +266,62 @@ func Parse(r io.Reader) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// nameFields rewrites yaml's "line N: ..." errors to also name the field at
+// that line, so that every config error names its field.
+func nameFields(data []byte, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return err
+	}
+	msgs := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		var line int
+		if _, serr := fmt.Sscanf(e, "line %d:", &line); serr == nil {
+			if path := fieldAt(&root, line, ""); path != "" {
+				e = path + ": " + e
+			}
+		}
+		msgs = append(msgs, e)
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// fieldAt returns the dotted path of the deepest key whose value starts on
+// line.
+func fieldAt(n *yaml.Node, line int, prefix string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if p := fieldAt(c, line, prefix); p != "" {
+				return p
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			path := k.Value
+			if prefix != "" {
+				path = prefix + "." + k.Value
+			}
+			if p := fieldAt(v, line, path); p != "" {
+				return p
+			}
+			if v.Line == line && (v.Kind == yaml.ScalarNode || k.Line == line) {
+				return path
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if p := fieldAt(c, line, fmt.Sprintf("%s[%d]", prefix, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }

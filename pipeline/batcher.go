@@ -24,6 +24,10 @@ type BatchOptions struct {
 type batcher struct {
 	opts BatchOptions
 	out  chan<- []*Item
+	// stopped is closed when no worker will read out again; a batch sent
+	// after that is dropped, and its records, never acknowledged, are
+	// consumed again after a restart.
+	stopped chan struct{}
 
 	mu     sync.Mutex
 	cur    []*Item
@@ -36,7 +40,7 @@ func newBatcher(opts BatchOptions, out chan<- []*Item) *batcher {
 	if opts.MaxItems <= 0 {
 		opts.MaxItems = 1
 	}
-	return &batcher{opts: opts, out: out}
+	return &batcher{opts: opts, out: out, stopped: make(chan struct{})}
 }
 
 // add puts it into the current batch, sending the batch when it is full.
@@ -46,7 +50,7 @@ func (b *batcher) add(it *Item) {
 	if len(b.cur) > 0 && b.opts.MaxTokens > 0 && b.tokens+it.Tokens > b.opts.MaxTokens {
 		full := b.takeLocked()
 		b.mu.Unlock()
-		b.out <- full
+		b.send(full)
 		b.mu.Lock()
 	}
 	b.cur = append(b.cur, it)
@@ -54,7 +58,7 @@ func (b *batcher) add(it *Item) {
 	if len(b.cur) >= b.opts.MaxItems {
 		full := b.takeLocked()
 		b.mu.Unlock()
-		b.out <- full
+		b.send(full)
 		return
 	}
 	if len(b.cur) == 1 && b.opts.Linger > 0 {
@@ -73,7 +77,7 @@ func (b *batcher) flush() {
 	}
 	batch := b.takeLocked()
 	b.mu.Unlock()
-	b.out <- batch
+	b.send(batch)
 }
 
 func (b *batcher) flushGen(gen uint64) {
@@ -84,7 +88,7 @@ func (b *batcher) flushGen(gen uint64) {
 	}
 	batch := b.takeLocked()
 	b.mu.Unlock()
-	b.out <- batch
+	b.send(batch)
 }
 
 func (b *batcher) takeLocked() []*Item {
@@ -98,3 +102,12 @@ func (b *batcher) takeLocked() []*Item {
 	}
 	return batch
 }
+
+func (b *batcher) send(batch []*Item) {
+	select {
+	case b.out <- batch:
+	case <-b.stopped:
+	}
+}
+
+func (b *batcher) stop() { close(b.stopped) }

@@ -159,9 +159,11 @@ type Engine struct {
 	prodCtx    context.Context // outlives the poll loop so draining can produce
 	prodCancel context.CancelFunc
 	fatalOnce  sync.Once
-	fatalErr   error
+	fatalErr   atomic.Pointer[error]
 	stopPoll   context.CancelFunc
 	killed     atomic.Bool
+	aborted    chan struct{} // closed on a fatal error or Kill: waits give up
+	abortOnce  sync.Once
 	inFlight   atomic.Int64
 
 	// pre-bound collectors of the hot path
@@ -185,6 +187,7 @@ func New(src Source, sink Sink, opts Options) *Engine {
 		slots:     make(chan struct{}, opts.MaxInFlight),
 		lanes:     make(map[Partition]*lane),
 		committed: make(map[Partition]int64),
+		aborted:   make(chan struct{}),
 	}
 	e.batcher = newBatcher(opts.Batch, e.batches)
 	for _, st := range opts.Stages {
@@ -244,8 +247,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	stopWork()
 	workers.Wait()
-	if e.fatalErr != nil {
-		return e.fatalErr
+	e.batcher.stop()
+	if e.failure() != nil {
+		return e.failure()
 	}
 	return err
 }
@@ -294,7 +298,7 @@ func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
 		if e.killed.Load() {
 			return nil
 		}
-		commit := ok && drained && e.fatalErr == nil
+		commit := ok && drained && e.failure() == nil
 		committed, endErr := tx.End(e.prodCtx, commit)
 		switch {
 		case endErr != nil:
@@ -310,8 +314,8 @@ func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
 			return fmt.Errorf("transaction: records still in flight after %s", e.opts.ShutdownTimeout)
 		}
 		e.resetLanes()
-		if e.fatalErr != nil {
-			return e.fatalErr
+		if e.failure() != nil {
+			return e.failure()
 		}
 		if finished || !ok {
 			return nil
@@ -497,6 +501,16 @@ func (e *Engine) runStage(ctx context.Context, st Stage, br *Breaker, items []*I
 			failAll(items, name, fmt.Sprintf("stage %s stopped by shutdown: %v", name, err))
 			return
 		}
+		if !transient && len(items) > 1 {
+			// A permanent error may come from one bad item: halve the batch
+			// until the failures are isolated, so that good items in the
+			// same batch still get their verdicts.
+			e.m.StageRetries.WithLabelValues(name).Inc()
+			half := len(items) / 2
+			e.runStage(ctx, st, br, items[:half])
+			e.runStage(ctx, st, br, items[half:])
+			return
+		}
 		if !transient || (attempt >= e.opts.MaxRetries && !e.opts.PauseOnOpenBreaker) {
 			e.m.StageFailures.WithLabelValues(name).Inc()
 			failAll(items, name, fmt.Sprintf("stage %s failed after %d attempts: %v", name, attempt+1, err))
@@ -641,15 +655,26 @@ func (e *Engine) observer(label string) prometheus.Observer {
 	return o
 }
 
+// failure is the error that stopped the pipeline, if any.
+func (e *Engine) failure() error {
+	if p := e.fatalErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 func (e *Engine) fatal(err error) {
 	e.fatalOnce.Do(func() {
-		e.fatalErr = err
+		e.fatalErr.Store(&err)
+		e.abort()
 		e.log.Error("pipeline cannot go on", "err", err)
 		if e.stopPoll != nil {
 			e.stopPoll()
 		}
 	})
 }
+
+func (e *Engine) abort() { e.abortOnce.Do(func() { close(e.aborted) }) }
 
 // InFlight is the number of records taken and not yet acknowledged.
 func (e *Engine) InFlight() int64 { return e.inFlight.Load() }
@@ -658,6 +683,7 @@ func (e *Engine) InFlight() int64 { return e.inFlight.Load() }
 // drains. Tests use it to prove at-least-once delivery across crashes.
 func (e *Engine) Kill() {
 	e.killed.Store(true)
+	e.abort()
 	if e.stopPoll != nil {
 		e.stopPoll()
 	}
@@ -689,7 +715,7 @@ func (e *Engine) waitLanes(ctx context.Context, timeout time.Duration, only map[
 		if wait == nil {
 			return true
 		}
-		if e.fatalErr != nil || e.killed.Load() {
+		if e.failure() != nil || e.killed.Load() {
 			return false
 		}
 		select {
@@ -697,6 +723,8 @@ func (e *Engine) waitLanes(ctx context.Context, timeout time.Duration, only map[
 		case <-deadline.C:
 			return false
 		case <-ctx.Done():
+			return false
+		case <-e.aborted:
 			return false
 		}
 	}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// latency differs run to run; the golden file holds it as 0.
+var latency = regexp.MustCompile(`"latency_ms":[0-9.]+`)
+
+func TestClassifyGolden(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := Main([]string{"classify", "--in", "testdata/messages.jsonl"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	got := latency.ReplaceAll(out.Bytes(), []byte(`"latency_ms":0`))
+	golden := filepath.Join("testdata", "verdicts.golden.jsonl")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("classify output differs from %s (run with -update to accept):\n%s", golden, got)
+	}
+	// One output line per non-blank input line, in input order.
+	if n := strings.Count(string(got), "\n"); n != 8 {
+		t.Fatalf("%d lines, want 8", n)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("delivery: sometimes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"version"}, 0, ""},
+		{[]string{"nonsense"}, 2, "unknown command"},
+		{[]string{"run"}, 2, "-c sieve.yaml is required"},
+		{[]string{"run", "-c", bad}, 2, bad + ": delivery"},
+		{[]string{"classify", "--in", "/does/not/exist"}, 2, "--in"},
+		{[]string{"bench", "--classifier", "gpt"}, 2, "--classifier"},
+		{[]string{"classify", "--bogus"}, 2, "bogus"},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		if code := Main(tt.args, &out, &errb); code != tt.code || !strings.Contains(errb.String(), tt.msg) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", tt.args, code, tt.code, errb.String(), tt.msg)
+		}
+	}
+}
+
+func TestBenchJSONLastLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an end-to-end benchmark; skipped with -short")
+	}
+	var out, errb bytes.Buffer
+	code := Main([]string{"bench", "--messages", "5000", "--classifier", "rules", "--json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	last := lines[len(lines)-1]
+	for _, k := range []string{`"messages":5000`, `"msgs_per_sec":`, `"p50_ms":`, `"p99_ms":`, `"lost":0`, `"duplicates":`} {
+		if !strings.Contains(last, k) {
+			t.Errorf("last line %q lacks %s", last, k)
+		}
+	}
+}

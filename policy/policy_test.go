@@ -1,0 +1,53 @@
+package policy
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/sieve-stream/sieve/pipeline"
+)
+
+func TestDecide(t *testing.T) {
+	p, err := New(Default, map[string]float64{"spam": 0.5, "toxic": 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		scores   map[string]float64
+		prior    string
+		flags    []string
+		decision string
+	}{
+		{"clean", map[string]float64{"spam": 0.1, "toxic": 0.2}, "", []string{}, pipeline.DecisionAllow},
+		{"flagged, no rule", map[string]float64{"spam": 0.7}, "", []string{"spam"}, pipeline.DecisionFlag},
+		{"spam block", map[string]float64{"spam": 0.97}, "", []string{"spam"}, pipeline.DecisionBlock},
+		{"toxic rewrite band", map[string]float64{"toxic": 0.7}, "", []string{"toxic"}, pipeline.DecisionRewrite},
+		{"toxic top of band blocks", map[string]float64{"toxic": 0.9}, "", []string{"toxic"}, pipeline.DecisionBlock},
+		{"most severe wins", map[string]float64{"toxic": 0.7, "spam": 0.99}, "", []string{"spam", "toxic"}, pipeline.DecisionBlock},
+		{"earlier stage's block is kept", map[string]float64{"spam": 0.1}, pipeline.DecisionBlock, []string{}, pipeline.DecisionBlock},
+	}
+	for _, tt := range tests {
+		it := &pipeline.Item{Decision: tt.prior}
+		for l, s := range tt.scores {
+			it.SetScore(l, s, "")
+		}
+		p.Decide(it)
+		if it.Decision != tt.decision || !reflect.DeepEqual(append([]string{}, it.Flags...), tt.flags) {
+			t.Errorf("%s: got %v %q, want %v %q", tt.name, it.Flags, it.Decision, tt.flags, tt.decision)
+		}
+	}
+}
+
+func TestThresholdOverride(t *testing.T) {
+	p, err := New(Config{Thresholds: map[string]float64{"spam": 0.9}}, map[string]float64{"spam": 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := &pipeline.Item{}
+	it.SetScore("spam", 0.8, "")
+	p.Decide(it)
+	if len(it.Flags) != 0 {
+		t.Fatalf("config threshold 0.9 should override the model's 0.5: flags %v", it.Flags)
+	}
+}
