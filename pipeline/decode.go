@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -413,12 +414,45 @@ func (d *decoder) number() error {
 	return nil
 }
 
+// plain marks the bytes a string can hold without a second look: printable
+// ASCII other than the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether all eight bytes of x are plain: none below 0x20,
+// none a quote or backslash, none at or above 0x80 (a word-at-a-time test).
+func plain8(x uint64) bool {
+	control := (x - ones*0x20) & ^x & highs
+	quote := ((x ^ ones*'"') - ones) & ^(x ^ ones*'"') & highs
+	backslash := ((x ^ ones*'\\') - ones) & ^(x ^ ones*'\\') & highs
+	return (control | quote | backslash | x&highs) == 0
+}
+
 // str consumes a string and returns its unescaped bytes. Without escapes
 // the result aliases the input; callers copy it (string conversion).
 func (d *decoder) str() ([]byte, bool, error) {
 	d.i++ // opening quote
 	start := d.i
 	for d.i < len(d.data) {
+		// Eight bytes at a time while none needs a second look.
+		for d.i+8 <= len(d.data) && plain8(binary.LittleEndian.Uint64(d.data[d.i:])) {
+			d.i += 8
+		}
+		for d.i < len(d.data) && plain[d.data[d.i]] {
+			d.i++
+		}
+		if d.i >= len(d.data) {
+			break
+		}
 		c := d.data[d.i]
 		switch {
 		case c == '"':

@@ -370,8 +370,8 @@ func (e *Engine) submit(r *Record, now time.Time) {
 // decode fills it.Msg or marks it as a dead letter.
 func (e *Engine) decode(it *Item) {
 	r := it.Record
-	msg, err := DecodeMessage(r.Value, e.opts.Decode)
-	if err != nil {
+	msg := &it.msg
+	if err := decodeMessageInto(r.Value, e.opts.Decode, msg); err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) {
 			it.Err = &ItemError{Code: de.Code, Detail: de.Detail, Stage: "decode"}

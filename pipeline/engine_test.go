@@ -144,9 +144,14 @@ func TestEngineKeepsOffsetOrderPerPartition(t *testing.T) {
 func TestEngineRetriesTransientErrors(t *testing.T) {
 	src := newMemSource(2, 300, func(p, i int) string { return "plain text message" })
 	sink := &memSink{}
-	var calls atomic.Int32
+	// Every batch fails twice, then succeeds.
+	var mu sync.Mutex
+	attempts := map[*Item]int{}
 	flaky := StageFunc{StageName: "flaky", Fn: func(ctx context.Context, items []*Item) error {
-		if calls.Add(1)%3 != 0 {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts[items[0]]++
+		if attempts[items[0]] <= 2 {
 			return Transient(errors.New("backend busy"))
 		}
 		return nil
@@ -158,6 +163,11 @@ func TestEngineRetriesTransientErrors(t *testing.T) {
 	}
 	if n := len(sink.byTopic("verdicts")); n != 600 {
 		t.Fatalf("%d verdicts, want 600 (dead letters: %d)", n, len(sink.byTopic("dead-letters")))
+	}
+	for first, n := range attempts {
+		if n != 3 {
+			t.Fatalf("batch starting at %v tried %d times, want 3", first.Record.Position, n)
+		}
 	}
 }
 

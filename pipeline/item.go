@@ -62,6 +62,7 @@ type Item struct {
 	pending  int32 // outputs not yet acknowledged
 	outputs  []Output
 	outBuf   [1]Output // the verdict or dead letter, without a separate allocation
+	msg      Message   // Msg points here once decoded
 }
 
 // Fail marks the item as failed in stage; it will be dead-lettered with the
@@ -116,6 +117,9 @@ func (it *Item) Score(label string) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Received is when the pipeline took the record.
+func (it *Item) Received() time.Time { return it.received }
 
 // Latency is the time since the pipeline took the record.
 func (it *Item) Latency() time.Duration { return time.Since(it.received) }

@@ -81,43 +81,52 @@ var DefaultDecodeOptions = DecodeOptions{MaxTextBytes: 64 << 10, MaxRecordBytes:
 // modified and the returned Message does not alias it. A value that is valid
 // UTF-8 but not a JSON object is taken as {"text": value}.
 func DecodeMessage(value []byte, opts DecodeOptions) (*Message, error) {
+	var m Message
+	if err := decodeMessageInto(value, opts, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// decodeMessageInto is DecodeMessage into a Message the caller owns (the
+// engine's items embed theirs, saving an allocation per record).
+func decodeMessageInto(value []byte, opts DecodeOptions, m *Message) error {
 	if opts.MaxRecordBytes > 0 && len(value) > opts.MaxRecordBytes {
-		return nil, &DecodeError{ReasonTooLarge, fmt.Sprintf("record is %d bytes, over the limit of %d", len(value), opts.MaxRecordBytes)}
+		return &DecodeError{ReasonTooLarge, fmt.Sprintf("record is %d bytes, over the limit of %d", len(value), opts.MaxRecordBytes)}
 	}
 	trimmed := bytes.TrimSpace(value)
 	if len(trimmed) == 0 {
-		return nil, &DecodeError{ReasonEmpty, "value is empty"}
+		return &DecodeError{ReasonEmpty, "value is empty"}
 	}
-	var m Message
 	if trimmed[0] != '{' {
 		if !utf8.Valid(value) {
-			return nil, invalidUTF8(value)
+			return invalidUTF8(value)
 		}
 		m.Text = string(trimmed)
-	} else if err := decodeObject(trimmed, &m, opts.KeepUnknown); err != nil {
+	} else if err := decodeObject(trimmed, m, opts.KeepUnknown); err != nil {
 		// The decoder checks UTF-8 inside strings, where JSON allows
 		// non-ASCII; a bad byte anywhere else is a syntax error, but the
 		// reason a producer needs to hear is still the encoding.
 		if errors.Is(err, errInvalidUTF8) || !utf8.Valid(value) {
-			return nil, invalidUTF8(value)
+			return invalidUTF8(value)
 		}
-		return nil, &DecodeError{ReasonInvalidJSON, err.Error()}
+		return &DecodeError{ReasonInvalidJSON, err.Error()}
 	}
 	if m.V > MessageVersion {
-		return nil, &DecodeError{ReasonUnsupportedVersion, fmt.Sprintf("message version v=%d is newer than this build's %d", m.V, MessageVersion)}
+		return &DecodeError{ReasonUnsupportedVersion, fmt.Sprintf("message version v=%d is newer than this build's %d", m.V, MessageVersion)}
 	}
 	if opts.MaxTextBytes > 0 && len(m.Text) > opts.MaxTextBytes {
-		return nil, &DecodeError{ReasonTooLarge, fmt.Sprintf("text is %d bytes, over max_text_bytes %d", len(m.Text), opts.MaxTextBytes)}
+		return &DecodeError{ReasonTooLarge, fmt.Sprintf("text is %d bytes, over max_text_bytes %d", len(m.Text), opts.MaxTextBytes)}
 	}
 	if strings.TrimSpace(m.Text) == "" && len(m.Media) == 0 {
-		return nil, &DecodeError{ReasonEmpty, "message has neither text nor media"}
+		return &DecodeError{ReasonEmpty, "message has neither text nor media"}
 	}
 	for i, md := range m.Media {
 		if md.URL == "" && md.Data == "" {
-			return nil, &DecodeError{ReasonInvalidJSON, "media[" + strconv.Itoa(i) + "] has neither url nor data"}
+			return &DecodeError{ReasonInvalidJSON, "media[" + strconv.Itoa(i) + "] has neither url nor data"}
 		}
 	}
-	return &m, nil
+	return nil
 }
 
 func decodeObject(data []byte, m *Message, keepUnknown bool) error {

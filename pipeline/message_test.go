@@ -190,3 +190,30 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
+
+func TestPlain8(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := range 8 {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			var x uint64
+			for i := 7; i >= 0; i-- {
+				x = x<<8 | uint64(b[i])
+			}
+			if got, want := plain8(x), plain[c]; got != want {
+				t.Fatalf("byte %#x at %d: plain8 %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkDecodeMessage(b *testing.B) {
+	v := []byte(`{"v":1,"id":"m-1","text":"the new update is great, thanks for sharing","author":"u-42","channel":"comments","ts":"2026-11-27T10:00:00Z"}`)
+	b.SetBytes(int64(len(v)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeMessage(v, DefaultDecodeOptions); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
