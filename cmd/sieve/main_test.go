@@ -84,3 +84,28 @@ func TestBenchJSONLastLine(t *testing.T) {
 		}
 	}
 }
+
+// make run's promise: live numbers within seconds, and a clean stop.
+func TestDemoShowsLiveNumbers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for four seconds; skipped with -short")
+	}
+	var out, errb bytes.Buffer
+	code := Main([]string{"demo", "--duration", "4s", "--rate", "1000"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "msg/s") || !strings.Contains(s, "stopped cleanly") {
+		t.Fatalf("no live line or clean stop in:\n%s", s)
+	}
+	lines := 0
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "msg/s") && strings.Contains(l, "flags") {
+			lines++
+		}
+	}
+	if lines < 2 {
+		t.Fatalf("%d live lines in 4 s:\n%s", lines, s)
+	}
+}
