@@ -3,7 +3,10 @@ GO      ?= go
 BIN     := bin/sieve
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test test-race fuzz bench lint clean
+.PHONY: all build run test test-race fuzz bench lint clean models
+
+# Where the labelled datasets live (the shared folder beside the repo).
+DATA ?= ../shared/datasets
 
 all: build
 
@@ -30,6 +33,16 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./pipeline ./classifiers
 	./$(BIN) bench --classifier nop --messages 1000000 --batch 1024
 	./$(BIN) bench --classifier rules --messages 1000000 --batch 1024
+
+# The built-in models, rebuilt bit for bit from $(DATA): each is trained on
+# the train part of the deterministic split (datasets.PartOf), calibrated on
+# the dev part; the test part stays held out for `sieve eval`.
+models: build
+	./$(BIN) train --data $(DATA)/sms_spam/train.jsonl#train --out models/builtin/spam.sieve --name spam --epochs 20 --lr 1 --dims 20
+	./$(BIN) train --data $(DATA)/davidson_hate_offensive/train.jsonl#train --kind multi-class --out models/builtin/toxicity.sieve --name toxicity --epochs 10 --lr 1
+	./$(BIN) train --data $(DATA)/prompt_attacks/train.jsonl#train --data $(DATA)/review_sentiment/train.jsonl#train --dev $(DATA)/prompt_attacks/train.jsonl#dev --labels harmful_request,jailbreak,prompt_injection --kind multi-class --out models/builtin/injection.sieve --name injection --epochs 20 --lr 1
+	./$(BIN) train --data $(DATA)/review_sentiment/train.jsonl#train --kind multi-class --out models/builtin/sentiment.sieve --name sentiment --epochs 30 --lr 0.5 --dims 20
+	sha256sum models/builtin/*.sieve
 
 clean:
 	rm -rf bin

@@ -77,10 +77,20 @@ type Breaker struct {
 
 // ClassifierConfig selects one classifier.
 type ClassifierConfig struct {
-	// Type is rules (the keyword/regex baseline) or nop (scores nothing).
-	Type  string                   `yaml:"type"`
-	Rules *classifiers.RulesConfig `yaml:"rules"`
+	// Type is linear (a trained model), rules (the keyword/regex baseline)
+	// or nop (scores nothing).
+	Type string `yaml:"type"`
+	// Builtin names a model shipped in the binary (spam, toxicity,
+	// injection, sentiment); Model is the path of a model file from
+	// sieve train. One of them, for type linear.
+	Builtin string                   `yaml:"builtin"`
+	Model   string                   `yaml:"model"`
+	Rules   *classifiers.RulesConfig `yaml:"rules"`
 }
+
+// DefaultClassifiers are the built-in models used when the config names
+// none: a moderation stream's spam, toxicity and prompt-attack screens.
+var DefaultClassifiers = []ClassifierConfig{{Type: "linear", Builtin: "spam"}, {Type: "linear", Builtin: "toxicity"}, {Type: "linear", Builtin: "injection"}}
 
 // HTTP is the metrics and health server.
 type HTTP struct {
@@ -155,7 +165,7 @@ func (c *Config) EnsureDefaults() {
 		p.ShutdownTimeout = 30 * time.Second
 	}
 	if len(c.Classifiers) == 0 {
-		c.Classifiers = []ClassifierConfig{{Type: "rules"}}
+		c.Classifiers = append([]ClassifierConfig(nil), DefaultClassifiers...)
 	}
 	for i := range c.Classifiers {
 		if c.Classifiers[i].Type == "rules" && c.Classifiers[i].Rules == nil {
@@ -209,9 +219,13 @@ func (c *Config) Validate() error {
 			if _, err := classifiers.NewRules(*cc.Rules); err != nil {
 				return fmt.Errorf("classifiers[%d].rules.%w", i, err)
 			}
+		case "linear":
+			if (cc.Builtin == "") == (cc.Model == "") {
+				return fmt.Errorf("classifiers[%d]: type linear needs exactly one of builtin and model", i)
+			}
 		case "nop":
 		default:
-			return fmt.Errorf("classifiers[%d].type: %q is not rules or nop", i, cc.Type)
+			return fmt.Errorf("classifiers[%d].type: %q is not linear, rules or nop", i, cc.Type)
 		}
 	}
 	if err := c.Policy.Validate(); err != nil {

@@ -140,9 +140,25 @@ func FuzzDecodeMessage(f *testing.F) {
 			case "ts":
 				dst = &ref.TS
 			case "media":
-				dst = &ref.Media
+				ms, ok := strictObjects(v, []string{"url", "data", "mime"})
+				typeOK = typeOK && ok
+				if ms != nil {
+					ref.Media = []Media{}
+				}
+				for _, m := range ms {
+					ref.Media = append(ref.Media, Media{URL: m["url"], Data: m["data"], MIME: m["mime"]})
+				}
+				continue
 			case "context":
-				dst = &ref.Context
+				ts, ok := strictObjects(v, []string{"role", "content"})
+				typeOK = typeOK && ok
+				if ts != nil {
+					ref.Context = []Turn{}
+				}
+				for _, m := range ts {
+					ref.Context = append(ref.Context, Turn{Role: m["role"], Content: m["content"]})
+				}
+				continue
 			default:
 				continue
 			}
@@ -216,4 +232,40 @@ func BenchmarkDecodeMessage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// strictObjects reads a JSON array of objects (or null) keeping only the
+// exactly named string fields, as the contract spells them; encoding/json
+// would also match other cases. ok is false on a type mismatch.
+func strictObjects(raw json.RawMessage, fields []string) ([]map[string]string, bool) {
+	if string(raw) == "null" {
+		return nil, true
+	}
+	var elems []json.RawMessage
+	if json.Unmarshal(raw, &elems) != nil {
+		return nil, false
+	}
+	out := make([]map[string]string, 0, len(elems))
+	for _, e := range elems {
+		m := map[string]string{}
+		if string(e) != "null" {
+			var obj map[string]json.RawMessage
+			if json.Unmarshal(e, &obj) != nil {
+				return nil, false
+			}
+			for _, f := range fields {
+				v, ok := obj[f]
+				if !ok || string(v) == "null" {
+					continue
+				}
+				var s string
+				if json.Unmarshal(v, &s) != nil {
+					return nil, false
+				}
+				m[f] = s
+			}
+		}
+		out = append(out, m)
+	}
+	return out, true
 }

@@ -29,15 +29,23 @@ type Config struct {
 	Rules []Rule `yaml:"rules"`
 }
 
-// Default is a policy a social platform would accept for the baseline
-// labels: spam is blocked only when near-certain, toxicity is rewritten in
-// its middle band and blocked above it.
+// Default is a policy a social platform would accept for the built-in
+// labels. Anything at or above its model's calibrated threshold is flagged
+// for review; beyond that, spam is blocked only when near-certain,
+// offensive language is rewritten in its middle band and blocked above it,
+// hate speech is blocked when the model is confident, and confident prompt
+// attacks are blocked. The rule baseline's "toxic" label gets the same
+// treatment as offensive language.
 var Default = Config{
 	Rules: []Rule{
 		{Label: "spam", Min: 0.95, Decision: pipeline.DecisionBlock},
+		{Label: "offensive_language", Min: 0.6, Max: 0.9, Decision: pipeline.DecisionRewrite},
+		{Label: "offensive_language", Min: 0.9, Decision: pipeline.DecisionBlock},
+		{Label: "hate_speech", Min: 0.7, Decision: pipeline.DecisionBlock},
+		{Label: "jailbreak", Min: 0.9, Decision: pipeline.DecisionBlock},
+		{Label: "prompt_injection", Min: 0.9, Decision: pipeline.DecisionBlock},
 		{Label: "toxic", Min: 0.6, Max: 0.9, Decision: pipeline.DecisionRewrite},
 		{Label: "toxic", Min: 0.9, Decision: pipeline.DecisionBlock},
-		{Label: "hate_speech", Min: 0.9, Decision: pipeline.DecisionBlock},
 	},
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	segkafka "github.com/segmentio/kafka-go"
+	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/policy"
 	"github.com/sieve-stream/sieve/service"
 )
 
@@ -17,6 +19,10 @@ import (
 func TestInteropWithKafkaGo(t *testing.T) {
 	brokers := startBroker(t)
 	cfg := testConfig(t, brokers, 3)
+	// The rule baseline makes the expected labels exact.
+	cfg.Classifiers = []config.ClassifierConfig{{Type: "rules"}}
+	cfg.Policy = policy.Default
+	cfg.EnsureDefaults()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := service.CreateTopics(ctx, cfg, brokers); err != nil {

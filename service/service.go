@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/linear"
+	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/pipeline"
@@ -18,8 +20,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Stages builds the classify and policy stages the config names.
-func Stages(cfg *config.Config) ([]pipeline.Stage, error) {
+// Classifiers builds the classifiers the config names.
+func Classifiers(cfg *config.Config) ([]classifiers.Classifier, error) {
 	var cs []classifiers.Classifier
 	for i, cc := range cfg.Classifiers {
 		switch cc.Type {
@@ -29,10 +31,40 @@ func Stages(cfg *config.Config) ([]pipeline.Stage, error) {
 				return nil, fmt.Errorf("classifiers[%d].rules.%w", i, err)
 			}
 			cs = append(cs, r)
+		case "linear":
+			m, err := loadLinear(cc)
+			if err != nil {
+				return nil, fmt.Errorf("classifiers[%d]: %w", i, err)
+			}
+			cs = append(cs, m)
 		case "nop":
 		default:
-			return nil, fmt.Errorf("classifiers[%d].type: %q is not rules or nop", i, cc.Type)
+			return nil, fmt.Errorf("classifiers[%d].type: %q is not rules, linear or nop", i, cc.Type)
 		}
+	}
+	return cs, nil
+}
+
+func loadLinear(cc config.ClassifierConfig) (*linear.Model, error) {
+	if cc.Builtin != "" {
+		m, err := models.Builtin(cc.Builtin)
+		if err != nil {
+			return nil, fmt.Errorf("builtin: %w", err)
+		}
+		return m, nil
+	}
+	m, err := linear.Load(cc.Model)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	return m, nil
+}
+
+// Stages builds the classify and policy stages the config names.
+func Stages(cfg *config.Config) ([]pipeline.Stage, error) {
+	cs, err := Classifiers(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if len(cs) == 0 {
 		return []pipeline.Stage{pipeline.Nop}, nil

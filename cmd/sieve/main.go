@@ -31,6 +31,8 @@ var commands = []command{
 	{"demo", "run the whole pipeline on embedded defaults with synthetic traffic and a live line", runDemo},
 	{"run", "run the pipeline against the configured Kafka (-c sieve.yaml)", runRun},
 	{"classify", "classify JSONL messages from a file or stdin to JSONL verdicts, no Kafka", runClassify},
+	{"train", "train a linear model on labelled JSONL", runTrain},
+	{"eval", "evaluate the configured models on labelled JSONL", runEval},
 	{"bench", "benchmark the pipeline end to end through an embedded broker", runBench},
 	{"version", "print the version", runVersion},
 }

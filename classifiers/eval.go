@@ -1,0 +1,265 @@
+package classifiers
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Example is one labelled text; no labels means benign.
+type Example struct {
+	ID     string   `json:"id"`
+	Text   string   `json:"text"`
+	Labels []string `json:"labels"`
+}
+
+// PRF is precision, recall, F1 and support of one label.
+type PRF struct {
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+	Support   int     `json:"support"`
+}
+
+// AnyMetrics scores "flagged at all" against "has any label".
+type AnyMetrics struct {
+	Accuracy  float64 `json:"accuracy"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+}
+
+// Report is the contract's evaluation JSON, plus, for single-label data,
+// accuracy and support-weighted F1 over the classes (benign included) taken
+// as the most probable one.
+type Report struct {
+	Labels      map[string]PRF `json:"labels"`
+	MacroF1     float64        `json:"macro_f1"`
+	Any         AnyMetrics     `json:"any"`
+	Unsupported []string       `json:"unsupported"`
+	Accuracy    *float64       `json:"accuracy,omitempty"`
+	WeightedF1  *float64       `json:"weighted_f1,omitempty"`
+	Examples    int            `json:"examples"`
+}
+
+type counts struct{ tp, fp, fn int }
+
+func (c counts) prf() PRF {
+	p := ratio(c.tp, c.tp+c.fp)
+	r := ratio(c.tp, c.tp+c.fn)
+	f := 0.0
+	if p+r > 0 {
+		f = 2 * p * r / (p + r)
+	}
+	return PRF{Precision: round4(p), Recall: round4(r), F1: round4(f), Support: c.tp + c.fn}
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// Evaluate scores data with the classifiers at their thresholds (overridden
+// by thresholds where given) and compares flags with the labels.
+func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds map[string]float64, batch int) (*Report, error) {
+	if batch <= 0 {
+		batch = 256
+	}
+	known := map[string]bool{}
+	for _, c := range cs {
+		for _, l := range c.Describe().Labels {
+			known[l] = true
+		}
+	}
+	per := map[string]*counts{}
+	for l := range known {
+		per[l] = &counts{}
+	}
+	unsupported := map[string]bool{}
+	singleLabel := true
+	var anyC counts
+	anyCorrect := 0
+	classTP, classPred, classTrue := map[string]int{}, map[string]int{}, map[string]int{}
+	correct := 0
+	for start := 0; start < len(data); start += batch {
+		end := min(start+batch, len(data))
+		texts := make([]string, end-start)
+		for i := range texts {
+			texts[i] = data[start+i].Text
+		}
+		scores := make([]map[string]float64, len(texts))
+		for i := range scores {
+			scores[i] = map[string]float64{}
+		}
+		for _, c := range cs {
+			d := c.Describe()
+			out, err := c.Classify(ctx, texts)
+			if err != nil {
+				return nil, fmt.Errorf("evaluate with %s: %w", d.ID(), err)
+			}
+			for i, row := range out {
+				for j, l := range d.Labels {
+					scores[i][l] = float64(row[j])
+				}
+			}
+		}
+		for i, s := range scores {
+			ex := data[start+i]
+			truth := map[string]bool{}
+			for _, l := range ex.Labels {
+				truth[l] = true
+				if !known[l] {
+					unsupported[l] = true
+				}
+			}
+			if len(ex.Labels) > 1 {
+				singleLabel = false
+			}
+			flagged := false
+			best, bestScore := "", 0.0
+			for l, sc := range s {
+				t := 0.5
+				for _, c := range cs {
+					if v, ok := c.Describe().Thresholds[l]; ok {
+						t = v
+					}
+				}
+				if v, ok := thresholds[l]; ok {
+					t = v
+				}
+				pred := sc >= t
+				flagged = flagged || pred
+				switch {
+				case pred && truth[l]:
+					per[l].tp++
+				case pred:
+					per[l].fp++
+				case truth[l]:
+					per[l].fn++
+				}
+				if pred && sc > bestScore {
+					best, bestScore = l, sc
+				}
+			}
+			has := false
+			for _, l := range ex.Labels {
+				if known[l] {
+					has = true
+				}
+			}
+			switch {
+			case flagged && has:
+				anyC.tp++
+				anyCorrect++
+			case flagged:
+				anyC.fp++
+			case has:
+				anyC.fn++
+			default:
+				anyCorrect++
+			}
+			// Single-label view: the flagged label with the highest score,
+			// or benign when nothing is flagged.
+			trueClass := ""
+			if len(ex.Labels) == 1 {
+				trueClass = ex.Labels[0]
+			}
+			classPred[best]++
+			classTrue[trueClass]++
+			if best == trueClass {
+				correct++
+				classTP[best]++
+			}
+		}
+	}
+	rep := &Report{Labels: map[string]PRF{}, Unsupported: []string{}, Examples: len(data)}
+	var sum float64
+	n := 0
+	for l, c := range per {
+		prf := c.prf()
+		if prf.Support == 0 && c.fp == 0 {
+			continue // a label the model knows but this data never mentions
+		}
+		rep.Labels[l] = prf
+		sum += prf.F1
+		n++
+	}
+	if n > 0 {
+		rep.MacroF1 = round4(sum / float64(n))
+	}
+	a := anyC.prf()
+	rep.Any = AnyMetrics{Accuracy: round4(ratio(anyCorrect, len(data))), Precision: a.Precision, Recall: a.Recall, F1: a.F1}
+	for l := range unsupported {
+		rep.Unsupported = append(rep.Unsupported, l)
+	}
+	sort.Strings(rep.Unsupported)
+	if singleLabel && len(data) > 0 {
+		acc := round4(ratio(correct, len(data)))
+		rep.Accuracy = &acc
+		var w float64
+		for cl, t := range classTrue {
+			c := counts{tp: classTP[cl], fp: classPred[cl] - classTP[cl], fn: t - classTP[cl]}
+			w += c.prf().F1 * float64(t)
+		}
+		wf := round4(w / float64(len(data)))
+		rep.WeightedF1 = &wf
+	}
+	return rep, nil
+}
+
+// Threshold picks the score threshold for one label from scores and truth:
+// the one that maximises F1, or, when targetPrecision > 0, the lowest one
+// whose precision reaches it (highest recall at that precision).
+func Threshold(scores []float32, truth []bool, targetPrecision float64) float64 {
+	type pair struct {
+		s float32
+		t bool
+	}
+	ps := make([]pair, len(scores))
+	pos := 0
+	for i := range scores {
+		ps[i] = pair{scores[i], truth[i]}
+		if truth[i] {
+			pos++
+		}
+	}
+	if pos == 0 {
+		return 0.5
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].s > ps[j].s })
+	best, bestF := 0.5, -1.0
+	tp, fp := 0, 0
+	for i, p := range ps {
+		if p.t {
+			tp++
+		} else {
+			fp++
+		}
+		// Only cut between distinct scores.
+		if i+1 < len(ps) && ps[i+1].s == p.s {
+			continue
+		}
+		prec := float64(tp) / float64(tp+fp)
+		rec := float64(tp) / float64(pos)
+		cut := float64(p.s)
+		if i+1 < len(ps) {
+			cut = (float64(p.s) + float64(ps[i+1].s)) / 2
+		}
+		if targetPrecision > 0 {
+			if prec >= targetPrecision {
+				best = cut
+			}
+			continue
+		}
+		f := 2 * prec * rec / (prec + rec)
+		if f > bestF {
+			best, bestF = cut, f
+		}
+	}
+	return math.Round(best*1e4) / 1e4
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/datasets"
+	"github.com/sieve-stream/sieve/service"
+)
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", stderr)
+	path := fs.String("c", "", "config file (default: the built-in models)")
+	data := fs.String("data", "", "labelled JSONL: {id, text, labels}; FILE#test selects the held-out part of the deterministic split")
+	model := fs.String("model", "", "evaluate only the configured classifier with this name")
+	asJSON := fs.Bool("json", false, "print the report as JSON (last line)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return usagef("--data is required")
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	cs, err := service.Classifiers(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	if *model != "" {
+		var keep []classifiers.Classifier
+		for _, c := range cs {
+			if c.Describe().Name == *model {
+				keep = append(keep, c)
+			}
+		}
+		if len(keep) == 0 {
+			return usagef("--model: no configured classifier is named %q", *model)
+		}
+		cs = keep
+	}
+	ex, err := datasets.Load(*data)
+	if err != nil {
+		return usageError{err}
+	}
+	rep, err := classifiers.Evaluate(context.Background(), cs, ex, cfg.Policy.Thresholds, 512)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		b, _ := json.Marshal(rep)
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	for _, c := range cs {
+		fmt.Fprintf(stdout, "model %s\n", c.Describe().ID())
+	}
+	printReport(stdout, rep)
+	return nil
+}
+
+func printReport(w io.Writer, r *classifiers.Report) {
+	labels := make([]string, 0, len(r.Labels))
+	for l := range r.Labels {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	fmt.Fprintf(w, "  %-22s %9s %9s %9s %8s\n", "label", "precision", "recall", "f1", "support")
+	for _, l := range labels {
+		m := r.Labels[l]
+		fmt.Fprintf(w, "  %-22s %9.4f %9.4f %9.4f %8d\n", l, m.Precision, m.Recall, m.F1, m.Support)
+	}
+	fmt.Fprintf(w, "  macro F1 %.4f over %d examples\n", r.MacroF1, r.Examples)
+	fmt.Fprintf(w, "  any: accuracy %.4f precision %.4f recall %.4f f1 %.4f\n", r.Any.Accuracy, r.Any.Precision, r.Any.Recall, r.Any.F1)
+	if r.Accuracy != nil {
+		fmt.Fprintf(w, "  single-label: accuracy %.4f weighted F1 %.4f\n", *r.Accuracy, *r.WeightedF1)
+	}
+	if len(r.Unsupported) > 0 {
+		fmt.Fprintf(w, "  labels no model knows: %v\n", r.Unsupported)
+	}
+}

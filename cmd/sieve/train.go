@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/linear"
+	"github.com/sieve-stream/sieve/datasets"
+)
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("train", stderr)
+	var data, dev multiFlag
+	fs.Var(&data, "data", "training data: FILE.jsonl, FILE.jsonl#train (a part of the deterministic split), spamassassin:DIR; repeatable")
+	fs.Var(&dev, "dev", "dev data for calibration and the final report (default: the #dev part of each --data FILE#train); repeatable")
+	out := fs.String("out", "", "model file to write")
+	name := fs.String("name", "", "model name (default: the --out file's base name)")
+	kind := fs.String("kind", "", "binary, multi-class or multi-label (default: binary for one label, else multi-label)")
+	labels := fs.String("labels", "", "comma-separated labels to learn, in order (default: all in the data)")
+	epochs := fs.Int("epochs", 8, "passes over the data")
+	dims := fs.Int("dims", 18, "log2 of the hashed feature space")
+	lr := fs.Float64("lr", 0.5, "initial learning rate")
+	seed := fs.Uint64("seed", 1, "shuffle seed")
+	targetPrecision := fs.Float64("target-precision", 0, "calibrate thresholds to reach this precision (default: maximise F1)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(data) == 0 || *out == "" {
+		return usagef("--data and --out are required")
+	}
+	switch classifiers.Kind(*kind) {
+	case "", classifiers.Binary, classifiers.MultiClass, classifiers.MultiLabel:
+	default:
+		return usagef("--kind: %q is not binary, multi-class or multi-label", *kind)
+	}
+	if len(dev) == 0 {
+		for _, d := range data {
+			if p, ok := strings.CutSuffix(d, "#"+datasets.Train); ok {
+				dev = append(dev, p+"#"+datasets.Dev)
+			}
+		}
+	}
+	train, err := loadAll(data)
+	if err != nil {
+		return usageError{err}
+	}
+	devEx, err := loadAll(dev)
+	if err != nil {
+		return usageError{err}
+	}
+	if *name == "" {
+		base := *out
+		if i := strings.LastIndexByte(base, '/'); i >= 0 {
+			base = base[i+1:]
+		}
+		*name, _, _ = strings.Cut(base, ".")
+	}
+	var order []string
+	if *labels != "" {
+		order = strings.Split(*labels, ",")
+	}
+	fmt.Fprintf(stderr, "training %s on %d examples (%d dev)\n", *name, len(train), len(devEx))
+	start := time.Now()
+	m, err := linear.Train(train, linear.TrainOptions{
+		Name: *name, Kind: classifiers.Kind(*kind), Labels: order, DimsLog2: *dims, Epochs: *epochs, LR: *lr, Seed: *seed,
+		Meta:     map[string]string{"data": strings.Join(data, " "), "seed": fmt.Sprint(*seed), "epochs": fmt.Sprint(*epochs)},
+		Progress: func(e, n int, loss float64) { progress(stderr, e, n, loss) },
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr)
+	if err := m.Calibrate(devEx, *targetPrecision); err != nil {
+		return err
+	}
+	if err := m.Save(*out); err != nil {
+		return err
+	}
+	d := m.Describe()
+	fmt.Fprintf(stdout, "wrote %s: %s (%s, labels %v, thresholds %v) in %s\n", *out, d.ID(), d.Kind, d.Labels, d.Thresholds, time.Since(start).Round(time.Millisecond))
+	if len(devEx) > 0 {
+		rep, err := classifiers.Evaluate(context.Background(), []classifiers.Classifier{m}, devEx, nil, 512)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "dev set:")
+		printReport(stdout, rep)
+	}
+	return nil
+}
+
+func loadAll(srcs []string) ([]classifiers.Example, error) {
+	var all []classifiers.Example
+	for _, s := range srcs {
+		ex, err := datasets.Load(s)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ex...)
+	}
+	return all, nil
+}
+
+func progress(w io.Writer, epoch, epochs int, loss float64) {
+	const width = 30
+	done := width * epoch / epochs
+	fmt.Fprintf(w, "\r  epoch %2d/%d [%s%s] loss %.4f", epoch, epochs, strings.Repeat("=", done), strings.Repeat(" ", width-done), loss)
+}

