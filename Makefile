@@ -34,14 +34,12 @@ bench: build
 	./$(BIN) bench --classifier nop --messages 1000000 --batch 1024
 	./$(BIN) bench --classifier rules --messages 1000000 --batch 1024
 
-# The built-in models, rebuilt bit for bit from $(DATA): each is trained on
-# the train part of the deterministic split (datasets.PartOf), calibrated on
-# the dev part; the test part stays held out for `sieve eval`.
-models: build
-	./$(BIN) train --data $(DATA)/sms_spam/train.jsonl#train --out models/builtin/spam.sieve --name spam --epochs 20 --lr 1 --dims 20
-	./$(BIN) train --data $(DATA)/davidson_hate_offensive/train.jsonl#train --kind multi-class --out models/builtin/toxicity.sieve --name toxicity --epochs 10 --lr 1
-	./$(BIN) train --data $(DATA)/prompt_attacks/train.jsonl#train --data $(DATA)/review_sentiment/train.jsonl#train --dev $(DATA)/prompt_attacks/train.jsonl#dev --labels harmful_request,jailbreak,prompt_injection --kind multi-class --out models/builtin/injection.sieve --name injection --epochs 20 --lr 1
-	./$(BIN) train --data $(DATA)/review_sentiment/train.jsonl#train --kind multi-class --out models/builtin/sentiment.sieve --name sentiment --epochs 30 --lr 0.5 --dims 20
+# The built-in models, rebuilt bit for bit from $(DATA) by the recipes in
+# models/recipes.go: each is trained on the train part of the deterministic
+# split (datasets.PartOf) and calibrated on the dev part; the test part stays
+# held out for `sieve eval --data FILE#test`.
+models:
+	$(GO) run ./models/build -data $(DATA) -out models/builtin
 	sha256sum models/builtin/*.sieve
 
 clean:
