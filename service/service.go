@@ -12,9 +12,9 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/linear"
-	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/policy"
 	"github.com/twmb/franz-go/pkg/kgo"

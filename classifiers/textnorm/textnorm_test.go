@@ -6,15 +6,15 @@ func TestNormalize(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"Hello World", "hello world"},
 		{"fr33 moneyyyy!!!!", "free money!!"},
-		{"FREE m\u200bo\u200dney", "free money"},                  // zero-width characters
-		{"frее mоnеy", "free money"},                               // Cyrillic е and о
-		{"ｆｒｅｅ", "free"},                                           // fullwidth, NFKC
-		{"visit http://bit.ly/abc now", "visit " + URL + " now"},   // URL
-		{"mail me at joe@example.com", "mail me at " + Email},      // e-mail
-		{"thanks @alice", "thanks " + Mention},                     // mention
+		{"FREE m\u200bo\u200dney", "free money"},                 // zero-width characters
+		{"frее mоnеy", "free money"},                             // Cyrillic е and о
+		{"ｆｒｅｅ", "free"},                                         // fullwidth, NFKC
+		{"visit http://bit.ly/abc now", "visit " + URL + " now"}, // URL
+		{"mail me at joe@example.com", "mail me at " + Email},    // e-mail
+		{"thanks @alice", "thanks " + Mention},                   // mention
 		{"call 0800 123 456", "call " + Number + " " + Number + " " + Number},
 		{"won £1000", "won " + Number},
-		{"good food", "good food"},                                 // doubles stay
+		{"good food", "good food"}, // doubles stay
 		{"sooooo baaad", "so bad"},
 		{"go to deals.example.com today", "go to " + URL + " today"},
 		{"2024", Number},
