@@ -41,6 +41,14 @@ type Report struct {
 	Accuracy    *float64       `json:"accuracy,omitempty"`
 	WeightedF1  *float64       `json:"weighted_f1,omitempty"`
 	Examples    int            `json:"examples"`
+
+	// For plots: every label's scores and truth, row by row, and the
+	// single-label confusion matrix (rows true, columns predicted; "" is
+	// benign).
+	Scores    map[string][]float32 `json:"-"`
+	Truth     map[string][]bool    `json:"-"`
+	Classes   []string             `json:"-"`
+	Confusion map[[2]string]int    `json:"-"`
 }
 
 type counts struct{ tp, fp, fn int }
@@ -86,6 +94,8 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 	anyCorrect := 0
 	classTP, classPred, classTrue := map[string]int{}, map[string]int{}, map[string]int{}
 	correct := 0
+	allScores, allTruth := map[string][]float32{}, map[string][]bool{}
+	confusion := map[[2]string]int{}
 	for start := 0; start < len(data); start += batch {
 		end := min(start+batch, len(data))
 		texts := make([]string, end-start)
@@ -134,6 +144,8 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 				}
 				pred := sc >= t
 				flagged = flagged || pred
+				allScores[l] = append(allScores[l], float32(sc))
+				allTruth[l] = append(allTruth[l], truth[l])
 				switch {
 				case pred && truth[l]:
 					per[l].tp++
@@ -171,13 +183,23 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 			}
 			classPred[best]++
 			classTrue[trueClass]++
+			confusion[[2]string{trueClass, best}]++
 			if best == trueClass {
 				correct++
 				classTP[best]++
 			}
 		}
 	}
-	rep := &Report{Labels: map[string]PRF{}, Unsupported: []string{}, Examples: len(data)}
+	rep := &Report{Labels: map[string]PRF{}, Unsupported: []string{}, Examples: len(data),
+		Scores: allScores, Truth: allTruth, Confusion: confusion}
+	classSet := map[string]bool{"": true}
+	for k := range confusion {
+		classSet[k[0]], classSet[k[1]] = true, true
+	}
+	for c := range classSet {
+		rep.Classes = append(rep.Classes, c)
+	}
+	sort.Strings(rep.Classes)
 	var sum float64
 	n := 0
 	for l, c := range per {

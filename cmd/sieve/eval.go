@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/plots"
 	"github.com/sieve-stream/sieve/datasets"
 	"github.com/sieve-stream/sieve/service"
 )
@@ -18,6 +20,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "labelled JSONL: {id, text, labels}; FILE#test selects the held-out part of the deterministic split")
 	model := fs.String("model", "", "evaluate only the configured classifier with this name")
 	asJSON := fs.Bool("json", false, "print the report as JSON (last line)")
+	plotDir := fs.String("plots", "", "also write a precision-recall curve per label and a confusion matrix as PNG into this folder")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -51,6 +54,18 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	rep, err := classifiers.Evaluate(context.Background(), cs, ex, cfg.Policy.Thresholds, 512)
 	if err != nil {
 		return err
+	}
+	if *plotDir != "" {
+		if err := os.MkdirAll(*plotDir, 0o755); err != nil {
+			return usagef("--plots: %w", err)
+		}
+		files, err := plots.Write(*plotDir, rep)
+		if err != nil {
+			return fmt.Errorf("plots: %w", err)
+		}
+		for _, f := range files {
+			fmt.Fprintf(stderr, "wrote %s\n", f)
+		}
 	}
 	if *asJSON {
 		b, _ := json.Marshal(rep)
