@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/sieve-stream/sieve/classifiers/textnorm"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -47,6 +48,13 @@ func (d Description) ID() string { return d.Name + "@" + d.Version }
 type Classifier interface {
 	Describe() Description
 	Classify(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// Normalized is implemented by classifiers that featurize
+// textnorm.Normalize'd text: ClassifyNormalized takes texts already
+// normalised, so that a stage running several of them normalises once.
+type Normalized interface {
+	ClassifyNormalized(ctx context.Context, normalized []string) ([][]float32, error)
 }
 
 // ContentVersion is the short content hash used as a model version.
@@ -97,9 +105,22 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	for i, it := range items {
 		texts[i] = it.Text()
 	}
+	var norm []string
 	for ci, c := range s.classifiers {
 		d := s.descs[ci]
-		scores, err := c.Classify(ctx, texts)
+		var scores [][]float32
+		var err error
+		if n, ok := c.(Normalized); ok {
+			if norm == nil {
+				norm = make([]string, len(texts))
+				for i, t := range texts {
+					norm[i] = textnorm.Normalize(t)
+				}
+			}
+			scores, err = n.ClassifyNormalized(ctx, norm)
+		} else {
+			scores, err = c.Classify(ctx, texts)
+		}
 		if err != nil {
 			return fmt.Errorf("classify batch with %s: %w", s.ids[ci], err)
 		}

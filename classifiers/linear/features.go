@@ -48,8 +48,14 @@ type features struct {
 // returns the value each feature carries (1/√n, so long texts do not
 // dominate the logits).
 func (f *features) featurize(text string, dims uint32) float32 {
+	return f.featurizeNormalized(textnorm.Normalize(text), dims)
+}
+
+// featurizeNormalized is featurize for text already through
+// textnorm.Normalize.
+func (f *features) featurizeNormalized(norm string, dims uint32) float32 {
 	f.idx = f.idx[:0]
-	f.words = splitWords(textnorm.Normalize(text), f.words[:0])
+	f.words = splitWords(norm, f.words[:0])
 	for i, w := range f.words {
 		f.idx = append(f.idx, uint32(hashBytes(seedWord, w)%uint64(dims)))
 		if i > 0 {

@@ -44,7 +44,18 @@ func (m *Model) Describe() classifiers.Description {
 }
 
 // Classify implements classifiers.Classifier.
-func (m *Model) Classify(_ context.Context, texts []string) ([][]float32, error) {
+func (m *Model) Classify(ctx context.Context, texts []string) ([][]float32, error) {
+	return m.classify(texts, false)
+}
+
+// ClassifyNormalized implements classifiers.Normalized: texts are already
+// through textnorm.Normalize, so a stage running several models normalises
+// each text once.
+func (m *Model) ClassifyNormalized(_ context.Context, texts []string) ([][]float32, error) {
+	return m.classify(texts, true)
+}
+
+func (m *Model) classify(texts []string, normalized bool) ([][]float32, error) {
 	nl := len(m.Labels())
 	flat := make([]float32, len(texts)*nl)
 	out := make([][]float32, len(texts))
@@ -52,7 +63,7 @@ func (m *Model) Classify(_ context.Context, texts []string) ([][]float32, error)
 	defer m.pool.Put(s)
 	for i, t := range texts {
 		row := flat[i*nl : (i+1)*nl : (i+1)*nl]
-		m.probs(t, s)
+		m.probsOf(t, normalized, s)
 		copy(row, s.p[:nl])
 		out[i] = row
 	}
@@ -75,9 +86,16 @@ func (m *Model) scratch() *scratch {
 }
 
 // probs fills s.p with every class's probability for text.
-func (m *Model) probs(text string, s *scratch) {
+func (m *Model) probs(text string, s *scratch) { m.probsOf(text, false, s) }
+
+func (m *Model) probsOf(text string, normalized bool, s *scratch) {
 	k := len(m.Classes)
-	v := s.f.featurize(text, m.Dims)
+	var v float32
+	if normalized {
+		v = s.f.featurizeNormalized(text, m.Dims)
+	} else {
+		v = s.f.featurize(text, m.Dims)
+	}
 	for c := range s.acc {
 		s.acc[c] = 0
 	}
