@@ -47,7 +47,6 @@ pipeline:
 func TestLoadErrorsNameFileAndField(t *testing.T) {
 	tests := []struct{ yaml, field string }{
 		{"delivery: twice\nkafka: {embedded: true}", "delivery"},
-		{"kafka: {brokers: []}", "kafka.brokers"},
 		{"kafka: {embedded: true, start_from: middle}", "kafka.start_from"},
 		{"kafka: {embedded: true, topics: {input: [verdicts]}}", "kafka.topics.input[0]"},
 		{"kafka: {embedded: true, sasl: {mechanism: KERBEROS}}", "kafka.sasl.mechanism"},

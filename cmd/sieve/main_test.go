@@ -46,6 +46,10 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("delivery: sometimes\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	noBrokers := filepath.Join(t.TempDir(), "nobrokers.yaml")
+	if err := os.WriteFile(noBrokers, []byte("classifiers: [{type: rules}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args []string
 		code int
@@ -55,6 +59,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"nonsense"}, 2, "unknown command"},
 		{[]string{"run"}, 2, "-c sieve.yaml is required"},
 		{[]string{"run", "-c", bad}, 2, bad + ": delivery"},
+		{[]string{"run", "-c", noBrokers}, 2, noBrokers + ": kafka.brokers"},
 		{[]string{"classify", "--in", "/does/not/exist"}, 2, "--in"},
 		{[]string{"bench", "--classifier", "gpt"}, 2, "--classifier"},
 		{[]string{"classify", "--bogus"}, 2, "bogus"},

@@ -21,6 +21,9 @@ func runRun(args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.Kafka.RequireBrokers(); err != nil {
+		return usagef("%s: %w", *path, err)
+	}
 	obs, err := observe(cfg, stderr)
 	if err != nil {
 		return usageError{err}

@@ -112,11 +112,21 @@ func (c *Config) EnsureDefaults() {
 	}
 }
 
+// ErrNoBrokers is returned by RequireBrokers: a command that talks to
+// Kafka has nowhere to connect.
+var ErrNoBrokers = errors.New("kafka.brokers: at least one broker is needed unless kafka.embedded is true")
+
+// RequireBrokers reports whether the config can reach Kafka. Commands that
+// need no broker (classify, eval) do not call it.
+func (c *Config) RequireBrokers() error {
+	if !c.Embedded && len(c.Brokers) == 0 {
+		return ErrNoBrokers
+	}
+	return nil
+}
+
 // Validate reports the first bad field, named as in sieve.yaml.
 func (c *Config) Validate() error {
-	if !c.Embedded && len(c.Brokers) == 0 {
-		return errors.New("kafka.brokers: at least one broker is needed unless kafka.embedded is true")
-	}
 	for i, t := range c.Topics.Input {
 		if t == "" {
 			return fmt.Errorf("kafka.topics.input[%d]: empty topic name", i)

@@ -57,6 +57,9 @@ func TestConfigValidate(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	if err := (&Config{}).RequireBrokers(); err == nil {
+		t.Fatal("no brokers and not embedded must fail for commands that dial Kafka")
+	}
 	c.SASL = SASLConfig{Mechanism: "PLAIN"}
 	if err := c.Validate(); err == nil {
 		t.Fatal("SASL without a username must fail")
