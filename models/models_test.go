@@ -29,6 +29,9 @@ func datasetsDir(t *testing.T) string {
 
 // make models rebuilds the committed models bit for bit.
 func TestBuiltinModelsReproduce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("retrains all four models; the full (non-short) run checks it")
+	}
 	dir := datasetsDir(t)
 	for _, r := range Recipes {
 		m, err := r.Build(dir, nil)
