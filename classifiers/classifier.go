@@ -113,8 +113,11 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 		if n, ok := c.(Normalized); ok {
 			if norm == nil {
 				norm = make([]string, len(texts))
-				for i, t := range texts {
-					norm[i] = textnorm.Normalize(t)
+				for i, it := range items {
+					if it.Normalized == "" {
+						it.Normalized = textnorm.Normalize(texts[i])
+					}
+					norm[i] = it.Normalized
 				}
 			}
 			scores, err = n.ClassifyNormalized(ctx, norm)

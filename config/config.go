@@ -13,6 +13,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/policy"
 	"gopkg.in/yaml.v3"
 )
@@ -31,6 +32,8 @@ type Config struct {
 	Pipeline    Pipeline           `yaml:"pipeline"`
 	Classifiers []ClassifierConfig `yaml:"classifiers"`
 	Policy      policy.Config      `yaml:"policy"`
+	Redis       redis.Config       `yaml:"redis"`
+	Cache       Cache              `yaml:"cache"`
 	HTTP        HTTP               `yaml:"http"`
 	Log         Log                `yaml:"log"`
 
@@ -91,6 +94,29 @@ type ClassifierConfig struct {
 // DefaultClassifiers are the built-in models used when the config names
 // none: a moderation stream's spam, toxicity and prompt-attack screens.
 var DefaultClassifiers = []ClassifierConfig{{Type: "linear", Builtin: "spam"}, {Type: "linear", Builtin: "toxicity"}, {Type: "linear", Builtin: "injection"}}
+
+// Cache configures the verdict cache (an in-process LRU, with Redis behind
+// it when redis.addrs is set).
+type Cache struct {
+	// Enabled defaults to true.
+	Enabled bool          `yaml:"enabled"`
+	LRUSize int           `yaml:"lru_size"`
+	TTL     time.Duration `yaml:"ttl"`
+	set     bool
+}
+
+// UnmarshalYAML records that the section was given, so that an explicit
+// enabled: false is told apart from an absent section.
+func (c *Cache) UnmarshalYAML(n *yaml.Node) error {
+	type plain Cache
+	p := plain{Enabled: true}
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*c = Cache(p)
+	c.set = true
+	return nil
+}
 
 // HTTP is the metrics and health server.
 type HTTP struct {
@@ -176,6 +202,16 @@ func (c *Config) EnsureDefaults() {
 	if c.Policy.Rules == nil && c.Policy.Thresholds == nil {
 		c.Policy = policy.Default
 	}
+	if !c.Cache.set {
+		c.Cache = Cache{Enabled: true, set: true}
+	}
+	if c.Cache.LRUSize <= 0 {
+		c.Cache.LRUSize = 100_000
+	}
+	if c.Cache.TTL <= 0 {
+		c.Cache.TTL = time.Hour
+	}
+	c.Redis.EnsureDefaults()
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
@@ -229,6 +265,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Policy.Validate(); err != nil {
+		return err
+	}
+	if err := c.Redis.Validate(); err != nil {
 		return err
 	}
 	switch c.Log.Format {

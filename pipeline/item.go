@@ -37,6 +37,10 @@ type Item struct {
 	Msg    *Message // nil when decoding failed
 	ID     string
 
+	// Normalized is the message text through textnorm.Normalize, filled in
+	// by the first stage that needs it so that later ones need not redo it.
+	Normalized string
+
 	// Filled in by stages.
 	Scores   []Score           // label scores, any order
 	Models   map[string]string // label -> model id@version that decided it

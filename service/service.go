@@ -6,14 +6,20 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/linear"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/policy"
@@ -60,8 +66,22 @@ func loadLinear(cc config.ClassifierConfig) (*linear.Model, error) {
 	return m, nil
 }
 
-// Stages builds the classify and policy stages the config names.
-func Stages(cfg *config.Config) ([]pipeline.Stage, error) {
+// StageOptions carry what stages share with the process: where their
+// metrics register and where they log.
+type StageOptions struct {
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
+}
+
+// Stages builds the stages the config names, with metrics unregistered.
+func Stages(cfg *config.Config) ([]pipeline.Stage, error) { return StagesWith(cfg, StageOptions{}) }
+
+// StagesWith builds the stages the config names: classify (behind the
+// verdict cache), signals, policy.
+func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	cs, err := Classifiers(cfg)
 	if err != nil {
 		return nil, err
@@ -74,7 +94,34 @@ func Stages(cfg *config.Config) ([]pipeline.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []pipeline.Stage{cls, pol}, nil
+	var rc *redis.Client
+	if cfg.Redis.Enabled() {
+		if rc, err = redis.New(cfg.Redis); err != nil {
+			return nil, err
+		}
+	}
+	var classify pipeline.Stage = cls
+	if cfg.Cache.Enabled {
+		co := cache.Options{Version: modelSetVersion(cls, cfg), LRUSize: cfg.Cache.LRUSize, TTL: cfg.Cache.TTL,
+			Metrics: cache.NewMetrics(o.Registry), Logger: o.Logger}
+		if rc != nil {
+			co.Store = rc
+		}
+		classify = cache.New(cls, co)
+	}
+	return []pipeline.Stage{classify, pol}, nil
+}
+
+// modelSetVersion names the classifiers and policy whose scores the cache
+// holds: a new model or threshold gets new keys.
+func modelSetVersion(cls *classifiers.Stage, cfg *config.Config) string {
+	h := sha256.New()
+	for _, d := range cls.Descriptions() {
+		fmt.Fprintf(h, "%s;", d.ID())
+	}
+	b, _ := json.Marshal(cfg.Policy)
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // EngineOptions maps the pipeline section onto pipeline.Options.
@@ -114,7 +161,9 @@ type MemberOptions struct {
 	Brokers []string // default: cfg.Kafka.Brokers
 	Stages  []pipeline.Stage
 	Metrics *pipeline.Metrics
-	Logger  *slog.Logger
+	// Registry receives the stages' own metrics (cache, signals).
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
 	// Tune adjusts the engine options after they are built from cfg.
 	Tune func(*pipeline.Options)
 	// KafkaOpts are extra franz-go options (tests shorten timeouts).
@@ -130,7 +179,7 @@ func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
 		o.Brokers = cfg.Kafka.Brokers
 	}
 	if o.Stages == nil {
-		st, err := Stages(cfg)
+		st, err := StagesWith(cfg, StageOptions{Registry: o.Registry, Logger: o.Logger})
 		if err != nil {
 			return nil, err
 		}

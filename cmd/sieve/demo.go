@@ -65,7 +65,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	stats := newLiveStats()
-	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, Metrics: obs.metrics, Logger: obs.log,
+	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, Metrics: obs.metrics, Registry: obs.reg, Logger: obs.log,
 		Tune: func(o *pipeline.Options) { o.OnDone = stats.add }})
 	if err != nil {
 		return err

@@ -44,7 +44,7 @@ func runRun(args []string, _, stderr io.Writer) error {
 			return err
 		}
 	}
-	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, Metrics: obs.metrics, Logger: obs.log})
+	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, Metrics: obs.metrics, Registry: obs.reg, Logger: obs.log})
 	if err != nil {
 		return err
 	}

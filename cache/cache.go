@@ -1,0 +1,317 @@
+// Package cache is the verdict cache: a stage that wraps the classify stage
+// and scores each distinct normalised text once. Lookups go to an
+// in-process LRU, then, for a whole micro-batch in one round trip, to a
+// shared Store (Redis); identical texts in a batch, or in batches being
+// scored at the same time, are scored once. The key holds the version of
+// the model set and policy, so a model upgrade never reads old scores. The
+// value is labels and scores, not the decision, which depends on the
+// message's context.
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sieve-stream/sieve/classifiers/textnorm"
+	"github.com/sieve-stream/sieve/pipeline"
+)
+
+// Store is the shared layer behind the LRU. Both calls must return within
+// a short timeout; an error makes the stage carry on without the store.
+type Store interface {
+	GetMulti(ctx context.Context, keys []string) ([][]byte, error)
+	SetMulti(ctx context.Context, keys []string, vals [][]byte, ttl time.Duration) error
+}
+
+// Options configure the cache stage.
+type Options struct {
+	// Version identifies the model set and policy; it is part of every key.
+	Version string
+	LRUSize int           // default 100,000 entries
+	TTL     time.Duration // of Store entries; default 1h
+	Store   Store         // nil: the LRU alone
+	// BreakerThreshold store failures in a row stop using the store for
+	// BreakerCooldown; then one batch tries it again.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+	Metrics          *Metrics
+	Logger           *slog.Logger
+}
+
+// Metrics are the cache's collectors.
+type Metrics struct {
+	Lookups      *prometheus.CounterVec
+	Shared       prometheus.Counter
+	StoreLatency prometheus.Histogram
+	StoreUp      prometheus.Gauge
+}
+
+// NewMetrics creates the collectors and registers them on reg (nil: not
+// registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Lookups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sieve_cache_lookups_total",
+			Help: "Verdict cache lookups by layer (lru, redis) and result (hit, miss)."}, []string{"layer", "result"}),
+		Shared: prometheus.NewCounter(prometheus.CounterOpts{Name: "sieve_cache_shared_total",
+			Help: "Texts not scored because an identical one in flight was."}),
+		StoreLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sieve_redis_duration_seconds",
+			Help: "Round trips to Redis.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
+		StoreUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sieve_redis_up",
+			Help: "1 while the cache uses Redis, 0 while its breaker is open or no Redis is configured."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Lookups, m.Shared, m.StoreLatency, m.StoreUp)
+	}
+	return m
+}
+
+type entry struct {
+	Scores map[string]float64 `json:"s"`
+	Models map[string]string  `json:"m"`
+}
+
+type call struct {
+	done chan struct{}
+	e    *entry // nil when the leader failed
+}
+
+// Stage caches what inner (the classify stage) writes into items.
+type Stage struct {
+	inner pipeline.Stage
+	o     Options
+	lru   *lru.Cache[string, *entry]
+	br    *pipeline.Breaker
+	m     *Metrics
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	inflight map[string]*call
+
+	hitLRU, hitStore, miss, shared prometheus.Counter
+}
+
+// New wraps inner.
+func New(inner pipeline.Stage, o Options) *Stage {
+	if o.LRUSize <= 0 {
+		o.LRUSize = 100_000
+	}
+	if o.TTL <= 0 {
+		o.TTL = time.Hour
+	}
+	if o.BreakerThreshold <= 0 {
+		o.BreakerThreshold = 3
+	}
+	if o.BreakerCooldown <= 0 {
+		o.BreakerCooldown = 2 * time.Second
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	c, _ := lru.New[string, *entry](o.LRUSize)
+	s := &Stage{inner: inner, o: o, lru: c, m: o.Metrics, log: o.Logger, inflight: map[string]*call{}}
+	s.hitLRU = s.m.Lookups.WithLabelValues("lru", "hit")
+	s.miss = s.m.Lookups.WithLabelValues("lru", "miss")
+	s.hitStore = s.m.Lookups.WithLabelValues("redis", "hit")
+	if o.Store != nil {
+		s.m.StoreUp.Set(1)
+		s.br = &pipeline.Breaker{Threshold: o.BreakerThreshold, Cooldown: o.BreakerCooldown, OnChange: func(from, to pipeline.BreakerState) {
+			up := 0.0
+			if to == pipeline.BreakerClosed {
+				up = 1
+			}
+			s.m.StoreUp.Set(up)
+			if to == pipeline.BreakerOpen {
+				s.log.Warn("redis unavailable; verdict cache carries on in-process only", "cooldown", o.BreakerCooldown)
+			} else if to == pipeline.BreakerClosed {
+				s.log.Info("redis is back; verdict cache uses it again")
+			}
+		}}
+	}
+	return s
+}
+
+// Name implements pipeline.Stage.
+func (s *Stage) Name() string { return s.inner.Name() }
+
+// Key is the cache key of a text: the hash of the version and the
+// normalised text.
+func (s *Stage) Key(norm string) string {
+	h := sha256.New()
+	h.Write([]byte(s.o.Version))
+	h.Write([]byte{0})
+	h.Write([]byte(norm))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Process implements pipeline.Stage.
+func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
+	groups := map[string][]*pipeline.Item{}
+	var order []string
+	for _, it := range items {
+		if it.Normalized == "" {
+			it.Normalized = textnorm.Normalize(it.Text())
+		}
+		k := s.Key(it.Normalized)
+		if e, ok := s.lru.Get(k); ok {
+			s.hitLRU.Inc()
+			apply(it, e)
+			continue
+		}
+		if _, seen := groups[k]; !seen {
+			order = append(order, k)
+		} else {
+			s.m.Shared.Inc()
+		}
+		groups[k] = append(groups[k], it)
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	s.miss.Add(float64(len(order)))
+
+	// Keys another batch is already scoring are waited for, after this
+	// batch scored its own: no two workers wait on each other.
+	var lead []string
+	waits := map[string]*call{}
+	s.mu.Lock()
+	for _, k := range order {
+		if c, ok := s.inflight[k]; ok {
+			waits[k] = c
+			continue
+		}
+		s.inflight[k] = &call{done: make(chan struct{})}
+		lead = append(lead, k)
+	}
+	s.mu.Unlock()
+
+	results := map[string]*entry{}
+	err := s.lead(ctx, lead, groups, results)
+	s.mu.Lock()
+	for _, k := range lead {
+		c := s.inflight[k]
+		c.e = results[k]
+		delete(s.inflight, k)
+		close(c.done)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+
+	var retry []*pipeline.Item
+	for k, c := range waits {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if c.e == nil {
+			retry = append(retry, groups[k]...)
+			continue
+		}
+		s.m.Shared.Add(float64(len(groups[k])))
+		for _, it := range groups[k] {
+			apply(it, c.e)
+		}
+	}
+	if len(retry) > 0 {
+		return s.inner.Process(ctx, retry)
+	}
+	return nil
+}
+
+// lead fills results for keys this batch scores: from the store, else by
+// running inner on one item per key.
+func (s *Stage) lead(ctx context.Context, keys []string, groups map[string][]*pipeline.Item, results map[string]*entry) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	missing := keys
+	if s.o.Store != nil && s.br.Allow() {
+		start := time.Now()
+		vals, err := s.o.Store.GetMulti(ctx, keys)
+		s.m.StoreLatency.Observe(time.Since(start).Seconds())
+		s.br.Done(err == nil)
+		if err == nil {
+			missing = missing[:0:0]
+			for i, k := range keys {
+				var e entry
+				if vals[i] != nil && json.Unmarshal(vals[i], &e) == nil {
+					s.hitStore.Inc()
+					results[k] = &e
+					s.lru.Add(k, &e)
+					for _, it := range groups[k] {
+						apply(it, &e)
+					}
+					continue
+				}
+				missing = append(missing, k)
+			}
+			s.m.Lookups.WithLabelValues("redis", "miss").Add(float64(len(missing)))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	reps := make([]*pipeline.Item, len(missing))
+	for i, k := range missing {
+		reps[i] = groups[k][0]
+	}
+	if err := s.inner.Process(ctx, reps); err != nil {
+		return err
+	}
+	var wkeys []string
+	var wvals [][]byte
+	for i, k := range missing {
+		rep := reps[i]
+		for _, it := range groups[k][1:] {
+			if rep.Err != nil {
+				it.Fail(rep.Err.Stage, rep.Err.Code, rep.Err.Detail)
+			} else {
+				copyScores(it, rep)
+			}
+		}
+		if rep.Err != nil {
+			continue
+		}
+		e := &entry{Scores: map[string]float64{}, Models: rep.Models}
+		for _, sc := range rep.Scores {
+			e.Scores[sc.Label] = sc.Score
+		}
+		results[k] = e
+		s.lru.Add(k, e)
+		if b, err := json.Marshal(e); err == nil {
+			wkeys, wvals = append(wkeys, k), append(wvals, b)
+		}
+	}
+	if s.o.Store != nil && len(wkeys) > 0 && s.br.Allow() {
+		start := time.Now()
+		err := s.o.Store.SetMulti(ctx, wkeys, wvals, s.o.TTL)
+		s.m.StoreLatency.Observe(time.Since(start).Seconds())
+		s.br.Done(err == nil)
+	}
+	return nil
+}
+
+func apply(it *pipeline.Item, e *entry) {
+	for l, sc := range e.Scores {
+		it.SetScore(l, sc, e.Models[l])
+	}
+	it.Cached = true
+}
+
+func copyScores(dst, src *pipeline.Item) {
+	for _, sc := range src.Scores {
+		dst.SetScore(sc.Label, sc.Score, src.Models[sc.Label])
+	}
+}
