@@ -34,6 +34,7 @@ type Config struct {
 	Policy      policy.Config      `yaml:"policy"`
 	Redis       redis.Config       `yaml:"redis"`
 	Cache       Cache              `yaml:"cache"`
+	Signals     Signals            `yaml:"signals"`
 	HTTP        HTTP               `yaml:"http"`
 	Log         Log                `yaml:"log"`
 
@@ -116,6 +117,14 @@ func (c *Cache) UnmarshalYAML(n *yaml.Node) error {
 	*c = Cache(p)
 	c.set = true
 	return nil
+}
+
+// Signals configures campaign detection and author velocity.
+type Signals struct {
+	// Disabled turns the signals stage off.
+	Disabled bool          `yaml:"disabled"`
+	Window   time.Duration `yaml:"window"`    // default 10m
+	MinChars int           `yaml:"min_chars"` // default 20
 }
 
 // HTTP is the metrics and health server.
@@ -212,6 +221,12 @@ func (c *Config) EnsureDefaults() {
 		c.Cache.TTL = time.Hour
 	}
 	c.Redis.EnsureDefaults()
+	if c.Signals.Window <= 0 {
+		c.Signals.Window = 10 * time.Minute
+	}
+	if c.Signals.MinChars <= 0 {
+		c.Signals.MinChars = 20
+	}
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}

@@ -48,7 +48,10 @@ type Item struct {
 	Decision string
 	Rewrite  *string
 	Findings []Finding
-	Cached   bool
+	// Signals are numbers about the message's context (campaign size,
+	// author velocity) that policy rules can use.
+	Signals map[string]float64
+	Cached  bool
 	// Outputs beyond the verdict (rewrites, routed copies) that stages ask to
 	// be produced along with it.
 	Extra []Output

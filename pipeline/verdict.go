@@ -106,7 +106,25 @@ func AppendVerdict(b []byte, it *Item, latency time.Duration, keepUnknown bool) 
 			b = appendString(b, it.Models[l])
 		}
 	}
-	b = append(b, `},"cached":`...)
+	b = append(b, '}')
+	if len(it.Signals) > 0 {
+		names := make([]string, 0, len(it.Signals))
+		for n := range it.Signals {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		b = append(b, `,"signals":{`...)
+		for i, n := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, n)
+			b = append(b, ':')
+			b = strconv.AppendFloat(b, math.Round(it.Signals[n]*100)/100, 'f', -1, 64)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"cached":`...)
 	b = strconv.AppendBool(b, it.Cached)
 	b = append(b, `,"latency_ms":`...)
 	b = strconv.AppendFloat(b, math.Round(float64(latency.Microseconds())/10)/100, 'f', -1, 64)

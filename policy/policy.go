@@ -13,7 +13,11 @@ import (
 
 // Rule decides when a label's score lies in [Min, Max).
 type Rule struct {
-	Label string `yaml:"label"`
+	// Label is a label's score in [0, 1]; or Signal, one of the item's
+	// signals (campaign_size, campaign_authors, author_rate, author_age_s),
+	// any non-negative number. One of the two.
+	Label  string `yaml:"label"`
+	Signal string `yaml:"signal"`
 	// Min is inclusive; Max exclusive (0 means no upper bound).
 	Min      float64 `yaml:"min"`
 	Max      float64 `yaml:"max"`
@@ -46,6 +50,9 @@ var Default = Config{
 		{Label: "prompt_injection", Min: 0.9, Decision: pipeline.DecisionBlock},
 		{Label: "toxic", Min: 0.6, Max: 0.9, Decision: pipeline.DecisionRewrite},
 		{Label: "toxic", Min: 0.9, Decision: pipeline.DecisionBlock},
+		// The same text from twenty accounts within the window is a
+		// campaign, whatever the spam model thinks of each copy.
+		{Signal: "campaign_authors", Min: 20, Decision: pipeline.DecisionFlag},
 	},
 }
 
@@ -64,14 +71,17 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, r := range c.Rules {
-		if r.Label == "" {
-			return fmt.Errorf("policy.rules[%d].label: empty", i)
+		if (r.Label == "") == (r.Signal == "") {
+			return fmt.Errorf("policy.rules[%d]: needs exactly one of label and signal", i)
 		}
 		if _, ok := severity[r.Decision]; !ok {
 			return fmt.Errorf("policy.rules[%d].decision: %q is not allow, flag, rewrite or block", i, r.Decision)
 		}
-		if r.Min < 0 || r.Min > 1 || r.Max < 0 || r.Max > 1 || (r.Max > 0 && r.Max <= r.Min) {
+		if r.Label != "" && (r.Min < 0 || r.Min > 1 || r.Max < 0 || r.Max > 1 || (r.Max > 0 && r.Max <= r.Min)) {
 			return fmt.Errorf("policy.rules[%d]: min %v and max %v do not make a range in [0, 1]", i, r.Min, r.Max)
+		}
+		if r.Signal != "" && (r.Min < 0 || r.Max < 0 || (r.Max > 0 && r.Max <= r.Min)) {
+			return fmt.Errorf("policy.rules[%d]: min %v and max %v do not make a range", i, r.Min, r.Max)
 		}
 	}
 	return nil
@@ -126,7 +136,13 @@ func (p *Policy) Decide(it *pipeline.Item) {
 	matched := false
 	best := pipeline.DecisionAllow
 	for _, r := range p.rules {
-		s, ok := it.Score(r.Label)
+		var s float64
+		var ok bool
+		if r.Signal != "" {
+			s, ok = it.Signals[r.Signal]
+		} else {
+			s, ok = it.Score(r.Label)
+		}
 		if !ok || s < r.Min || (r.Max > 0 && s >= r.Max) {
 			continue
 		}

@@ -27,6 +27,12 @@ func TestDecide(t *testing.T) {
 		{"most severe wins", map[string]float64{"toxic": 0.7, "spam": 0.99}, "", []string{"spam", "toxic"}, pipeline.DecisionBlock},
 		{"earlier stage's block is kept", map[string]float64{"spam": 0.1}, pipeline.DecisionBlock, []string{}, pipeline.DecisionBlock},
 	}
+	campaign := &pipeline.Item{Signals: map[string]float64{"campaign_authors": 150, "campaign_size": 200}}
+	campaign.SetScore("spam", 0.2, "")
+	p.Decide(campaign)
+	if campaign.Decision != pipeline.DecisionFlag {
+		t.Errorf("a 150-author campaign got %q, want flag", campaign.Decision)
+	}
 	for _, tt := range tests {
 		it := &pipeline.Item{Decision: tt.prior}
 		for l, s := range tt.scores {

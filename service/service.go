@@ -23,6 +23,7 @@ import (
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/policy"
+	"github.com/sieve-stream/sieve/signals"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -109,7 +110,15 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		}
 		classify = cache.New(cls, co)
 	}
-	return []pipeline.Stage{classify, pol}, nil
+	stages := []pipeline.Stage{classify}
+	if !cfg.Signals.Disabled {
+		so := signals.Options{Window: cfg.Signals.Window, MinChars: cfg.Signals.MinChars, Logger: o.Logger, Registry: o.Registry}
+		if rc != nil {
+			so.Store = redis.NewSignals(rc)
+		}
+		stages = append(stages, signals.New(so))
+	}
+	return append(stages, pol), nil
 }
 
 // modelSetVersion names the classifiers and policy whose scores the cache
