@@ -21,8 +21,8 @@ import (
 const (
 	CampaignSize    = "campaign_size"
 	CampaignAuthors = "campaign_authors"
-	AuthorRate      = "author_rate"   // the author's messages in the current minute
-	AuthorAge       = "author_age_s"  // seconds since the author was first seen
+	AuthorRate      = "author_rate"  // the author's messages in the current minute
+	AuthorAge       = "author_age_s" // seconds since the author was first seen
 )
 
 // Observation is one message's campaign evidence.
