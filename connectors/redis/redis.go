@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -62,6 +63,17 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// quietLogger routes go-redis's own logging (a line per failed dial while
+// Redis is down) to debug level: Sieve's breaker already logs each state
+// change once.
+type quietLogger struct{}
+
+func (quietLogger) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
+}
+
+func init() { goredis.SetLogger(quietLogger{}) }
 
 // Client is the go-redis client Sieve uses: standalone, Sentinel failover or
 // Cluster, chosen by the config as go-redis's UniversalClient does.
