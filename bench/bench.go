@@ -62,6 +62,10 @@ type Result struct {
 	// not run); Ratio is MsgsPerSec over it.
 	CopyMsgsPerSec float64 `json:"copy_msgs_per_sec,omitempty"`
 	Ratio          float64 `json:"ratio_to_copy,omitempty"`
+	// Cache figures (sieve bench --compare-cache).
+	CacheHitRatio      float64 `json:"cache_hit_ratio,omitempty"`
+	UncachedMsgsPerSec float64 `json:"uncached_msgs_per_sec,omitempty"`
+	CacheSpeedup       float64 `json:"cache_speedup,omitempty"`
 }
 
 const (

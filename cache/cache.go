@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -95,7 +96,14 @@ type Stage struct {
 	inflight map[string]*call
 
 	hitLRU, hitStore, miss, shared prometheus.Counter
+
+	lookups, hits atomic.Int64
 }
+
+// Stats returns how many texts the stage looked up and how many it served
+// without scoring them (from the LRU, Redis, or an identical text in
+// flight).
+func (s *Stage) Stats() (lookups, hits int64) { return s.lookups.Load(), s.hits.Load() }
 
 // New wraps inner.
 func New(inner pipeline.Stage, o Options) *Stage {
@@ -155,6 +163,9 @@ func (s *Stage) Key(norm string) string {
 
 // Process implements pipeline.Stage.
 func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
+	s.lookups.Add(int64(len(items)))
+	scored := 0
+	defer func() { s.hits.Add(int64(len(items) - scored)) }()
 	groups := map[string][]*pipeline.Item{}
 	var order []string
 	for _, it := range items {
@@ -195,7 +206,8 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	s.mu.Unlock()
 
 	results := map[string]*entry{}
-	err := s.lead(ctx, lead, groups, results)
+	n, err := s.lead(ctx, lead, groups, results)
+	scored += n
 	s.mu.Lock()
 	for _, k := range lead {
 		c := s.inflight[k]
@@ -225,6 +237,7 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 		}
 	}
 	if len(retry) > 0 {
+		scored += len(retry)
 		return s.inner.Process(ctx, retry)
 	}
 	return nil
@@ -232,9 +245,9 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 
 // lead fills results for keys this batch scores: from the store, else by
 // running inner on one item per key.
-func (s *Stage) lead(ctx context.Context, keys []string, groups map[string][]*pipeline.Item, results map[string]*entry) error {
+func (s *Stage) lead(ctx context.Context, keys []string, groups map[string][]*pipeline.Item, results map[string]*entry) (int, error) {
 	if len(keys) == 0 {
-		return nil
+		return 0, nil
 	}
 	missing := keys
 	if s.o.Store != nil && s.br.Allow() {
@@ -261,14 +274,14 @@ func (s *Stage) lead(ctx context.Context, keys []string, groups map[string][]*pi
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return 0, nil
 	}
 	reps := make([]*pipeline.Item, len(missing))
 	for i, k := range missing {
 		reps[i] = groups[k][0]
 	}
 	if err := s.inner.Process(ctx, reps); err != nil {
-		return err
+		return len(reps), err
 	}
 	var wkeys []string
 	var wvals [][]byte
@@ -290,6 +303,9 @@ func (s *Stage) lead(ctx context.Context, keys []string, groups map[string][]*pi
 		}
 		results[k] = e
 		s.lru.Add(k, e)
+		if s.o.Store == nil {
+			continue
+		}
 		if b, err := json.Marshal(e); err == nil {
 			wkeys, wvals = append(wkeys, k), append(wvals, b)
 		}
@@ -300,7 +316,7 @@ func (s *Stage) lead(ctx context.Context, keys []string, groups map[string][]*pi
 		s.m.StoreLatency.Observe(time.Since(start).Seconds())
 		s.br.Done(err == nil)
 	}
-	return nil
+	return len(reps), nil
 }
 
 func apply(it *pipeline.Item, e *entry) {

@@ -7,23 +7,28 @@ import (
 )
 
 // Memory is the in-process Store: one replica's view, lost on restart.
+// State lives in two generations that rotate every half window (or when
+// the current one grows past its cap), so memory follows the traffic of
+// one window and old campaigns fall away without a sweep.
 type Memory struct {
-	mu       sync.Mutex
-	bands    map[uint64]memBand
-	clusters map[string]*memCluster
-	authors  map[string]*memAuthor
-	ops      int
+	mu      sync.Mutex
+	cur     *generation
+	prev    *generation
+	started time.Time
+	max     int
+	authors map[string]*memAuthor
 }
 
-type memBand struct {
-	cluster string
-	expires time.Time
+type generation struct {
+	bands    map[uint64]string
+	clusters map[string]*memCluster
 }
 
 type memCluster struct {
 	size    int64
-	authors map[string]bool
-	expires time.Time
+	first   string          // the first author; others go to more
+	more    map[string]bool // allocated at the second distinct author
+	touched time.Time
 }
 
 type memAuthor struct {
@@ -32,9 +37,17 @@ type memAuthor struct {
 	count  int64
 }
 
+// maxBands caps one generation's band buckets (20 per message): about
+// 200,000 messages a half window before an early rotation.
+const maxBands = 4_000_000
+
 // NewMemory returns an empty in-process store.
 func NewMemory() *Memory {
-	return &Memory{bands: map[uint64]memBand{}, clusters: map[string]*memCluster{}, authors: map[string]*memAuthor{}}
+	return &Memory{cur: newGeneration(), prev: newGeneration(), max: maxBands, authors: map[string]*memAuthor{}}
+}
+
+func newGeneration() *generation {
+	return &generation{bands: map[uint64]string{}, clusters: map[string]*memCluster{}}
 }
 
 // Join implements Store.
@@ -42,13 +55,22 @@ func (m *Memory) Join(_ context.Context, obs []Observation, window time.Duration
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
-	m.sweep(now)
+	if m.started.IsZero() {
+		m.started = now
+	}
+	if now.Sub(m.started) > window/2 || len(m.cur.bands) > m.max {
+		m.prev, m.cur, m.started = m.cur, newGeneration(), now
+	}
 	out := make([]Cluster, len(obs))
 	for i, o := range obs {
 		id := ""
 		for _, b := range o.Bands {
-			if e, ok := m.bands[b]; ok && now.Before(e.expires) {
-				id = e.cluster
+			if v, ok := m.cur.bands[b]; ok {
+				id = v
+				break
+			}
+			if v, ok := m.prev.bands[b]; ok {
+				id = v
 				break
 			}
 		}
@@ -59,19 +81,30 @@ func (m *Memory) Join(_ context.Context, obs []Observation, window time.Duration
 		// (one typo more each) stays one cluster; banding is strict enough
 		// that unrelated texts rarely share a bucket to chain through.
 		for _, b := range o.Bands {
-			if e, ok := m.bands[b]; !ok || !now.Before(e.expires) || e.cluster == id {
-				m.bands[b] = memBand{cluster: id, expires: now.Add(window)}
+			if v, ok := m.cur.bands[b]; !ok || v == id {
+				m.cur.bands[b] = id
 			}
 		}
-		c := m.clusters[id]
-		if c == nil || !now.Before(c.expires) {
-			c = &memCluster{authors: map[string]bool{}}
-			m.clusters[id] = c
+		c := m.cur.clusters[id]
+		if c == nil {
+			c = m.prev.clusters[id]
+			if c != nil && now.Sub(c.touched) > window {
+				c = nil
+			}
+			if c == nil {
+				c = &memCluster{first: o.Author}
+			}
+			m.cur.clusters[id] = c
 		}
 		c.size++
-		c.authors[o.Author] = true
-		c.expires = now.Add(window)
-		out[i] = Cluster{ID: id, Size: c.size, Authors: int64(len(c.authors))}
+		c.touched = now
+		if o.Author != c.first && !c.more[o.Author] {
+			if c.more == nil {
+				c.more = map[string]bool{}
+			}
+			c.more[o.Author] = true
+		}
+		out[i] = Cluster{ID: id, Size: c.size, Authors: int64(1 + len(c.more))}
 	}
 	return out, nil
 }
@@ -80,6 +113,9 @@ func (m *Memory) Join(_ context.Context, obs []Observation, window time.Duration
 func (m *Memory) Authors(_ context.Context, authors []string, now time.Time) ([]AuthorStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(m.authors) > 1_000_000 {
+		m.authors = map[string]*memAuthor{} // bound memory; first sight restarts
+	}
 	minute := now.Unix() / 60
 	out := make([]AuthorStats, len(authors))
 	for i, a := range authors {
@@ -95,25 +131,4 @@ func (m *Memory) Authors(_ context.Context, authors []string, now time.Time) ([]
 		out[i] = AuthorStats{Rate: s.count, FirstSeen: s.first}
 	}
 	return out, nil
-}
-
-// sweep drops expired entries now and then, so memory follows the window.
-func (m *Memory) sweep(now time.Time) {
-	m.ops++
-	if m.ops%4096 != 0 {
-		return
-	}
-	for b, e := range m.bands {
-		if !now.Before(e.expires) {
-			delete(m.bands, b)
-		}
-	}
-	for id, c := range m.clusters {
-		if !now.Before(c.expires) {
-			delete(m.clusters, id)
-		}
-	}
-	if len(m.authors) > 1_000_000 {
-		m.authors = map[string]*memAuthor{} // bound memory; first-seen restarts
-	}
 }

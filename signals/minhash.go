@@ -9,20 +9,31 @@ import (
 // that unrelated texts share few, short enough that a typo touches few.
 const shingle = 5
 
-// signature is the MinHash of a normalised text's character 4-grams, one
+// maxSignatureBytes bounds the text a signature reads: campaigns are short
+// posts, and a long one is told apart by its start.
+const maxSignatureBytes = 256
+
+// signature is the MinHash of a normalised text's character 5-grams, one
 // minimum per hash function.
 func signature(norm string, k int) []uint64 {
 	sig := make([]uint64, k)
 	for i := range sig {
 		sig[i] = ^uint64(0)
 	}
-	b := []byte(norm)
-	for s := 0; s+shingle <= len(b); s++ {
-		h := fnv.New64a()
-		h.Write(b[s : s+shingle])
-		x := h.Sum64()
+	if len(norm) > maxSignatureBytes {
+		norm = norm[:maxSignatureBytes]
+	}
+	for s := 0; s+shingle <= len(norm); s++ {
+		x := uint64(14695981039346656037)
+		for j := s; j < s+shingle; j++ {
+			x ^= uint64(norm[j])
+			x *= 1099511628211
+		}
+		x = mix(x)
+		// Hash i is a·x+b with odd a: one multiply-add per hash keeps the
+		// signature affordable, and x is already well mixed.
 		for i := range sig {
-			if v := mix(x ^ seeds[i]); v < sig[i] {
+			if v := x*mults[i] + seeds[i]; v < sig[i] {
 				sig[i] = v
 			}
 		}
@@ -38,6 +49,16 @@ func mix(z uint64) uint64 {
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	return z ^ (z >> 31)
 }
+
+var mults = func() []uint64 {
+	s := make([]uint64, 256)
+	x := uint64(0xa11ce)
+	for i := range s {
+		x = mix(x)
+		s[i] = x | 1
+	}
+	return s
+}()
 
 var seeds = func() []uint64 {
 	s := make([]uint64, 256)

@@ -82,6 +82,19 @@ var (
 	insults = []string{"you are an idiot", "shut up, loser", "this is pathetic trash", "what a stupid take",
 		"nobody cares, moron", "you're worthless", "get lost you dumb troll"}
 	authors = 5000
+	// fillers make posts as varied as real ones: three of them give
+	// millions of distinct texts, so exact duplicates are the ones the mix
+	// asks for, not accidents of a small template.
+	fillers = strings.Fields(`honestly really maybe today tomorrow tonight again finally somehow still already
+		quite pretty very super kinda totally actually basically literally seriously definitely probably
+		morning evening weekend monday friday summer winter spring autumn lately recently
+		friends family neighbours coworkers kids everyone nobody somebody folks people
+		downtown uptown nearby outside inside upstairs online offline abroad locally
+		coffee tea pizza pasta salad soup bread cake cookies tacos sushi noodles burgers
+		music podcast book film series show album song trailer episode chapter
+		bike bus train car walk run hike swim drive flight ferry
+		red blue green yellow purple orange black white silver golden
+		cheap pricey quick slow loud quiet bright dark warm cold fresh stale`)
 )
 
 // Next returns the next message; id is its record key.
@@ -113,11 +126,11 @@ func (g *Generator) Next() Message {
 	case Duplicate:
 		text = g.recent[g.r.IntN(len(g.recent))]
 	case Spam:
-		text = spamHooks[g.r.IntN(len(spamHooks))] + "! " + fmt.Sprintf(spamCalls[g.r.IntN(len(spamCalls))], 1000+g.r.IntN(90000))
+		text = spamHooks[g.r.IntN(len(spamHooks))] + "! " + fmt.Sprintf(spamCalls[g.r.IntN(len(spamCalls))], 1000+g.r.IntN(90000)) + " " + g.filler(2)
 	case Toxic:
-		text = subjects[g.r.IntN(len(subjects))] + "? " + insults[g.r.IntN(len(insults))]
+		text = subjects[g.r.IntN(len(subjects))] + "? " + insults[g.r.IntN(len(insults))] + " " + g.filler(2)
 	default:
-		text = subjects[g.r.IntN(len(subjects))] + " " + opinions[g.r.IntN(len(opinions))] + tails[g.r.IntN(len(tails))]
+		text = subjects[g.r.IntN(len(subjects))] + " " + opinions[g.r.IntN(len(opinions))] + ", " + g.filler(3) + tails[g.r.IntN(len(tails))]
 	}
 	if kind == Spam || kind == Benign {
 		if len(g.recent) < 256 {
@@ -136,4 +149,12 @@ func (g *Generator) Next() Message {
 	}{1, id, text, fmt.Sprintf("u-%d", g.r.IntN(authors)), "comments", time.Unix(1_790_000_000+int64(g.n), 0).UTC().Format(time.RFC3339)}
 	b, _ := json.Marshal(msg)
 	return Message{id, b, kind}
+}
+
+func (g *Generator) filler(n int) string {
+	w := make([]string, n)
+	for i := range w {
+		w[i] = fillers[g.r.IntN(len(fillers))]
+	}
+	return strings.Join(w, " ")
 }

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/bench"
+	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
+	"github.com/sieve-stream/sieve/traffic"
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -27,6 +29,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "traffic seed")
 	copyLoop := fs.Bool("copy", true, "also measure a raw franz-go consume→produce copy loop in the same run")
 	asJSON := fs.Bool("json", false, "print the result as JSON (last line)")
+	duplicates := fs.Float64("duplicates", -1, "share of exact duplicate texts in the traffic (default: the standard mix, 5%)")
+	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -80,12 +84,60 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		profile = f
 	}
-	res, err := bench.Run(context.Background(), bench.Options{
-		Messages: *n, Partitions: int32(*partitions), Seed: *seed, Config: cfg, Stages: stages, Copy: *copyLoop,
+	mix := traffic.DefaultMix
+	if *duplicates >= 0 {
+		if *duplicates > 0.9 {
+			return usagef("--duplicates: %v is more than 0.9", *duplicates)
+		}
+		mix.Duplicate = *duplicates
+	}
+	opts := bench.Options{
+		Messages: *n, Partitions: int32(*partitions), Seed: *seed, Config: cfg, Stages: stages, Copy: *copyLoop, Mix: mix,
 		Timeout: 10 * time.Minute, CPUProfile: profile,
-	})
+	}
+	var uncached *bench.Result
+	if *compareCache {
+		if *classifier == "nop" {
+			return usagef("--compare-cache needs a classifier to cache")
+		}
+		off := *cfg
+		off.Cache.Enabled = false
+		offStages, err := service.Stages(&off)
+		if err != nil {
+			return usageError{err}
+		}
+		o2 := opts
+		o2.Config, o2.Stages, o2.Copy = &off, offStages, false
+		if !*asJSON {
+			fmt.Fprintln(stdout, "run 1: without the verdict cache")
+		}
+		if uncached, err = bench.Run(context.Background(), o2); err != nil {
+			return err
+		}
+		cfg.Cache.Enabled = true
+		if stages, err = service.Stages(cfg); err != nil {
+			return usageError{err}
+		}
+		opts.Stages = stages
+		if !*asJSON {
+			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 2: with the verdict cache\n", uncached.MsgsPerSec, uncached.P99ms)
+		}
+	}
+	res, err := bench.Run(context.Background(), opts)
 	if err != nil {
 		return err
+	}
+	for _, st := range stages {
+		if c, ok := st.(*cache.Stage); ok {
+			lookups, hits := c.Stats()
+			if lookups > 0 {
+				res.CacheHitRatio = float64(int(1000*float64(hits)/float64(lookups))) / 1000
+			}
+		}
+	}
+	if uncached != nil {
+		res.UncachedMsgsPerSec = uncached.MsgsPerSec
+		res.CacheSpeedup = float64(int(1000*res.MsgsPerSec/uncached.MsgsPerSec)) / 1000
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "stages:      %s\n", stageNames(stages))
@@ -94,6 +146,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "throughput:  %.0f msgs/s over %.2fs\n", res.MsgsPerSec, res.Seconds)
 		fmt.Fprintf(stdout, "latency:     p50 %.2f ms  p99 %.2f ms (taken → verdict acknowledged)\n", res.P50ms, res.P99ms)
 		fmt.Fprintf(stdout, "lost:        %d  duplicates %d\n", res.Lost, res.Duplicates)
+		if res.CacheHitRatio > 0 {
+			fmt.Fprintf(stdout, "cache:       hit ratio %.3f (texts served without scoring)\n", res.CacheHitRatio)
+		}
+		if uncached != nil {
+			fmt.Fprintf(stdout, "cache gain:  %.0f msgs/s with the cache, %.0f without: %.2fx\n", res.MsgsPerSec, uncached.MsgsPerSec, res.CacheSpeedup)
+		}
 		if res.CopyMsgsPerSec > 0 {
 			fmt.Fprintf(stdout, "copy loop:   %.0f msgs/s (raw franz-go consume→produce); pipeline/copy = %.3f\n", res.CopyMsgsPerSec, res.Ratio)
 		}
