@@ -10,14 +10,14 @@ package cache
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/classifiers/textnorm"
@@ -78,6 +78,9 @@ type entry struct {
 	Models map[string]string  `json:"m"`
 }
 
+// storeKey is the key of a cache entry in the shared Store.
+func storeKey(k uint64) string { return "v:" + strconv.FormatUint(k, 36) }
+
 type call struct {
 	done chan struct{}
 	e    *entry // nil when the leader failed
@@ -87,13 +90,13 @@ type call struct {
 type Stage struct {
 	inner pipeline.Stage
 	o     Options
-	lru   *lru.Cache[string, *entry]
+	lru   *lru.Cache[uint64, *entry]
 	br    *pipeline.Breaker
 	m     *Metrics
 	log   *slog.Logger
 
 	mu       sync.Mutex
-	inflight map[string]*call
+	inflight map[uint64]*call
 
 	hitLRU, hitStore, miss, shared prometheus.Counter
 
@@ -125,8 +128,8 @@ func New(inner pipeline.Stage, o Options) *Stage {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	c, _ := lru.New[string, *entry](o.LRUSize)
-	s := &Stage{inner: inner, o: o, lru: c, m: o.Metrics, log: o.Logger, inflight: map[string]*call{}}
+	c, _ := lru.New[uint64, *entry](o.LRUSize)
+	s := &Stage{inner: inner, o: o, lru: c, m: o.Metrics, log: o.Logger, inflight: map[uint64]*call{}}
 	s.hitLRU = s.m.Lookups.WithLabelValues("lru", "hit")
 	s.miss = s.m.Lookups.WithLabelValues("lru", "miss")
 	s.hitStore = s.m.Lookups.WithLabelValues("redis", "hit")
@@ -151,14 +154,14 @@ func New(inner pipeline.Stage, o Options) *Stage {
 // Name implements pipeline.Stage.
 func (s *Stage) Name() string { return s.inner.Name() }
 
-// Key is the cache key of a text: the hash of the version and the
-// normalised text.
-func (s *Stage) Key(norm string) string {
-	h := sha256.New()
-	h.Write([]byte(s.o.Version))
-	h.Write([]byte{0})
-	h.Write([]byte(norm))
-	return hex.EncodeToString(h.Sum(nil)[:16])
+// Key is the cache key of a text: a stable 64-bit hash (xxHash) of the
+// version and the normalised text, the same in every replica.
+func (s *Stage) Key(norm string) uint64 {
+	d := xxhash.New()
+	d.WriteString(s.o.Version)
+	d.Write([]byte{0})
+	d.WriteString(norm)
+	return d.Sum64()
 }
 
 // Process implements pipeline.Stage.
@@ -166,8 +169,8 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	s.lookups.Add(int64(len(items)))
 	scored := 0
 	defer func() { s.hits.Add(int64(len(items) - scored)) }()
-	groups := map[string][]*pipeline.Item{}
-	var order []string
+	groups := make(map[uint64][]*pipeline.Item, len(items))
+	var order []uint64
 	for _, it := range items {
 		if it.Normalized == "" {
 			it.Normalized = textnorm.Normalize(it.Text())
@@ -192,8 +195,8 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 
 	// Keys another batch is already scoring are waited for, after this
 	// batch scored its own: no two workers wait on each other.
-	var lead []string
-	waits := map[string]*call{}
+	var lead []uint64
+	waits := map[uint64]*call{}
 	s.mu.Lock()
 	for _, k := range order {
 		if c, ok := s.inflight[k]; ok {
@@ -205,7 +208,7 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	}
 	s.mu.Unlock()
 
-	results := map[string]*entry{}
+	results := make(map[uint64]*entry, len(lead))
 	n, err := s.lead(ctx, lead, groups, results)
 	scored += n
 	s.mu.Lock()
@@ -245,14 +248,18 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 
 // lead fills results for keys this batch scores: from the store, else by
 // running inner on one item per key.
-func (s *Stage) lead(ctx context.Context, keys []string, groups map[string][]*pipeline.Item, results map[string]*entry) (int, error) {
+func (s *Stage) lead(ctx context.Context, keys []uint64, groups map[uint64][]*pipeline.Item, results map[uint64]*entry) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
 	missing := keys
 	if s.o.Store != nil && s.br.Allow() {
 		start := time.Now()
-		vals, err := s.o.Store.GetMulti(ctx, keys)
+		skeys := make([]string, len(keys))
+		for i, k := range keys {
+			skeys[i] = storeKey(k)
+		}
+		vals, err := s.o.Store.GetMulti(ctx, skeys)
 		s.m.StoreLatency.Observe(time.Since(start).Seconds())
 		s.br.Done(err == nil)
 		if err == nil {
@@ -297,7 +304,7 @@ func (s *Stage) lead(ctx context.Context, keys []string, groups map[string][]*pi
 		if rep.Err != nil {
 			continue
 		}
-		e := &entry{Scores: map[string]float64{}, Models: rep.Models}
+		e := &entry{Scores: make(map[string]float64, len(rep.Scores)), Models: rep.Models}
 		for _, sc := range rep.Scores {
 			e.Scores[sc.Label] = sc.Score
 		}
@@ -307,7 +314,7 @@ func (s *Stage) lead(ctx context.Context, keys []string, groups map[string][]*pi
 			continue
 		}
 		if b, err := json.Marshal(e); err == nil {
-			wkeys, wvals = append(wkeys, k), append(wvals, b)
+			wkeys, wvals = append(wkeys, storeKey(k)), append(wvals, b)
 		}
 	}
 	if s.o.Store != nil && len(wkeys) > 0 && s.br.Allow() {

@@ -30,6 +30,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	copyLoop := fs.Bool("copy", true, "also measure a raw franz-go consume→produce copy loop in the same run")
 	asJSON := fs.Bool("json", false, "print the result as JSON (last line)")
 	duplicates := fs.Float64("duplicates", -1, "share of exact duplicate texts in the traffic (default: the standard mix, 5%)")
+	encoderCost := fs.Duration("encoder-cost", 0, "extra CPU time per scored text, standing in for a transformer encoder (with --compare-cache)")
 	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
 	if err := parse(fs, args); err != nil {
@@ -102,7 +103,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		off := *cfg
 		off.Cache.Enabled = false
-		offStages, err := service.Stages(&off)
+		offStages, err := service.StagesWith(&off, service.StageOptions{CostPerText: *encoderCost})
 		if err != nil {
 			return usageError{err}
 		}
@@ -115,7 +116,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg.Cache.Enabled = true
-		if stages, err = service.Stages(cfg); err != nil {
+		if stages, err = service.StagesWith(cfg, service.StageOptions{CostPerText: *encoderCost}); err != nil {
 			return usageError{err}
 		}
 		opts.Stages = stages
