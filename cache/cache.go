@@ -11,8 +11,8 @@ package cache
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
