@@ -11,7 +11,7 @@ const shingle = 5
 
 // maxSignatureBytes bounds the text a signature reads: campaigns are short
 // posts, and a long one is told apart by its start.
-const maxSignatureBytes = 256
+const maxSignatureBytes = 160
 
 // signature is the MinHash of a normalised text's character 5-grams, one
 // minimum per hash function.
