@@ -88,6 +88,22 @@ func ReadJSONL(path string) ([]classifiers.Example, error) {
 
 func readJSONL(name string, r io.Reader) ([]classifiers.Example, error) {
 	var out []classifiers.Example
+	err := eachLine(name, r, func(line int, b []byte) error {
+		var e classifiers.Example
+		if err := json.Unmarshal(b, &e); err != nil {
+			return err
+		}
+		if e.ID == "" {
+			e.ID = fmt.Sprintf("%s:%d", filepath.Base(name), line)
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// eachLine calls fn with every non-blank line; errors name the file and line.
+func eachLine(name string, r io.Reader, fn func(line int, b []byte) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	line := 0
@@ -97,19 +113,14 @@ func readJSONL(name string, r io.Reader) ([]classifiers.Example, error) {
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue
 		}
-		var e classifiers.Example
-		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		if err := fn(line, b); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
 		}
-		if e.ID == "" {
-			e.ID = fmt.Sprintf("%s:%d", filepath.Base(name), line)
-		}
-		out = append(out, e)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	return out, nil
+	return nil
 }
 
 var (
@@ -176,18 +187,14 @@ func Ratings(path string) ([]classifiers.Example, error) {
 	}
 	defer f.Close()
 	var out []classifiers.Example
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
+	err = eachLine(path, f, func(_ int, b []byte) error {
 		var r struct {
 			ID     string `json:"id"`
 			Text   string `json:"text"`
 			Rating int    `json:"rating"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
 		}
 		switch {
 		case r.Rating >= 1 && r.Rating <= 2:
@@ -195,6 +202,7 @@ func Ratings(path string) ([]classifiers.Example, error) {
 		case r.Rating >= 4:
 			out = append(out, classifiers.Example{ID: r.ID, Text: r.Text, Labels: []string{"positive"}})
 		}
-	}
-	return out, sc.Err()
+		return nil
+	})
+	return out, err
 }

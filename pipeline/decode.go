@@ -264,82 +264,64 @@ func (d *decoder) intField(field string, cur int) (int, error) {
 	return int(v), nil
 }
 
-func (d *decoder) mediaField(cur []Media) ([]Media, error) {
+// objectArray reads field as null (keeping cur) or an array of objects
+// (null elements stay zero values), giving each object's string fields, by
+// their dotted name, to set.
+func objectArray[T any](d *decoder, field string, cur []T, set func(v *T, name, key string) error) ([]T, error) {
 	switch d.peek() {
 	case 'n':
 		if d.null() {
 			return cur, nil
 		}
 	case '[':
-		out := []Media{}
+		out := []T{}
 		err := d.array(func(i int) error {
-			var md Media
-			name := "media[" + strconv.Itoa(i) + "]"
+			var v T
+			name := field + "[" + strconv.Itoa(i) + "]"
 			if d.peek() == 'n' && d.null() {
-				out = append(out, md)
+				out = append(out, v)
 				return nil
 			}
 			if d.peek() != '{' {
 				return d.typeError(name, "object")
 			}
-			err := d.object(func(key []byte, _ bool) error {
-				var err error
-				switch string(key) {
-				case "url":
-					md.URL, err = d.stringField(name+".url", md.URL)
-				case "data":
-					md.Data, err = d.stringField(name+".data", md.Data)
-				case "mime":
-					md.MIME, err = d.stringField(name+".mime", md.MIME)
-				default:
-					err = d.skip()
-				}
-				return err
-			})
-			out = append(out, md)
+			err := d.object(func(key []byte, _ bool) error { return set(&v, name, string(key)) })
+			out = append(out, v)
 			return err
 		})
 		return out, err
 	}
-	return cur, d.typeError("media", "array")
+	return cur, d.typeError(field, "array")
+}
+
+func (d *decoder) mediaField(cur []Media) ([]Media, error) {
+	return objectArray(d, "media", cur, func(md *Media, name, key string) (err error) {
+		switch key {
+		case "url":
+			md.URL, err = d.stringField(name+".url", md.URL)
+		case "data":
+			md.Data, err = d.stringField(name+".data", md.Data)
+		case "mime":
+			md.MIME, err = d.stringField(name+".mime", md.MIME)
+		default:
+			err = d.skip()
+		}
+		return err
+	})
 }
 
 func (d *decoder) contextField(cur []Turn) ([]Turn, error) {
-	switch d.peek() {
-	case 'n':
-		if d.null() {
-			return cur, nil
+	return objectArray(d, "context", cur, func(t *Turn, name, key string) (err error) {
+		switch key {
+		case "role":
+			t.Role, err = d.stringField(name+".role", t.Role)
+		case "content":
+			t.Content, err = d.stringField(name+".content", t.Content)
+		default:
+			err = d.skip()
 		}
-	case '[':
-		out := []Turn{}
-		err := d.array(func(i int) error {
-			var t Turn
-			name := "context[" + strconv.Itoa(i) + "]"
-			if d.peek() == 'n' && d.null() {
-				out = append(out, t)
-				return nil
-			}
-			if d.peek() != '{' {
-				return d.typeError(name, "object")
-			}
-			err := d.object(func(key []byte, _ bool) error {
-				var err error
-				switch string(key) {
-				case "role":
-					t.Role, err = d.stringField(name+".role", t.Role)
-				case "content":
-					t.Content, err = d.stringField(name+".content", t.Content)
-				default:
-					err = d.skip()
-				}
-				return err
-			})
-			out = append(out, t)
-			return err
-		})
-		return out, err
-	}
-	return cur, d.typeError("context", "array")
+		return err
+	})
 }
 
 // skip consumes one value of any type, validating it.
