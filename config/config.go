@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/policy"
@@ -90,6 +91,9 @@ type ClassifierConfig struct {
 	Builtin string                   `yaml:"builtin"`
 	Model   string                   `yaml:"model"`
 	Rules   *classifiers.RulesConfig `yaml:"rules"`
+	// Remote is a model on a KServe v2 inference server (Triton, KServe,
+	// MLServer, sieve serve-model), for type remote.
+	Remote *remote.Config `yaml:"remote"`
 }
 
 // DefaultClassifiers are the built-in models used when the config names
@@ -274,9 +278,13 @@ func (c *Config) Validate() error {
 			if (cc.Builtin == "") == (cc.Model == "") {
 				return fmt.Errorf("classifiers[%d]: type linear needs exactly one of builtin and model", i)
 			}
+		case "remote":
+			if cc.Remote == nil || cc.Remote.URL == "" || cc.Remote.Model == "" {
+				return fmt.Errorf("classifiers[%d].remote: url and model are required for type remote", i)
+			}
 		case "nop":
 		default:
-			return fmt.Errorf("classifiers[%d].type: %q is not linear, rules or nop", i, cc.Type)
+			return fmt.Errorf("classifiers[%d].type: %q is not linear, rules, remote or nop", i, cc.Type)
 		}
 	}
 	if err := c.Policy.Validate(); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/linear"
+	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
@@ -45,9 +46,17 @@ func Classifiers(cfg *config.Config) ([]classifiers.Classifier, error) {
 				return nil, fmt.Errorf("classifiers[%d]: %w", i, err)
 			}
 			cs = append(cs, m)
+		case "remote":
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			c, err := remote.Dial(ctx, *cc.Remote)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("classifiers[%d].remote: %w", i, err)
+			}
+			cs = append(cs, c)
 		case "nop":
 		default:
-			return nil, fmt.Errorf("classifiers[%d].type: %q is not rules, linear or nop", i, cc.Type)
+			return nil, fmt.Errorf("classifiers[%d].type: %q is not rules, linear, remote or nop", i, cc.Type)
 		}
 	}
 	return cs, nil

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sieve-stream/sieve/classifiers/remote"
+	"github.com/sieve-stream/sieve/service"
+)
+
+func runServeModel(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve-model", stderr)
+	path := fs.String("c", "", "config file whose classifiers are served (default: the built-in models)")
+	addr := fs.String("addr", ":8000", "listen address")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	cs, err := service.Classifiers(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(cs) == 0 {
+		return usagef("the config names no classifier to serve")
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return usagef("--addr: %w", err)
+	}
+	srv := &http.Server{Handler: remote.NewHandler(cs...), ReadHeaderTimeout: 5 * time.Second}
+	for _, c := range cs {
+		d := c.Describe()
+		fmt.Fprintf(stdout, "serving %s (%s, labels %v) at http://%s/v2/models/%s/infer\n", d.ID(), d.Kind, d.Labels, ln.Addr(), d.Name)
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c2()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
