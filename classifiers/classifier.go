@@ -57,6 +57,12 @@ type Normalized interface {
 	ClassifyNormalized(ctx context.Context, normalized []string) ([][]float32, error)
 }
 
+// Attributed is implemented by classifiers that combine models (a cascade):
+// besides the scores, the id of the model that decided each text.
+type Attributed interface {
+	ClassifyAttributed(ctx context.Context, texts []string) ([][]float32, []string, error)
+}
+
 // ContentVersion is the short content hash used as a model version.
 func ContentVersion(content []byte) string {
 	sum := sha256.Sum256(content)
@@ -109,8 +115,11 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	for ci, c := range s.classifiers {
 		d := s.descs[ci]
 		var scores [][]float32
+		var by []string
 		var err error
-		if n, ok := c.(Normalized); ok {
+		if a, ok := c.(Attributed); ok {
+			scores, by, err = a.ClassifyAttributed(ctx, texts)
+		} else if n, ok := c.(Normalized); ok {
 			if norm == nil {
 				norm = make([]string, len(texts))
 				for i, it := range items {
@@ -134,8 +143,12 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 			if len(scores[i]) != len(d.Labels) {
 				return fmt.Errorf("classify batch with %s: %d scores for %d labels", s.ids[ci], len(scores[i]), len(d.Labels))
 			}
+			id := s.ids[ci]
+			if by != nil {
+				id = by[i]
+			}
 			for j, l := range d.Labels {
-				it.SetScore(l, float64(scores[i][j]), s.ids[ci])
+				it.SetScore(l, float64(scores[i][j]), id)
 			}
 		}
 	}

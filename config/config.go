@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/cascade"
 	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
@@ -94,6 +95,11 @@ type ClassifierConfig struct {
 	// Remote is a model on a KServe v2 inference server (Triton, KServe,
 	// MLServer, sieve serve-model), for type remote.
 	Remote *remote.Config `yaml:"remote"`
+	// Steps, for type cascade: classifiers for the same labels, cheapest
+	// first; a text goes on while a score lies in Band (or Bands[label]).
+	Steps []ClassifierConfig      `yaml:"steps"`
+	Band  *cascade.Band           `yaml:"band"`
+	Bands map[string]cascade.Band `yaml:"bands"`
 }
 
 // DefaultClassifiers are the built-in models used when the config names
@@ -282,9 +288,18 @@ func (c *Config) Validate() error {
 			if cc.Remote == nil || cc.Remote.URL == "" || cc.Remote.Model == "" {
 				return fmt.Errorf("classifiers[%d].remote: url and model are required for type remote", i)
 			}
+		case "cascade":
+			if len(cc.Steps) < 2 {
+				return fmt.Errorf("classifiers[%d].steps: a cascade needs at least two", i)
+			}
+			for j, st := range cc.Steps {
+				if st.Type == "cascade" || st.Type == "nop" || st.Type == "" {
+					return fmt.Errorf("classifiers[%d].steps[%d].type: %q cannot be a cascade step", i, j, st.Type)
+				}
+			}
 		case "nop":
 		default:
-			return fmt.Errorf("classifiers[%d].type: %q is not linear, rules, remote or nop", i, cc.Type)
+			return fmt.Errorf("classifiers[%d].type: %q is not linear, rules, remote, cascade or nop", i, cc.Type)
 		}
 	}
 	if err := c.Policy.Validate(); err != nil {

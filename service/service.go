@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/cascade"
 	"github.com/sieve-stream/sieve/classifiers/linear"
 	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/config"
@@ -33,33 +34,67 @@ import (
 func Classifiers(cfg *config.Config) ([]classifiers.Classifier, error) {
 	var cs []classifiers.Classifier
 	for i, cc := range cfg.Classifiers {
-		switch cc.Type {
-		case "rules":
-			r, err := classifiers.NewRules(*cc.Rules)
-			if err != nil {
-				return nil, fmt.Errorf("classifiers[%d].rules.%w", i, err)
-			}
-			cs = append(cs, r)
-		case "linear":
-			m, err := loadLinear(cc)
-			if err != nil {
-				return nil, fmt.Errorf("classifiers[%d]: %w", i, err)
-			}
-			cs = append(cs, m)
-		case "remote":
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			c, err := remote.Dial(ctx, *cc.Remote)
-			cancel()
-			if err != nil {
-				return nil, fmt.Errorf("classifiers[%d].remote: %w", i, err)
-			}
+		c, err := buildClassifier(cc)
+		if err != nil {
+			return nil, fmt.Errorf("classifiers[%d]%w", i, err)
+		}
+		if c != nil {
 			cs = append(cs, c)
-		case "nop":
-		default:
-			return nil, fmt.Errorf("classifiers[%d].type: %q is not rules, linear, remote or nop", i, cc.Type)
 		}
 	}
 	return cs, nil
+}
+
+// buildClassifier builds one classifier; errors start with the field path
+// below the classifier ("." or ".steps[1]...").
+func buildClassifier(cc config.ClassifierConfig) (classifiers.Classifier, error) {
+	switch cc.Type {
+	case "rules":
+		r, err := classifiers.NewRules(*cc.Rules)
+		if err != nil {
+			return nil, fmt.Errorf(".rules.%w", err)
+		}
+		return r, nil
+	case "linear":
+		m, err := loadLinear(cc)
+		if err != nil {
+			return nil, fmt.Errorf(": %w", err)
+		}
+		return m, nil
+	case "remote":
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := remote.Dial(ctx, *cc.Remote)
+		if err != nil {
+			return nil, fmt.Errorf(".remote: %w", err)
+		}
+		return c, nil
+	case "cascade":
+		var steps []cascade.Step
+		band := cascade.Band{Low: 0.2, High: 0.8}
+		if cc.Band != nil {
+			band = *cc.Band
+		}
+		for j, sc := range cc.Steps {
+			if sc.Type == "rules" && sc.Rules == nil {
+				r := classifiers.DefaultRules
+				sc.Rules = &r
+			}
+			c, err := buildClassifier(sc)
+			if err != nil {
+				return nil, fmt.Errorf(".steps[%d]%w", j, err)
+			}
+			steps = append(steps, cascade.Step{Classifier: c, Default: band, Bands: cc.Bands})
+		}
+		c, err := cascade.New(steps...)
+		if err != nil {
+			return nil, fmt.Errorf(".steps: %w", err)
+		}
+		return c, nil
+	case "nop":
+		return nil, nil
+	}
+	return nil, fmt.Errorf(".type: %q is not rules, linear, remote, cascade or nop", cc.Type)
 }
 
 func loadLinear(cc config.ClassifierConfig) (*linear.Model, error) {

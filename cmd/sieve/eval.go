@@ -74,6 +74,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, c := range cs {
 		fmt.Fprintf(stdout, "model %s\n", c.Describe().ID())
+		if r, ok := c.(interface{ Reached() []int64 }); ok {
+			for i, n := range r.Reached() {
+				fmt.Fprintf(stdout, "  cascade step %d scored %d texts (%.1f%%)\n", i, n, 100*float64(n)/float64(max(1, len(ex))))
+			}
+		}
 	}
 	printReport(stdout, rep)
 	return nil
