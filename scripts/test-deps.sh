@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Brings what the tests need onto a fresh machine, where it is missing:
-# Go modules, redis-server, and the GPT-2 vocabulary (below).
-# the Go modules and redis-server (the tests start their own on a free port
-# unless SIEVE_REDIS_ADDR names one). Kafka needs nothing: the tests embed
-# franz-go's kfake broker.
+# Brings what the tests need onto a fresh machine, where it is missing: the
+# Go modules, redis-server (the tests start their own on a free port unless
+# SIEVE_REDIS_ADDR names one) and the GPT-2 vocabulary. Kafka needs nothing:
+# the tests embed franz-go's kfake broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go mod download
