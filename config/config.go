@@ -13,6 +13,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/cascade"
+	"github.com/sieve-stream/sieve/classifiers/encoder"
 	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
@@ -95,6 +96,9 @@ type ClassifierConfig struct {
 	// Remote is a model on a KServe v2 inference server (Triton, KServe,
 	// MLServer, sieve serve-model), for type remote.
 	Remote *remote.Config `yaml:"remote"`
+	// ONNX is a Hugging Face export (model.onnx, tokenizer.json,
+	// config.json) run on ONNX Runtime, for type onnx.
+	ONNX *encoder.Config `yaml:"onnx"`
 	// Steps, for type cascade: classifiers for the same labels, cheapest
 	// first; a text goes on while a score lies in Band (or Bands[label]).
 	Steps []ClassifierConfig      `yaml:"steps"`
@@ -288,6 +292,15 @@ func (c *Config) Validate() error {
 			if cc.Remote == nil || cc.Remote.URL == "" || cc.Remote.Model == "" {
 				return fmt.Errorf("classifiers[%d].remote: url and model are required for type remote", i)
 			}
+		case "onnx":
+			if cc.ONNX == nil || cc.ONNX.Dir == "" {
+				return fmt.Errorf("classifiers[%d].onnx.dir: required for type onnx", i)
+			}
+			switch cc.ONNX.Padding {
+			case "", encoder.PadBuckets, encoder.PadBatch, encoder.PadMax:
+			default:
+				return fmt.Errorf("classifiers[%d].onnx.padding: %q is not buckets, batch or max", i, cc.ONNX.Padding)
+			}
 		case "cascade":
 			if len(cc.Steps) < 2 {
 				return fmt.Errorf("classifiers[%d].steps: a cascade needs at least two", i)
@@ -299,7 +312,7 @@ func (c *Config) Validate() error {
 			}
 		case "nop":
 		default:
-			return fmt.Errorf("classifiers[%d].type: %q is not linear, rules, remote, cascade or nop", i, cc.Type)
+			return fmt.Errorf("classifiers[%d].type: %q is not linear, rules, remote, onnx, cascade or nop", i, cc.Type)
 		}
 	}
 	if err := c.Policy.Validate(); err != nil {

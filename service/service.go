@@ -18,6 +18,7 @@ import (
 	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/cascade"
+	"github.com/sieve-stream/sieve/classifiers/encoder"
 	"github.com/sieve-stream/sieve/classifiers/linear"
 	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/config"
@@ -69,6 +70,12 @@ func buildClassifier(cc config.ClassifierConfig) (classifiers.Classifier, error)
 			return nil, fmt.Errorf(".remote: %w", err)
 		}
 		return c, nil
+	case "onnx":
+		e, err := encoder.Load(*cc.ONNX)
+		if err != nil {
+			return nil, fmt.Errorf(".onnx: %w", err)
+		}
+		return e, nil
 	case "cascade":
 		var steps []cascade.Step
 		band := cascade.Band{Low: 0.2, High: 0.8}
@@ -94,7 +101,7 @@ func buildClassifier(cc config.ClassifierConfig) (classifiers.Classifier, error)
 	case "nop":
 		return nil, nil
 	}
-	return nil, fmt.Errorf(".type: %q is not rules, linear, remote, cascade or nop", cc.Type)
+	return nil, fmt.Errorf(".type: %q is not rules, linear, remote, onnx, cascade or nop", cc.Type)
 }
 
 func loadLinear(cc config.ClassifierConfig) (*linear.Model, error) {

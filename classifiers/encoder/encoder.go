@@ -1,0 +1,323 @@
+// Package encoder runs Hugging Face transformer classifiers exported to
+// ONNX (model.onnx, tokenizer.json, config.json) on ONNX Runtime, with
+// dynamic padding and length buckets so short posts are not padded to the
+// longest text of a batch.
+package encoder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/tokenizer"
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Padding strategies.
+const (
+	// PadBuckets sorts a micro-batch by token count and runs batches of
+	// similar length, each padded to its own longest text (the default).
+	PadBuckets = "buckets"
+	// PadBatch pads each batch, in arrival order, to its longest text.
+	PadBatch = "batch"
+	// PadMax pads everything to MaxLength (the naive baseline).
+	PadMax = "max"
+)
+
+// Config is one encoder in sieve.yaml (classifiers: type onnx).
+type Config struct {
+	// Dir holds model.onnx, tokenizer.json and config.json.
+	Dir string `yaml:"dir"`
+	// Name defaults to the directory's base name.
+	Name string `yaml:"name"`
+	// Library is libonnxruntime's path; default: $SIEVE_ONNXRUNTIME_LIB,
+	// then .cache/onnxruntime/libonnxruntime.so.1 where scripts/test-deps.sh
+	// puts it.
+	Library   string  `yaml:"library"`
+	MaxLength int     `yaml:"max_length"` // default: config.json's max_position_embeddings, else 512
+	BatchSize int     `yaml:"batch_size"` // texts per ONNX run; default 32
+	Padding   string  `yaml:"padding"`    // buckets, batch or max
+	Threads   int     `yaml:"threads"`    // intra-op threads; default 1 per session
+	Threshold float64 `yaml:"threshold"`  // per label; default 0.5
+}
+
+// Encoder is an ONNX classifier. It implements classifiers.Classifier.
+type Encoder struct {
+	cfg     Config
+	tok     tokenizer.Tokenizer
+	session *ort.DynamicAdvancedSession
+	inputs  []string // input_ids, attention_mask, token_type_ids (as the model has them)
+	output  string
+	labels  []string
+	softmax bool
+	desc    classifiers.Description
+	mu      sync.Mutex // ORT sessions run concurrently, but tensors are made per call; the lock bounds memory
+}
+
+var (
+	envOnce sync.Once
+	envErr  error
+)
+
+// Library returns the ONNX Runtime library path to use.
+func Library(configured string) (string, error) {
+	candidates := []string{configured, os.Getenv("SIEVE_ONNXRUNTIME_LIB"), ".cache/onnxruntime/libonnxruntime.so.1"}
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", ".cache", "onnxruntime", "libonnxruntime.so.1"))
+	}
+	// From a package's tests, the repository root is a few folders up.
+	for up := "../"; len(up) < 16; up += "../" {
+		candidates = append(candidates, up+".cache/onnxruntime/libonnxruntime.so.1")
+	}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if _, err := os.Stat(c); err == nil {
+			return filepath.Abs(c)
+		}
+	}
+	return "", errors.New("ONNX Runtime library not found: run ./scripts/test-deps.sh, set SIEVE_ONNXRUNTIME_LIB, or set the classifier's library")
+}
+
+func initRuntime(lib string) error {
+	envOnce.Do(func() {
+		ort.SetSharedLibraryPath(lib)
+		envErr = ort.InitializeEnvironment()
+	})
+	return envErr
+}
+
+type hfConfig struct {
+	ID2Label    map[string]string `json:"id2label"`
+	ProblemType string            `json:"problem_type"`
+	MaxPos      int               `json:"max_position_embeddings"`
+}
+
+// Load opens a model directory.
+func Load(cfg Config) (*Encoder, error) {
+	lib, err := Library(cfg.Library)
+	if err != nil {
+		return nil, err
+	}
+	if err := initRuntime(lib); err != nil {
+		return nil, fmt.Errorf("onnx runtime %s: %w", lib, err)
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 32
+	}
+	if cfg.Padding == "" {
+		cfg.Padding = PadBuckets
+	}
+	if cfg.Threshold <= 0 {
+		cfg.Threshold = 0.5
+	}
+	if cfg.Name == "" {
+		cfg.Name = filepath.Base(cfg.Dir)
+	}
+	modelPath := filepath.Join(cfg.Dir, "model.onnx")
+	tok, err := tokenizer.Load(filepath.Join(cfg.Dir, "tokenizer.json"))
+	if err != nil {
+		return nil, fmt.Errorf("encoder %s: %w", cfg.Dir, err)
+	}
+	raw, err := os.ReadFile(filepath.Join(cfg.Dir, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("encoder %s: %w", cfg.Dir, err)
+	}
+	var hc hfConfig
+	if err := json.Unmarshal(raw, &hc); err != nil {
+		return nil, fmt.Errorf("encoder %s: config.json: %w", cfg.Dir, err)
+	}
+	if len(hc.ID2Label) == 0 {
+		return nil, fmt.Errorf("encoder %s: config.json has no id2label", cfg.Dir)
+	}
+	labels := make([]string, len(hc.ID2Label))
+	for k, v := range hc.ID2Label {
+		i, err := strconv.Atoi(k)
+		if err != nil || i < 0 || i >= len(labels) {
+			return nil, fmt.Errorf("encoder %s: config.json id2label key %q is not 0..%d", cfg.Dir, k, len(labels)-1)
+		}
+		labels[i] = v
+	}
+	if cfg.MaxLength <= 0 {
+		cfg.MaxLength = hc.MaxPos
+		if cfg.MaxLength <= 0 {
+			cfg.MaxLength = 512
+		}
+	}
+	ins, outs, err := ort.GetInputOutputInfo(modelPath)
+	if err != nil {
+		return nil, fmt.Errorf("encoder %s: %w", modelPath, err)
+	}
+	e := &Encoder{cfg: cfg, tok: tok, labels: labels, softmax: hc.ProblemType != "multi_label_classification"}
+	known := map[string]bool{"input_ids": true, "attention_mask": true, "token_type_ids": true}
+	for _, in := range ins {
+		if !known[in.Name] {
+			return nil, fmt.Errorf("encoder %s: model input %q is not input_ids, attention_mask or token_type_ids", modelPath, in.Name)
+		}
+		e.inputs = append(e.inputs, in.Name)
+	}
+	if len(outs) == 0 {
+		return nil, fmt.Errorf("encoder %s: model has no output", modelPath)
+	}
+	e.output = outs[0].Name
+	for _, o := range outs {
+		if o.Name == "logits" {
+			e.output = o.Name
+		}
+	}
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	defer opts.Destroy()
+	threads := cfg.Threads
+	if threads <= 0 {
+		threads = 1
+	}
+	if err := opts.SetIntraOpNumThreads(threads); err != nil {
+		return nil, err
+	}
+	if err := opts.SetInterOpNumThreads(1); err != nil {
+		return nil, err
+	}
+	s, err := ort.NewDynamicAdvancedSession(modelPath, e.inputs, []string{e.output}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("encoder %s: %w", modelPath, err)
+	}
+	e.session = s
+	model, _ := os.ReadFile(modelPath)
+	th := map[string]float64{}
+	for _, l := range labels {
+		th[l] = cfg.Threshold
+	}
+	kind := classifiers.MultiClass
+	if !e.softmax {
+		kind = classifiers.MultiLabel
+	}
+	e.desc = classifiers.Description{Name: cfg.Name, Version: classifiers.ContentVersion(model), Kind: kind, Labels: labels, Thresholds: th}
+	return e, nil
+}
+
+// Describe implements classifiers.Classifier.
+func (e *Encoder) Describe() classifiers.Description { return e.desc }
+
+// Close releases the session.
+func (e *Encoder) Close() error { return e.session.Destroy() }
+
+// Classify implements classifiers.Classifier.
+func (e *Encoder) Classify(ctx context.Context, texts []string) ([][]float32, error) {
+	encs := make([]tokenizer.Encoding, len(texts))
+	for i, t := range texts {
+		encs[i] = e.tok.Encode(t, e.cfg.MaxLength)
+	}
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	if e.cfg.Padding == PadBuckets {
+		sort.SliceStable(order, func(a, b int) bool { return len(encs[order[a]].IDs) < len(encs[order[b]].IDs) })
+	}
+	out := make([][]float32, len(texts))
+	for start := 0; start < len(order); start += e.cfg.BatchSize {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		idx := order[start:min(start+e.cfg.BatchSize, len(order))]
+		seq := 0
+		for _, i := range idx {
+			seq = max(seq, len(encs[i].IDs))
+		}
+		if e.cfg.Padding == PadMax {
+			seq = e.cfg.MaxLength
+		}
+		logits, err := e.run(encs, idx, seq)
+		if err != nil {
+			return nil, err
+		}
+		k := len(e.labels)
+		for j, i := range idx {
+			out[i] = e.activate(logits[j*k : (j+1)*k])
+		}
+	}
+	return out, nil
+}
+
+// Tokens returns the token count of each text after truncation (for the
+// batcher's and the benchmarks' cost estimates).
+func (e *Encoder) Tokens(text string) int { return len(e.tok.Encode(text, e.cfg.MaxLength).IDs) }
+
+func (e *Encoder) run(encs []tokenizer.Encoding, idx []int, seq int) ([]float32, error) {
+	b := len(idx)
+	shape := ort.NewShape(int64(b), int64(seq))
+	data := map[string][]int64{}
+	for _, name := range e.inputs {
+		data[name] = make([]int64, b*seq)
+	}
+	for r, i := range idx {
+		enc := encs[i]
+		if d := data["input_ids"]; d != nil {
+			copy(d[r*seq:], enc.IDs)
+		}
+		if d := data["attention_mask"]; d != nil {
+			copy(d[r*seq:], enc.AttentionMask)
+		}
+		if d := data["token_type_ids"]; d != nil {
+			copy(d[r*seq:], enc.TypeIDs)
+		}
+	}
+	inputs := make([]ort.Value, len(e.inputs))
+	for n, name := range e.inputs {
+		t, err := ort.NewTensor(shape, data[name])
+		if err != nil {
+			return nil, err
+		}
+		defer t.Destroy()
+		inputs[n] = t
+	}
+	outputs := []ort.Value{nil}
+	if err := e.session.Run(inputs, outputs); err != nil {
+		return nil, fmt.Errorf("onnx run: %w", err)
+	}
+	defer outputs[0].Destroy()
+	t, ok := outputs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, fmt.Errorf("onnx output %s is not float32", e.output)
+	}
+	if s := t.GetShape(); len(s) != 2 || s[0] != int64(b) || s[1] != int64(len(e.labels)) {
+		return nil, fmt.Errorf("onnx output %s has shape %v, want [%d %d]", e.output, s, b, len(e.labels))
+	}
+	return append([]float32(nil), t.GetData()...), nil
+}
+
+func (e *Encoder) activate(z []float32) []float32 {
+	p := make([]float32, len(z))
+	if !e.softmax {
+		for i, v := range z {
+			p[i] = float32(1 / (1 + math.Exp(-float64(v))))
+		}
+		return p
+	}
+	mx := z[0]
+	for _, v := range z {
+		mx = max(mx, v)
+	}
+	var sum float64
+	for i, v := range z {
+		x := math.Exp(float64(v - mx))
+		p[i] = float32(x)
+		sum += x
+	}
+	for i := range p {
+		p[i] = float32(float64(p[i]) / sum)
+	}
+	return p
+}

@@ -1,0 +1,118 @@
+package encoder
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
+	"github.com/sieve-stream/sieve/classifiers/tokenizer"
+)
+
+// tinyModel writes a Hugging Face-style model directory: a mean-pooling
+// classifier over the tiny BERT vocabulary, with seeded random weights.
+func tinyModel(t testing.TB, labels int) (dir string, emb, w, b []float32, dim int) {
+	t.Helper()
+	if _, err := Library(""); err != nil {
+		t.Skipf("ONNX Runtime is not installed here (run ./scripts/test-deps.sh): %v", err)
+	}
+	const vocab = 21
+	dim = 8
+	r := rand.New(rand.NewPCG(1, 2))
+	rnd := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		return x
+	}
+	emb, w, b = rnd(vocab*dim), rnd(dim*labels), rnd(labels)
+	dir = t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "model.onnx"), onnxmodel.MeanPoolClassifier(emb, vocab, dim, w, b, labels), 0o644))
+	tj, err := os.ReadFile("../tokenizer/testdata/bert-tiny-tokenizer.json")
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644))
+	cfg := `{"id2label": {"0": "negative", "1": "positive"}, "problem_type": "single_label_classification", "max_position_embeddings": 16}`
+	if labels == 3 {
+		cfg = `{"id2label": {"0": "spam", "1": "toxic", "2": "threat"}, "problem_type": "multi_label_classification"}`
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644))
+	return dir, emb, w, b, dim
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expected computes the model by hand: mean of the token embeddings, then
+// the linear layer.
+func expected(ids []int64, emb, w, b []float32, dim, labels int) []float64 {
+	mean := make([]float64, dim)
+	for _, id := range ids {
+		for d := range dim {
+			mean[d] += float64(emb[int(id)*dim+d])
+		}
+	}
+	for d := range mean {
+		mean[d] /= float64(len(ids))
+	}
+	z := make([]float64, labels)
+	for k := range labels {
+		z[k] = float64(b[k])
+		for d := range dim {
+			z[k] += mean[d] * float64(w[d*labels+k])
+		}
+	}
+	return z
+}
+
+func TestScoresMatchIndependentComputation(t *testing.T) {
+	for _, labels := range []int{2, 3} {
+		dir, emb, w, b, dim := tinyModel(t, labels)
+		for _, padding := range []string{PadBuckets, PadBatch, PadMax} {
+			e, err := Load(Config{Dir: dir, Padding: padding, BatchSize: 2, MaxLength: 16})
+			must(t, err)
+			texts := []string{"unwanted running", "hello! how are you?", "ah博推zz", "", "UNwant\u00e9d,running unwanted"}
+			got, err := e.Classify(context.Background(), texts)
+			must(t, err)
+			tok, _ := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+			for i, text := range texts {
+				z := expected(tok.Encode(text, 16).IDs, emb, w, b, dim, labels)
+				want := make([]float64, labels)
+				if labels == 2 { // softmax
+					mx := math.Max(z[0], z[1])
+					s := math.Exp(z[0]-mx) + math.Exp(z[1]-mx)
+					want[0], want[1] = math.Exp(z[0]-mx)/s, math.Exp(z[1]-mx)/s
+				} else { // sigmoid
+					for k := range z {
+						want[k] = 1 / (1 + math.Exp(-z[k]))
+					}
+				}
+				for k := range want {
+					if math.Abs(float64(got[i][k])-want[k]) > 1e-5 {
+						t.Fatalf("labels %d padding %s text %q label %d: got %v, want %v", labels, padding, text, k, got[i][k], want[k])
+					}
+				}
+			}
+			d := e.Describe()
+			if len(d.Labels) != labels || d.Version == "" {
+				t.Fatalf("description %+v", d)
+			}
+			e.Close()
+		}
+	}
+}
+
+func TestMissingPiecesAreNamed(t *testing.T) {
+	dir, _, _, _, _ := tinyModel(t, 2)
+	os.Remove(filepath.Join(dir, "config.json"))
+	if _, err := Load(Config{Dir: dir}); err == nil {
+		t.Fatal("a model directory without config.json must fail")
+	}
+}
