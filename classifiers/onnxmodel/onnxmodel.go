@@ -235,3 +235,76 @@ func MeanPoolClassifier(emb []float32, vocab, dim int, w []float32, bias []float
 	}
 	return g.Marshal()
 }
+
+// FFNEncoder is a BERT-sized stand-in for benchmarks: token embeddings,
+// layers of per-token feed-forward blocks (dim → ffn → dim with a ReLU and
+// a residual), a masked mean and a classifier. Its cost grows with the
+// padded sequence length as a transformer's does (attention aside), which
+// is what padding strategies change. Weights are seeded random numbers.
+func FFNEncoder(vocab, dim, ffn, layers, labels int, seed uint64) []byte {
+	r := newRand(seed)
+	rnd := func(n int, scale float32) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = (r.float() - 0.5) * scale
+		}
+		return x
+	}
+	g := Graph{Name: "ffn-encoder",
+		Initializers: []Tensor{
+			{Name: "emb", Dims: []int64{int64(vocab), int64(dim)}, Type: Float, Floats: rnd(vocab*dim, 0.1)},
+			{Name: "w", Dims: []int64{int64(dim), int64(labels)}, Type: Float, Floats: rnd(dim*labels, 0.1)},
+			{Name: "b", Dims: []int64{int64(labels)}, Type: Float, Floats: rnd(labels, 0.1)},
+			{Name: "axis1", Dims: []int64{1}, Type: Int64, Int64s: []int64{1}},
+			{Name: "axis2", Dims: []int64{1}, Type: Int64, Int64s: []int64{2}},
+			{Name: "one", Dims: []int64{}, Type: Float, Floats: []float32{1}},
+		},
+		Nodes: []Node{
+			{Op: "Gather", Inputs: []string{"emb", "input_ids"}, Outputs: []string{"h0"}, Attrs: []Attr{{Name: "axis", Int: Int(0)}}},
+			{Op: "Cast", Inputs: []string{"attention_mask"}, Outputs: []string{"m"}, Attrs: []Attr{{Name: "to", Int: Int(Float)}}},
+			{Op: "Unsqueeze", Inputs: []string{"m", "axis2"}, Outputs: []string{"m3"}},
+		},
+		Inputs: []Value{
+			{Name: "input_ids", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
+			{Name: "attention_mask", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
+		},
+		Outputs: []Value{{Name: "logits", Type: Float, Dims: []int64{-1, int64(labels)}, DimNames: []string{"batch"}}},
+	}
+	h := "h0"
+	for l := range layers {
+		p := func(s string) string { return s + string(rune('a'+l)) }
+		g.Initializers = append(g.Initializers,
+			Tensor{Name: p("w1"), Dims: []int64{int64(dim), int64(ffn)}, Type: Float, Floats: rnd(dim*ffn, 0.05)},
+			Tensor{Name: p("w2"), Dims: []int64{int64(ffn), int64(dim)}, Type: Float, Floats: rnd(ffn*dim, 0.05)})
+		g.Nodes = append(g.Nodes,
+			Node{Op: "MatMul", Inputs: []string{h, p("w1")}, Outputs: []string{p("u")}},
+			Node{Op: "Relu", Inputs: []string{p("u")}, Outputs: []string{p("r")}},
+			Node{Op: "MatMul", Inputs: []string{p("r"), p("w2")}, Outputs: []string{p("v")}},
+			Node{Op: "Add", Inputs: []string{h, p("v")}, Outputs: []string{p("h")}})
+		h = p("h")
+	}
+	g.Nodes = append(g.Nodes,
+		Node{Op: "Mul", Inputs: []string{h, "m3"}, Outputs: []string{"xm"}},
+		Node{Op: "ReduceSum", Inputs: []string{"xm", "axis1"}, Outputs: []string{"s"}, Attrs: []Attr{{Name: "keepdims", Int: Int(0)}}},
+		Node{Op: "ReduceSum", Inputs: []string{"m", "axis1"}, Outputs: []string{"n"}, Attrs: []Attr{{Name: "keepdims", Int: Int(1)}}},
+		Node{Op: "Max", Inputs: []string{"n", "one"}, Outputs: []string{"n1"}},
+		Node{Op: "Div", Inputs: []string{"s", "n1"}, Outputs: []string{"mean"}},
+		Node{Op: "MatMul", Inputs: []string{"mean", "w"}, Outputs: []string{"z"}},
+		Node{Op: "Add", Inputs: []string{"z", "b"}, Outputs: []string{"logits"}})
+	return g.Marshal()
+}
+
+// rng is a small deterministic generator (splitmix64), so generated models
+// are the same bytes on every machine.
+type rng struct{ s uint64 }
+
+func newRand(seed uint64) *rng { return &rng{s: seed} }
+
+func (r *rng) float() float32 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float32(z>>40) / float32(1<<24)
+}
