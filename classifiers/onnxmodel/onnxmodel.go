@@ -18,11 +18,11 @@ const (
 
 // Tensor is an initializer: a named constant.
 type Tensor struct {
-	Name    string
-	Dims    []int64
-	Type    int // Float or Int64
-	Floats  []float32
-	Int64s  []int64
+	Name   string
+	Dims   []int64
+	Type   int // Float or Int64
+	Floats []float32
+	Int64s []int64
 }
 
 // Value is a graph input or output; a dim of -1 is symbolic (named by
