@@ -47,6 +47,13 @@ type Config struct {
 	Padding   string  `yaml:"padding"`    // buckets, batch or max
 	Threads   int     `yaml:"threads"`    // intra-op threads; default 1 per session
 	Threshold float64 `yaml:"threshold"`  // per label; default 0.5
+	// Truncate cuts texts longer than MaxLength instead of scoring them in
+	// overlapping windows (the default), whose scores are pooled by the
+	// maximum per label, so a flag anywhere in a long text counts.
+	Truncate bool `yaml:"truncate"`
+	// Stride is how many tokens a window starts after the last; default
+	// half a window.
+	Stride int `yaml:"stride"`
 }
 
 // Encoder is an ONNX classifier. It implements classifiers.Classifier.
@@ -215,18 +222,46 @@ func (e *Encoder) Close() error { return e.session.Destroy() }
 
 // Classify implements classifiers.Classifier.
 func (e *Encoder) Classify(ctx context.Context, texts []string) ([][]float32, error) {
-	encs := make([]tokenizer.Encoding, len(texts))
+	// One row per window; owner maps rows back to texts.
+	var encs []tokenizer.Encoding
+	owner := make([]int, 0, len(texts))
 	for i, t := range texts {
-		encs[i] = e.tok.Encode(t, e.cfg.MaxLength)
+		if e.cfg.Truncate {
+			encs = append(encs, e.tok.Encode(t, e.cfg.MaxLength))
+			owner = append(owner, i)
+			continue
+		}
+		for _, w := range e.tok.Windows(t, e.cfg.MaxLength, e.cfg.Stride) {
+			encs = append(encs, w)
+			owner = append(owner, i)
+		}
 	}
-	order := make([]int, len(texts))
+	rows, err := e.classifyRows(ctx, encs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(texts))
+	for r, i := range owner {
+		if out[i] == nil {
+			out[i] = rows[r]
+			continue
+		}
+		for k, v := range rows[r] {
+			out[i][k] = max(out[i][k], v)
+		}
+	}
+	return out, nil
+}
+
+func (e *Encoder) classifyRows(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, error) {
+	order := make([]int, len(encs))
 	for i := range order {
 		order[i] = i
 	}
 	if e.cfg.Padding == PadBuckets {
 		sort.SliceStable(order, func(a, b int) bool { return len(encs[order[a]].IDs) < len(encs[order[b]].IDs) })
 	}
-	out := make([][]float32, len(texts))
+	out := make([][]float32, len(encs))
 	for start := 0; start < len(order); start += e.cfg.BatchSize {
 		if err := ctx.Err(); err != nil {
 			return nil, err

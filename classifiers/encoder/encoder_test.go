@@ -116,3 +116,44 @@ func TestMissingPiecesAreNamed(t *testing.T) {
 		t.Fatal("a model directory without config.json must fail")
 	}
 }
+
+// A text longer than the model takes is scored in windows, pooled by the
+// maximum: the result is the largest of its windows' scores.
+func TestLongTextsUseWindows(t *testing.T) {
+	dir, _, _, _, _ := tinyModel(t, 3)
+	e, err := Load(Config{Dir: dir, MaxLength: 6, Stride: 2})
+	must(t, err)
+	defer e.Close()
+	long := "hello how are you unwanted running hello how are you"
+	got, err := e.Classify(context.Background(), []string{long})
+	must(t, err)
+	tok, _ := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	ws := tok.Windows(long, 6, 2)
+	if len(ws) < 3 {
+		t.Fatalf("%d windows", len(ws))
+	}
+	want := make([]float32, 3)
+	for _, w := range ws {
+		s, err := e.classifyRows(context.Background(), []tokenizer.Encoding{w})
+		must(t, err)
+		for k := range want {
+			want[k] = max(want[k], s[0][k])
+		}
+	}
+	for k := range want {
+		if math.Abs(float64(got[0][k]-want[k])) > 1e-6 {
+			t.Fatalf("label %d: %v, want the windows' max %v", k, got[0][k], want[k])
+		}
+	}
+	trunc, err := Load(Config{Dir: dir, MaxLength: 6, Truncate: true})
+	must(t, err)
+	defer trunc.Close()
+	one, err := trunc.Classify(context.Background(), []string{long})
+	must(t, err)
+	first, _ := e.classifyRows(context.Background(), ws[:1])
+	for k := range one[0] {
+		if math.Abs(float64(one[0][k]-first[0][k])) > 1e-6 {
+			t.Fatalf("truncate must score only the first window")
+		}
+	}
+}

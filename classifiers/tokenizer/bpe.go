@@ -165,9 +165,15 @@ func newBPEFromFile(f *File) (*BPE, error) {
 
 // Encode implements Tokenizer.
 func (b *BPE) Encode(text string, maxLen int) Encoding {
-	if maxLen <= 0 {
-		maxLen = b.maxLen
-	}
+	return encode(b, b.tpl, b.maxLen, text, maxLen)
+}
+
+// Windows implements Tokenizer.
+func (b *BPE) Windows(text string, maxLen, stride int) []Encoding {
+	return windows(b, b.tpl, text, maxLen, stride)
+}
+
+func (b *BPE) content(text string, limit int) ([]int64, []string) {
 	if b.addPrefixSpace && !strings.HasPrefix(text, " ") {
 		text = " " + text
 	}
@@ -184,11 +190,11 @@ func (b *BPE) Encode(text string, maxLen int) Encoding {
 			}
 			ids, toks = append(ids, id), append(toks, sym)
 		}
-		if maxLen > 0 && len(ids) >= maxLen {
+		if limit > 0 && len(ids) >= limit {
 			break
 		}
 	}
-	return b.tpl.finish(ids, toks, maxLen)
+	return ids, toks
 }
 
 // bpe returns the symbols of one pre-token.

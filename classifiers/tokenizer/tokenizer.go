@@ -25,6 +25,44 @@ type Tokenizer interface {
 	// Encode tokenizes text, adds the special tokens and truncates to
 	// maxLen tokens (0: the tokenizer's own truncation, if any).
 	Encode(text string, maxLen int) Encoding
+	// Windows covers all of text with encodings of at most maxLen tokens,
+	// special tokens included, each starting stride content tokens after
+	// the last (stride 0: half a window), for texts longer than a model
+	// takes. A text that fits gives one encoding.
+	Windows(text string, maxLen, stride int) []Encoding
+}
+
+// contenter is a tokenizer's model part: the content tokens of a text, at
+// most about limit of them (0: all).
+type contenter interface {
+	content(text string, limit int) ([]int64, []string)
+}
+
+func encode(c contenter, tpl *template, defaultMax int, text string, maxLen int) Encoding {
+	if maxLen <= 0 {
+		maxLen = defaultMax
+	}
+	ids, toks := c.content(text, maxLen)
+	return tpl.finish(ids, toks, maxLen)
+}
+
+func windows(c contenter, tpl *template, text string, maxLen, stride int) []Encoding {
+	ids, toks := c.content(text, 0)
+	room := maxLen - len(tpl.before) - len(tpl.after)
+	if maxLen <= 0 || room <= 0 || len(ids) <= room {
+		return []Encoding{tpl.finish(ids, toks, maxLen)}
+	}
+	if stride <= 0 || stride > room {
+		stride = max(1, room/2)
+	}
+	var out []Encoding
+	for s := 0; ; s += stride {
+		e := min(s+room, len(ids))
+		out = append(out, tpl.finish(ids[s:e], toks[s:e], maxLen))
+		if e == len(ids) {
+			return out
+		}
+	}
 }
 
 // File is the subset of tokenizer.json Sieve reads.

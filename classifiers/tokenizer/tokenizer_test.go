@@ -176,3 +176,20 @@ var runeByte = func() map[rune]byte {
 	}
 	return m
 }()
+
+func TestWindowsCoverLongTexts(t *testing.T) {
+	tok, _ := Load("testdata/bert-tiny-tokenizer.json")
+	text := "hello how are you hello how are you hello how are you" // 12 content tokens
+	ws := tok.Windows(text, 6, 2)                                  // 4 content tokens per window
+	if len(ws) != 5 {
+		t.Fatalf("%d windows, want 5", len(ws))
+	}
+	for _, w := range ws {
+		if len(w.IDs) > 6 || w.IDs[0] != 1 || w.IDs[len(w.IDs)-1] != 2 {
+			t.Fatalf("window %v", w.IDs)
+		}
+	}
+	if got := tok.Windows("hello", 6, 2); len(got) != 1 {
+		t.Fatalf("a short text gave %d windows", len(got))
+	}
+}

@@ -103,18 +103,24 @@ func (w *WordPiece) parseNormalizer(raw json.RawMessage) error {
 
 // Encode implements Tokenizer.
 func (w *WordPiece) Encode(text string, maxLen int) Encoding {
-	if maxLen <= 0 {
-		maxLen = w.maxLen
-	}
+	return encode(w, w.tpl, w.maxLen, text, maxLen)
+}
+
+// Windows implements Tokenizer.
+func (w *WordPiece) Windows(text string, maxLen, stride int) []Encoding {
+	return windows(w, w.tpl, text, maxLen, stride)
+}
+
+func (w *WordPiece) content(text string, limit int) ([]int64, []string) {
 	var ids []int64
 	var toks []string
 	for _, word := range w.preTokenize(w.normalize(text)) {
 		ids, toks = w.wordPiece(word, ids, toks)
-		if maxLen > 0 && len(ids) >= maxLen {
+		if limit > 0 && len(ids) >= limit {
 			break // the rest would be truncated anyway
 		}
 	}
-	return w.tpl.finish(ids, toks, maxLen)
+	return ids, toks
 }
 
 func (w *WordPiece) normalize(s string) string {
