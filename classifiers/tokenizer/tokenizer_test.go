@@ -180,7 +180,7 @@ var runeByte = func() map[rune]byte {
 func TestWindowsCoverLongTexts(t *testing.T) {
 	tok, _ := Load("testdata/bert-tiny-tokenizer.json")
 	text := "hello how are you hello how are you hello how are you" // 12 content tokens
-	ws := tok.Windows(text, 6, 2)                                  // 4 content tokens per window
+	ws := tok.Windows(text, 6, 2)                                   // 4 content tokens per window
 	if len(ws) != 5 {
 		t.Fatalf("%d windows, want 5", len(ws))
 	}
