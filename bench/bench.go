@@ -66,6 +66,9 @@ type Result struct {
 	CacheHitRatio      float64 `json:"cache_hit_ratio,omitempty"`
 	UncachedMsgsPerSec float64 `json:"uncached_msgs_per_sec,omitempty"`
 	CacheSpeedup       float64 `json:"cache_speedup,omitempty"`
+	// The classifier alone on the same texts (sieve bench --onnx).
+	DirectMsgsPerSec float64 `json:"direct_msgs_per_sec,omitempty"`
+	RatioToDirect    float64 `json:"ratio_to_direct,omitempty"`
 }
 
 const (
@@ -359,4 +362,31 @@ func verify(ctx context.Context, brokers []string, cfg *config.Config, keys []st
 func round(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
+}
+
+// Direct measures a classifier alone, outside the pipeline: the texts of
+// the same seeded traffic (valid ones), scored in batches of batch in one
+// goroutine. It is the ceiling the pipeline's msgs/s is compared with.
+func Direct(ctx context.Context, c interface {
+	Classify(context.Context, []string) ([][]float32, error)
+}, o Options, batch int) (float64, error) {
+	mix := o.Mix
+	if mix == (traffic.Mix{}) {
+		mix = traffic.DefaultMix
+	}
+	gen := traffic.New(o.Seed, mix, 64<<10)
+	texts := make([]string, 0, o.Messages)
+	for range o.Messages {
+		m := gen.Next()
+		if msg, err := pipeline.DecodeMessage(m.Value, pipeline.DefaultDecodeOptions); err == nil {
+			texts = append(texts, msg.Text)
+		}
+	}
+	start := time.Now()
+	for i := 0; i < len(texts); i += batch {
+		if _, err := c.Classify(ctx, texts[i:min(i+batch, len(texts))]); err != nil {
+			return 0, err
+		}
+	}
+	return round(float64(o.Messages)/time.Since(start).Seconds(), 1), nil
 }

@@ -91,6 +91,9 @@ func NewStage(cs ...Classifier) *Stage {
 // Name implements pipeline.Stage.
 func (s *Stage) Name() string { return "classify" }
 
+// Classifiers are the stage's classifiers.
+func (s *Stage) Classifiers() []Classifier { return s.classifiers }
+
 // Descriptions are the stage's classifiers' descriptions.
 func (s *Stage) Descriptions() []Description { return s.descs }
 

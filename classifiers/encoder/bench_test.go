@@ -5,10 +5,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
+	"github.com/sieve-stream/sieve/classifiers/tokenizer"
 )
 
 // benchModel writes a MiniLM-sized stand-in (dim 384, FFN 1536, 6 layers).
@@ -61,6 +63,35 @@ func BenchmarkPadding(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "texts/s")
+		})
+	}
+}
+
+// BenchmarkFixedShape is ONNX Runtime alone at fixed batch shapes: the
+// ceiling for any padding strategy.
+func BenchmarkFixedShape(b *testing.B) {
+	dir := benchModel(b)
+	e, err := Load(Config{Dir: dir, BatchSize: 32, Threads: 2, Padding: PadBatch})
+	must(b, err)
+	defer e.Close()
+	for _, seq := range []int{16, 32, 64, 128} {
+		b.Run(strconv.Itoa(seq), func(b *testing.B) {
+			encs := make([]tokenizer.Encoding, 32)
+			for i := range encs {
+				ids := make([]int64, seq)
+				mask := make([]int64, seq)
+				for j := range ids {
+					ids[j], mask[j] = int64(3+j%15), 1
+				}
+				encs[i] = tokenizer.Encoding{IDs: ids, AttentionMask: mask, TypeIDs: make([]int64, seq)}
+			}
+			for b.Loop() {
+				if _, err := e.classifyRows(context.Background(), encs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(encs))/b.Elapsed().Seconds(), "texts/s")
+			b.ReportMetric(float64(b.N*len(encs)*seq)/b.Elapsed().Seconds(), "tokens/s")
 		})
 	}
 }

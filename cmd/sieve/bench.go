@@ -10,6 +10,9 @@ import (
 
 	"github.com/sieve-stream/sieve/bench"
 	"github.com/sieve-stream/sieve/cache"
+	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/encoder"
+	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
@@ -31,6 +34,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON (last line)")
 	duplicates := fs.Float64("duplicates", -1, "share of exact duplicate texts in the traffic (default: the standard mix, 5%)")
 	encoderCost := fs.Duration("encoder-cost", 0, "extra CPU time per scored text, standing in for a transformer encoder (with --compare-cache)")
+	onnxDir := fs.String("onnx", "", "score with this ONNX model directory (model.onnx, tokenizer.json, config.json); \"standin\" writes a MiniLM-sized stand-in; the same run also measures the model alone")
 	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
 	if err := parse(fs, args); err != nil {
@@ -62,6 +66,23 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		cfg.Classifiers = []config.ClassifierConfig{{Type: "rules"}}
 		cfg.EnsureDefaults()
 	case "config":
+		if *onnxDir != "" {
+			dir := *onnxDir
+			if dir == "standin" {
+				tmp, err := os.MkdirTemp("", "sieve-standin-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				if err := onnxmodel.WriteStandin(tmp); err != nil {
+					return err
+				}
+				dir = tmp
+			}
+			cfg.Classifiers = []config.ClassifierConfig{{Type: "onnx", ONNX: &encoder.Config{Dir: dir, Name: "encoder", Threads: 2}}}
+			cfg.Cache.Enabled = false
+			cfg.Signals.Disabled = true
+		}
 	default:
 		return usagef("--classifier: %q is not nop, rules or config", *classifier)
 	}
@@ -136,6 +157,18 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	if *onnxDir != "" {
+		for _, st := range stages {
+			if cs, ok := st.(*classifiers.Stage); ok && len(cs.Classifiers()) == 1 {
+				direct, err := bench.Direct(context.Background(), cs.Classifiers()[0], opts, cfg.Pipeline.Batch.MaxItems)
+				if err != nil {
+					return err
+				}
+				res.DirectMsgsPerSec = direct
+				res.RatioToDirect = float64(int(1000*res.MsgsPerSec/direct)) / 1000
+			}
+		}
+	}
 	if uncached != nil {
 		res.UncachedMsgsPerSec = uncached.MsgsPerSec
 		res.CacheSpeedup = float64(int(1000*res.MsgsPerSec/uncached.MsgsPerSec)) / 1000
@@ -147,6 +180,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "throughput:  %.0f msgs/s over %.2fs\n", res.MsgsPerSec, res.Seconds)
 		fmt.Fprintf(stdout, "latency:     p50 %.2f ms  p99 %.2f ms (taken → verdict acknowledged)\n", res.P50ms, res.P99ms)
 		fmt.Fprintf(stdout, "lost:        %d  duplicates %d\n", res.Lost, res.Duplicates)
+		if res.DirectMsgsPerSec > 0 {
+			fmt.Fprintf(stdout, "model alone: %.1f msgs/s (same texts, batches of %d, one goroutine); pipeline/direct = %.3f\n", res.DirectMsgsPerSec, cfg.Pipeline.Batch.MaxItems, res.RatioToDirect)
+		}
 		if res.CacheHitRatio > 0 {
 			fmt.Fprintf(stdout, "cache:       hit ratio %.3f (texts served without scoring)\n", res.CacheHitRatio)
 		}
