@@ -13,14 +13,14 @@ import (
 	"github.com/sieve-stream/sieve/classifiers/tokenizer"
 )
 
-// benchModel writes a MiniLM-sized stand-in (dim 384, FFN 1536, 6 layers).
-func benchModel(b *testing.B) string {
+// benchModel writes a BERT-shaped model of the given size.
+func benchModel(b *testing.B, shape onnxmodel.BERTShape) string {
 	b.Helper()
 	if _, err := Library(""); err != nil {
 		b.Skipf("ONNX Runtime is not installed here (run ./scripts/test-deps.sh): %v", err)
 	}
 	dir := b.TempDir()
-	must(b, os.WriteFile(filepath.Join(dir, "model.onnx"), onnxmodel.FFNEncoder(21, 384, 1536, 6, 2, 7), 0o644))
+	must(b, os.WriteFile(filepath.Join(dir, "model.onnx"), onnxmodel.BERTEncoder(21, shape, 2, 7), 0o644))
 	tj, err := os.ReadFile("../tokenizer/testdata/bert-tiny-tokenizer.json")
 	must(b, err)
 	must(b, os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644))
@@ -50,7 +50,7 @@ func postMix(n int) []string {
 }
 
 func BenchmarkPadding(b *testing.B) {
-	dir := benchModel(b)
+	dir := benchModel(b, onnxmodel.MiniLM)
 	texts := postMix(256)
 	for _, padding := range []string{PadBuckets, PadBatch, PadMax} {
 		b.Run(padding, func(b *testing.B) {
@@ -70,12 +70,21 @@ func BenchmarkPadding(b *testing.B) {
 // BenchmarkFixedShape is ONNX Runtime alone at fixed batch shapes: the
 // ceiling for any padding strategy.
 func BenchmarkFixedShape(b *testing.B) {
-	dir := benchModel(b)
-	e, err := Load(Config{Dir: dir, BatchSize: 32, Threads: 2, Padding: PadBatch})
-	must(b, err)
-	defer e.Close()
+	for _, size := range []struct {
+		name  string
+		shape onnxmodel.BERTShape
+	}{{"minilm", onnxmodel.MiniLM}, {"distilbert", onnxmodel.DistilBERT}} {
+		dir := benchModel(b, size.shape)
+		e, err := Load(Config{Dir: dir, BatchSize: 32, Threads: 2, Padding: PadBatch})
+		must(b, err)
+		fixedShapes(b, size.name, e)
+		e.Close()
+	}
+}
+
+func fixedShapes(b *testing.B, name string, e *Encoder) {
 	for _, seq := range []int{16, 32, 64, 128} {
-		b.Run(strconv.Itoa(seq), func(b *testing.B) {
+		b.Run(name+"/"+strconv.Itoa(seq), func(b *testing.B) {
 			encs := make([]tokenizer.Encoding, 32)
 			for i := range encs {
 				ids := make([]int64, seq)

@@ -157,3 +157,31 @@ func TestLongTextsUseWindows(t *testing.T) {
 		}
 	}
 }
+
+// The BERT-shaped benchmark model runs, and padding does not change its
+// scores: the attention mask keeps padded positions out.
+func TestBERTShapedModelIgnoresPadding(t *testing.T) {
+	dir, _, _, _, _ := tinyModel(t, 2)
+	small := onnxmodel.BERTShape{Dim: 16, Heads: 2, FFN: 32, Layers: 2}
+	must(t, os.WriteFile(filepath.Join(dir, "model.onnx"), onnxmodel.BERTEncoder(21, small, 2, 3), 0o644))
+	texts := []string{"hello", "unwanted running hello how are you", "ah"}
+	var ref [][]float32
+	for _, padding := range []string{PadBuckets, PadMax} {
+		e, err := Load(Config{Dir: dir, Padding: padding, MaxLength: 16})
+		must(t, err)
+		got, err := e.Classify(context.Background(), texts)
+		must(t, err)
+		e.Close()
+		if ref == nil {
+			ref = got
+			continue
+		}
+		for i := range got {
+			for k := range got[i] {
+				if math.Abs(float64(got[i][k]-ref[i][k])) > 1e-4 {
+					t.Fatalf("text %d label %d: %v padded to max, %v in buckets", i, k, got[i][k], ref[i][k])
+				}
+			}
+		}
+	}
+}

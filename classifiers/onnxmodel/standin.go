@@ -8,7 +8,8 @@ import (
 )
 
 // WriteStandin writes a complete Hugging Face-style model directory for a
-// MiniLM-sized stand-in encoder (dim 384, FFN 1536, 6 layers, 2 labels):
+// MiniLM-sized stand-in encoder (BERTEncoder with MiniLM's shape: dim 384,
+// 12 heads, FFN 1536, 6 layers, 2 labels):
 // model.onnx, a WordPiece tokenizer.json whose vocabulary has common
 // English words and every letter as a word start and a continuation (so
 // any text gets a realistic token count), and config.json. Benchmarks use
@@ -62,7 +63,7 @@ func WriteStandin(dir string) error {
 	}
 	cfg := `{"id2label": {"0": "ok", "1": "flagged"}, "problem_type": "single_label_classification", "max_position_embeddings": 512}`
 	for name, data := range map[string][]byte{
-		"model.onnx":     FFNEncoder(len(vocab), 384, 1536, 6, 2, 7),
+		"model.onnx":     BERTEncoder(len(vocab), MiniLM, 2, 7),
 		"tokenizer.json": tb,
 		"config.json":    []byte(cfg),
 	} {
