@@ -206,3 +206,64 @@ func Ratings(path string) ([]classifiers.Example, error) {
 	})
 	return out, err
 }
+
+// LoadLines reads a JSONL source (with an optional #part of the split) into
+// values of any shape that has an "id", for the span and rewrite files.
+func LoadLines[T any](src string, id func(*T) string) ([]T, error) {
+	path, part, _ := strings.Cut(src, "#")
+	switch part {
+	case "", Train, Dev, Test:
+	default:
+		return nil, fmt.Errorf("%s: unknown split part %q (train, dev or test)", src, part)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []T
+	err = eachLine(path, f, func(_ int, b []byte) error {
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		if part == "" || PartOf(id(&v)) == part {
+			out = append(out, v)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Kind tells a labelled file's kind by the fields of its first line:
+// "spans", "rewrites" ({toxic, neutral} pairs) or "labels".
+func Kind(src string) (string, error) {
+	path, _, _ := strings.Cut(src, "#")
+	if strings.HasPrefix(path, "spamassassin:") || strings.HasPrefix(path, "ratings:") {
+		return "labels", nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var probe map[string]json.RawMessage
+		if len(strings.TrimSpace(sc.Text())) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(sc.Bytes(), &probe); err != nil {
+			return "", fmt.Errorf("%s:1: %w", path, err)
+		}
+		switch {
+		case probe["spans"] != nil:
+			return "spans", nil
+		case probe["toxic"] != nil && probe["neutral"] != nil:
+			return "rewrites", nil
+		}
+		return "labels", nil
+	}
+	return "labels", sc.Err()
+}

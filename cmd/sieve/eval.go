@@ -11,6 +11,7 @@ import (
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/plots"
 	"github.com/sieve-stream/sieve/datasets"
+	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/service"
 )
 
@@ -30,6 +31,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(*path)
 	if err != nil {
 		return err
+	}
+	kind, err := datasets.Kind(*data)
+	if err != nil {
+		return usagef("--data: %w", err)
+	}
+	switch kind {
+	case "spans":
+		return evalSpans(*data, *asJSON, stdout)
+	case "rewrites":
+		return fmt.Errorf("--data: rewrite pairs need the rewrite stage, which is not built yet (issue 6)")
 	}
 	cs, err := service.Classifiers(cfg)
 	if err != nil {
@@ -103,4 +114,33 @@ func printReport(w io.Writer, r *classifiers.Report) {
 	if len(r.Unsupported) > 0 {
 		fmt.Fprintf(w, "  labels no model knows: %v\n", r.Unsupported)
 	}
+}
+
+// evalSpans scores the PII scanners on a span file.
+func evalSpans(data string, asJSON bool, stdout io.Writer) error {
+	ex, err := datasets.LoadLines(data, func(e *guardrails.SpanExample) string { return e.ID })
+	if err != nil {
+		return usageError{err}
+	}
+	rep := guardrails.EvaluateSpans(ex, guardrails.PII{})
+	if asJSON {
+		b, _ := json.Marshal(rep)
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	labels := make([]string, 0, len(rep.Labels))
+	for l := range rep.Labels {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	fmt.Fprintf(stdout, "  %-22s %9s %9s %9s %8s\n", "label", "precision", "recall", "f1", "support")
+	for _, l := range labels {
+		m := rep.Labels[l]
+		fmt.Fprintf(stdout, "  %-22s %9.4f %9.4f %9.4f %8d\n", l, m.Precision, m.Recall, m.F1, m.Support)
+	}
+	fmt.Fprintf(stdout, "  macro F1 %.4f over %d examples (exact spans)\n", rep.MacroF1, rep.Examples)
+	if len(rep.Unsupported) > 0 {
+		fmt.Fprintf(stdout, "  labels no scanner finds: %v\n", rep.Unsupported)
+	}
+	return nil
 }

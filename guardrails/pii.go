@@ -1,0 +1,235 @@
+package guardrails
+
+import (
+	"math/big"
+	"net"
+	"regexp"
+	"strings"
+)
+
+// PII label names, as the labelled PII set names them.
+const (
+	LabelEmail = "email_address"
+	LabelPhone = "phone_number"
+	LabelCard  = "credit_card"
+	LabelIBAN  = "iban_code"
+	LabelIP    = "ip_address"
+	LabelSSN   = "us_ssn"
+)
+
+// PII finds personal data that has a format: e-mail addresses, phone
+// numbers, payment cards (Luhn-checked), IBANs (mod-97-checked), IP
+// addresses and US social security numbers (with the SSA's validity rules).
+type PII struct{}
+
+// Name implements Scanner.
+func (PII) Name() string { return "pii" }
+
+// Labels implements Scanner.
+func (PII) Labels() []string {
+	return []string{LabelEmail, LabelPhone, LabelCard, LabelIBAN, LabelIP, LabelSSN}
+}
+
+var (
+	emailRe = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}`)
+	// A digit run with optional separators; what it is gets decided after.
+	numberRe = regexp.MustCompile(`\+?\(?\d[\d().\- ]{4,}\d(?:\s?(?:x|ext\.?)\s?\d{1,6})?`)
+	ibanRe   = regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b`)
+	ipv4Re   = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
+	ipv6Re   = regexp.MustCompile(`(?i)\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?::[0-9a-f]{1,4})*\b`)
+	ssnRe    = regexp.MustCompile(`^\d{3}-\d{2}-\d{4}$`)
+	dateRe   = regexp.MustCompile(`^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$`)
+	phoneRe  = regexp.MustCompile(`^(?:\+\d{1,3}[ .-]?)?(?:\(0\)\s?|\(\d{1,4}\)\s?)?\d{1,12}(?:[ .-]\d{1,12}){0,5}(?:\s?(?:x|ext\.?)\s?\d{1,6})?$`)
+	// Words that announce a phone number, for short numbers that could as
+	// well be a house number or a postcode.
+	phoneContext = regexp.MustCompile(`(?i)(?:phone|tel|mobile|cell|call|fax|desk|contact|number|whatsapp|sms|text|ring|dial|#)[^\n]{0,25}$`)
+)
+
+// Scan implements Scanner.
+func (PII) Scan(text string) []Span {
+	var out []Span
+	for _, m := range emailRe.FindAllStringIndex(text, -1) {
+		out = append(out, Span{m[0], m[1], LabelEmail, 1})
+	}
+	for _, m := range ibanRe.FindAllStringIndex(text, -1) {
+		if validIBAN(text[m[0]:m[1]]) {
+			out = append(out, Span{m[0], m[1], LabelIBAN, 1})
+		}
+	}
+	for _, m := range ipv4Re.FindAllStringIndex(text, -1) {
+		if ip := net.ParseIP(text[m[0]:m[1]]); ip != nil && boundary(text, m[0], m[1]) {
+			out = append(out, Span{m[0], m[1], LabelIP, 1})
+		}
+	}
+	for _, m := range ipv6Re.FindAllStringIndex(text, -1) {
+		if ip := net.ParseIP(text[m[0]:m[1]]); ip != nil && strings.Count(text[m[0]:m[1]], ":") >= 2 {
+			out = append(out, Span{m[0], m[1], LabelIP, 1})
+		}
+	}
+	for _, m := range numberRe.FindAllStringIndex(text, -1) {
+		start, end := m[0], m[1]
+		// Trim separators the pattern may have taken at the edges.
+		for end > start && strings.ContainsRune(" .-(", rune(text[end-1])) {
+			end--
+		}
+		if start > 0 && isWordByte(text[start-1]) || end < len(text) && isWordByte(text[end]) {
+			continue
+		}
+		// A date followed by a time ("2020-06-20 14:05") is not a number.
+		if end < len(text) && text[end] == ':' || start > 0 && text[start-1] == ':' && start > 1 && text[start-2] >= '0' && text[start-2] <= '9' {
+			continue
+		}
+		label, ok := classifyNumber(text[start:end])
+		if !ok {
+			continue
+		}
+		if label == LabelPhone && weakPhone(text[start:end]) && !phoneContext.MatchString(text[max(0, start-40):start]) && !ownLine(text, start, end) {
+			continue
+		}
+		out = append(out, Span{start, end, label, 1})
+	}
+	return ScanAll(text, spanList(out))
+}
+
+type spanList []Span
+
+func (spanList) Name() string         { return "" }
+func (spanList) Labels() []string     { return nil }
+func (l spanList) Scan(string) []Span { return l }
+func isWordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_'
+}
+func boundary(text string, s, e int) bool {
+	return (s == 0 || !isWordByte(text[s-1])) && (e == len(text) || !isWordByte(text[e]))
+}
+
+// classifyNumber decides what a separated digit run is, if anything.
+func classifyNumber(s string) (string, bool) {
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			digits++
+		}
+	}
+	core := s
+	if i := strings.IndexAny(s, "xe"); i > 0 {
+		core = strings.TrimSpace(s[:i])
+	}
+	coreDigits := 0
+	for i := 0; i < len(core); i++ {
+		if core[i] >= '0' && core[i] <= '9' {
+			coreDigits++
+		}
+	}
+	switch {
+	case ssnRe.MatchString(s):
+		if validSSN(s) {
+			return LabelSSN, true
+		}
+		return "", false
+	case dateRe.MatchString(s):
+		return "", false
+	case ipv4Re.MatchString(s) && strings.Count(s, ".") == 3 && !strings.ContainsAny(s, " -()"):
+		return "", false // IPs have their own pattern
+	case isCardShaped(s) && coreDigits >= 12 && coreDigits <= 19 && luhn(s):
+		return LabelCard, true
+	case coreDigits >= 7 && coreDigits <= 15 && phoneRe.MatchString(s):
+		plain := !strings.ContainsAny(core, " .-()+")
+		if plain && coreDigits != 10 {
+			return "", false // a bare run of digits is an id, unless it has a phone's ten
+		}
+		return LabelPhone, true
+	}
+	return "", false
+}
+
+// weakPhone: a short number in one or two groups could be a house number
+// or a postcode; it counts as a phone only with a phone word before it.
+func weakPhone(s string) bool {
+	if strings.ContainsAny(s, "+(x") {
+		return false
+	}
+	digits, groups := 0, 1
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] >= '0' && s[i] <= '9':
+			digits++
+		case s[i] == ' ' || s[i] == '-' || s[i] == '.':
+			groups++
+		}
+	}
+	return digits < 9 || groups <= 2 && digits < 10
+}
+
+// ownLine reports whether the span is alone on its line, as in a contact
+// block.
+func ownLine(text string, start, end int) bool {
+	before := strings.LastIndexByte(text[:start], '\n')
+	line := text[before+1:]
+	if i := strings.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	return strings.TrimSpace(line) == strings.TrimSpace(text[start:end])
+}
+
+// isCardShaped: digits alone, or groups of digits split by single spaces
+// or dashes, as cards are printed.
+func isCardShaped(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && c != ' ' && c != '-' {
+			return false
+		}
+	}
+	return !strings.Contains(s, "  ") && !strings.Contains(s, "--")
+}
+
+// luhn is the payment-card checksum.
+func luhn(s string) bool {
+	sum, n := 0, 0
+	for i := len(s) - 1; i >= 0; i-- {
+		c := s[i]
+		if c < '0' || c > '9' {
+			continue
+		}
+		d := int(c - '0')
+		if n%2 == 1 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		n++
+	}
+	return n > 0 && sum%10 == 0
+}
+
+// validIBAN checks the ISO 13616 mod-97 checksum.
+func validIBAN(s string) bool {
+	s = strings.ReplaceAll(s, " ", "")
+	if len(s) < 15 || len(s) > 34 {
+		return false
+	}
+	rearranged := s[4:] + s[:4]
+	var num strings.Builder
+	for _, c := range rearranged {
+		switch {
+		case c >= '0' && c <= '9':
+			num.WriteRune(c)
+		case c >= 'A' && c <= 'Z':
+			num.WriteString(big.NewInt(int64(c - 'A' + 10)).String())
+		default:
+			return false
+		}
+	}
+	n, ok := new(big.Int).SetString(num.String(), 10)
+	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
+}
+
+// validSSN applies the SSA's rules: no area 000, 666 or 900–999, no group
+// 00, no serial 0000.
+func validSSN(s string) bool {
+	area, group, serial := s[0:3], s[4:6], s[7:11]
+	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
+}
