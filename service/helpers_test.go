@@ -126,3 +126,17 @@ func endOffsets(t testing.TB, brokers []string, topic string) map[int32]int64 {
 }
 
 func key(i int) []byte { return []byte(fmt.Sprintf("m-%d", i)) }
+
+// requireEveryKey fails unless every key m-0 … m-(n-1) has a record.
+func requireEveryKey(t testing.TB, recs []*kgo.Record, n int) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range recs {
+		seen[string(r.Key)] = true
+	}
+	for i := range n {
+		if !seen[string(key(i))] {
+			t.Fatalf("m-%d has no verdict", i)
+		}
+	}
+}

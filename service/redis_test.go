@@ -64,15 +64,7 @@ func TestRedisKilledMidStream(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
-	for _, r := range got {
-		seen[string(r.Key)] = true
-	}
-	for i := range n {
-		if !seen[string(key(i))] {
-			t.Fatalf("m-%d has no verdict", i)
-		}
-	}
+	requireEveryKey(t, got, n)
 	rc, _ := redis.New(redis.Config{Addrs: []string{srv.Addr}})
 	defer rc.Close()
 	if keys := rc.DBSize(context.Background()).Val(); keys == 0 {

@@ -114,15 +114,7 @@ func TestRemoteBackendStopsAnswering(t *testing.T) {
 	if testutil.ToFloat64(metrics.Paused) != 0 {
 		t.Error("consumption still paused after the model came back")
 	}
-	seen := map[string]bool{}
-	for _, r := range got {
-		seen[string(r.Key)] = true
-	}
-	for i := range n {
-		if !seen[string(key(i))] {
-			t.Fatalf("m-%d has no verdict", i)
-		}
-	}
+	requireEveryKey(t, got, n)
 	if dead := readTopic(t, brokers, "dead-letters", 0, false, 2*time.Second); len(dead) != 0 {
 		t.Fatalf("%d dead letters while the backend was away", len(dead))
 	}

@@ -109,13 +109,6 @@ func BERTEncoder(vocab int, s BERTShape, labels int, seed uint64) []byte {
 		)
 		x = p("x")
 	}
-	g.Nodes = append(g.Nodes,
-		Node{Op: "Mul", Inputs: []string{x, "m3"}, Outputs: []string{"xm"}},
-		Node{Op: "ReduceSum", Inputs: []string{"xm", "axis1"}, Outputs: []string{"sum"}, Attrs: []Attr{{Name: "keepdims", Int: Int(0)}}},
-		Node{Op: "ReduceSum", Inputs: []string{"m", "axis1"}, Outputs: []string{"n"}, Attrs: []Attr{{Name: "keepdims", Int: Int(1)}}},
-		Node{Op: "Max", Inputs: []string{"n", "one"}, Outputs: []string{"n1"}},
-		Node{Op: "Div", Inputs: []string{"sum", "n1"}, Outputs: []string{"mean"}},
-		Node{Op: "MatMul", Inputs: []string{"mean", "w"}, Outputs: []string{"z"}},
-		Node{Op: "Add", Inputs: []string{"z", "b"}, Outputs: []string{"logits"}})
+	g.Nodes = append(g.Nodes, poolAndClassify(x)...)
 	return g.Marshal()
 }

@@ -219,13 +219,6 @@ func MeanPoolClassifier(emb []float32, vocab, dim int, w []float32, bias []float
 			{Op: "Gather", Inputs: []string{"emb", "input_ids"}, Outputs: []string{"x"}, Attrs: []Attr{{Name: "axis", Int: Int(0)}}},
 			{Op: "Cast", Inputs: []string{"attention_mask"}, Outputs: []string{"m"}, Attrs: []Attr{{Name: "to", Int: Int(Float)}}},
 			{Op: "Unsqueeze", Inputs: []string{"m", "axis2"}, Outputs: []string{"m3"}},
-			{Op: "Mul", Inputs: []string{"x", "m3"}, Outputs: []string{"xm"}},
-			{Op: "ReduceSum", Inputs: []string{"xm", "axis1"}, Outputs: []string{"s"}, Attrs: []Attr{{Name: "keepdims", Int: Int(0)}}},
-			{Op: "ReduceSum", Inputs: []string{"m", "axis1"}, Outputs: []string{"n"}, Attrs: []Attr{{Name: "keepdims", Int: Int(1)}}},
-			{Op: "Max", Inputs: []string{"n", "one"}, Outputs: []string{"n1"}},
-			{Op: "Div", Inputs: []string{"s", "n1"}, Outputs: []string{"mean"}},
-			{Op: "MatMul", Inputs: []string{"mean", "w"}, Outputs: []string{"z"}},
-			{Op: "Add", Inputs: []string{"z", "b"}, Outputs: []string{"logits"}},
 		},
 		Inputs: []Value{
 			{Name: "input_ids", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
@@ -233,6 +226,7 @@ func MeanPoolClassifier(emb []float32, vocab, dim int, w []float32, bias []float
 		},
 		Outputs: []Value{{Name: "logits", Type: Float, Dims: []int64{-1, int64(labels)}, DimNames: []string{"batch"}}},
 	}
+	g.Nodes = append(g.Nodes, poolAndClassify("x")...)
 	return g.Marshal()
 }
 
@@ -283,15 +277,23 @@ func FFNEncoder(vocab, dim, ffn, layers, labels int, seed uint64) []byte {
 			Node{Op: "Add", Inputs: []string{h, p("v")}, Outputs: []string{p("h")}})
 		h = p("h")
 	}
-	g.Nodes = append(g.Nodes,
-		Node{Op: "Mul", Inputs: []string{h, "m3"}, Outputs: []string{"xm"}},
-		Node{Op: "ReduceSum", Inputs: []string{"xm", "axis1"}, Outputs: []string{"s"}, Attrs: []Attr{{Name: "keepdims", Int: Int(0)}}},
-		Node{Op: "ReduceSum", Inputs: []string{"m", "axis1"}, Outputs: []string{"n"}, Attrs: []Attr{{Name: "keepdims", Int: Int(1)}}},
-		Node{Op: "Max", Inputs: []string{"n", "one"}, Outputs: []string{"n1"}},
-		Node{Op: "Div", Inputs: []string{"s", "n1"}, Outputs: []string{"mean"}},
-		Node{Op: "MatMul", Inputs: []string{"mean", "w"}, Outputs: []string{"z"}},
-		Node{Op: "Add", Inputs: []string{"z", "b"}, Outputs: []string{"logits"}})
+	g.Nodes = append(g.Nodes, poolAndClassify(h)...)
 	return g.Marshal()
+}
+
+// poolAndClassify ends an encoder graph: the mean of hidden states x over
+// the positions the mask "m3" ([B,T,1]) keeps, then logits = mean·w + b.
+// It expects the initializers w, b, axis1 and one, and "m" ([B,T]).
+func poolAndClassify(x string) []Node {
+	return []Node{
+		{Op: "Mul", Inputs: []string{x, "m3"}, Outputs: []string{"xm"}},
+		{Op: "ReduceSum", Inputs: []string{"xm", "axis1"}, Outputs: []string{"pooled_sum"}, Attrs: []Attr{{Name: "keepdims", Int: Int(0)}}},
+		{Op: "ReduceSum", Inputs: []string{"m", "axis1"}, Outputs: []string{"n"}, Attrs: []Attr{{Name: "keepdims", Int: Int(1)}}},
+		{Op: "Max", Inputs: []string{"n", "one"}, Outputs: []string{"n1"}},
+		{Op: "Div", Inputs: []string{"pooled_sum", "n1"}, Outputs: []string{"mean"}},
+		{Op: "MatMul", Inputs: []string{"mean", "w"}, Outputs: []string{"z"}},
+		{Op: "Add", Inputs: []string{"z", "b"}, Outputs: []string{"logits"}},
+	}
 }
 
 // rng is a small deterministic generator (splitmix64), so generated models

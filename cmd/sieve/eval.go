@@ -95,17 +95,22 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func printReport(w io.Writer, r *classifiers.Report) {
-	labels := make([]string, 0, len(r.Labels))
-	for l := range r.Labels {
+// printPRF prints per-label precision, recall, F1 and support, sorted.
+func printPRF(w io.Writer, per map[string]classifiers.PRF) {
+	labels := make([]string, 0, len(per))
+	for l := range per {
 		labels = append(labels, l)
 	}
 	sort.Strings(labels)
 	fmt.Fprintf(w, "  %-22s %9s %9s %9s %8s\n", "label", "precision", "recall", "f1", "support")
 	for _, l := range labels {
-		m := r.Labels[l]
+		m := per[l]
 		fmt.Fprintf(w, "  %-22s %9.4f %9.4f %9.4f %8d\n", l, m.Precision, m.Recall, m.F1, m.Support)
 	}
+}
+
+func printReport(w io.Writer, r *classifiers.Report) {
+	printPRF(w, r.Labels)
 	fmt.Fprintf(w, "  macro F1 %.4f over %d examples\n", r.MacroF1, r.Examples)
 	fmt.Fprintf(w, "  any: accuracy %.4f precision %.4f recall %.4f f1 %.4f\n", r.Any.Accuracy, r.Any.Precision, r.Any.Recall, r.Any.F1)
 	if r.Accuracy != nil {
@@ -128,16 +133,7 @@ func evalSpans(data string, asJSON bool, stdout io.Writer) error {
 		fmt.Fprintln(stdout, string(b))
 		return nil
 	}
-	labels := make([]string, 0, len(rep.Labels))
-	for l := range rep.Labels {
-		labels = append(labels, l)
-	}
-	sort.Strings(labels)
-	fmt.Fprintf(stdout, "  %-22s %9s %9s %9s %8s\n", "label", "precision", "recall", "f1", "support")
-	for _, l := range labels {
-		m := rep.Labels[l]
-		fmt.Fprintf(stdout, "  %-22s %9.4f %9.4f %9.4f %8d\n", l, m.Precision, m.Recall, m.F1, m.Support)
-	}
+	printPRF(stdout, rep.Labels)
 	fmt.Fprintf(stdout, "  macro F1 %.4f over %d examples (exact spans)\n", rep.MacroF1, rep.Examples)
 	if len(rep.Unsupported) > 0 {
 		fmt.Fprintf(stdout, "  labels no scanner finds: %v\n", rep.Unsupported)
