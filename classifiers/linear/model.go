@@ -148,3 +148,36 @@ func (m *Model) Predict(text string) (int, []float32) {
 	}
 	return best, append([]float32(nil), s.p...)
 }
+
+// Attribution is how much word alone pushes the model towards label: the
+// sum of its features' weights for label, less those for the benign class
+// when the model has one. The embedded rewriter removes the words with the
+// largest attributions first.
+func (m *Model) Attribution(word, label string) float64 {
+	li, none := -1, -1
+	for c, cl := range m.Classes {
+		switch cl {
+		case label:
+			li = c
+		case noneClass:
+			none = c
+		}
+	}
+	if li < 0 {
+		return 0
+	}
+	s := m.scratch()
+	defer m.pool.Put(s)
+	v := s.f.featurize(word, m.Dims)
+	k := len(m.Classes)
+	var sum float64
+	for _, idx := range s.f.idx {
+		w := m.Weights[int(idx)*k : int(idx)*k+k]
+		a := float64(w[li]) * float64(m.Scales[li])
+		if none >= 0 {
+			a -= float64(w[none]) * float64(m.Scales[none])
+		}
+		sum += a
+	}
+	return sum * float64(v)
+}

@@ -11,7 +11,9 @@ import (
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/plots"
 	"github.com/sieve-stream/sieve/datasets"
+	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/service"
 )
 
@@ -40,7 +42,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	case "spans":
 		return evalSpans(*data, *asJSON, stdout)
 	case "rewrites":
-		return fmt.Errorf("--data: rewrite pairs need the rewrite stage, which is not built yet (issue 6)")
+		return evalRewrites(*data, *asJSON, stdout)
 	}
 	cs, err := service.Classifiers(cfg)
 	if err != nil {
@@ -138,5 +140,34 @@ func evalSpans(data string, asJSON bool, stdout io.Writer) error {
 	if len(rep.Unsupported) > 0 {
 		fmt.Fprintf(stdout, "  labels no scanner finds: %v\n", rep.Unsupported)
 	}
+	return nil
+}
+
+// evalRewrites rewrites the toxic side of each pair with the embedded
+// rewriter and scores style, similarity and fidelity to the human rewrite,
+// judged by the built-in toxicity model.
+func evalRewrites(data string, asJSON bool, stdout io.Writer) error {
+	pairs, err := datasets.LoadLines(data, func(p *generator.Pair) string { return p.ID })
+	if err != nil {
+		return usageError{err}
+	}
+	tox, err := models.Builtin("toxicity")
+	if err != nil {
+		return err
+	}
+	labels := tox.Describe().Labels
+	rw := &generator.Embedded{Model: tox, Labels: labels}
+	rep, err := generator.EvaluateRewrites(context.Background(), rw, tox, labels, pairs)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		b, _ := json.Marshal(rep)
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	fmt.Fprintf(stdout, "rewriter %s judged by %s over %d pairs\n", rep.Rewriter, tox.Describe().ID(), rep.Examples)
+	fmt.Fprintf(stdout, "  style accuracy %.4f  similarity (chrF to source) %.4f  reference chrF %.4f  joint %.4f\n",
+		rep.StyleAccuracy, rep.Similarity, rep.ReferenceChrF, rep.Joint)
 	return nil
 }
