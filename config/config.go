@@ -38,6 +38,7 @@ type Config struct {
 	Redis       redis.Config       `yaml:"redis"`
 	Cache       Cache              `yaml:"cache"`
 	Signals     Signals            `yaml:"signals"`
+	Rewrite     Rewrite            `yaml:"rewrite"`
 	HTTP        HTTP               `yaml:"http"`
 	Log         Log                `yaml:"log"`
 
@@ -141,6 +142,17 @@ type Signals struct {
 	MinChars int           `yaml:"min_chars"` // default 20
 }
 
+// Rewrite configures the rewrite stage (decision "rewrite").
+type Rewrite struct {
+	Disabled bool `yaml:"disabled"`
+	// Fallback when a rewrite fails its rails twice: block (default) or
+	// mask.
+	Fallback string `yaml:"fallback"`
+	// Judge is the built-in model whose labels a rewrite must clear, and
+	// whose word attributions the embedded rewriter uses (default toxicity).
+	Judge string `yaml:"judge"`
+}
+
 // HTTP is the metrics and health server.
 type HTTP struct {
 	// Addr serves /metrics, /healthz and /readyz; empty disables it.
@@ -235,6 +247,12 @@ func (c *Config) EnsureDefaults() {
 		c.Cache.TTL = time.Hour
 	}
 	c.Redis.EnsureDefaults()
+	if c.Rewrite.Fallback == "" {
+		c.Rewrite.Fallback = "block"
+	}
+	if c.Rewrite.Judge == "" {
+		c.Rewrite.Judge = "toxicity"
+	}
 	if c.Signals.Window <= 0 {
 		c.Signals.Window = 10 * time.Minute
 	}
@@ -320,6 +338,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Redis.Validate(); err != nil {
 		return err
+	}
+	if c.Rewrite.Fallback != "block" && c.Rewrite.Fallback != "mask" {
+		return fmt.Errorf("rewrite.fallback: %q is not block or mask", c.Rewrite.Fallback)
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -24,9 +24,11 @@ import (
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
+	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/policy"
+	"github.com/sieve-stream/sieve/rewrite"
 	"github.com/sieve-stream/sieve/signals"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -177,7 +179,19 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		}
 		stages = append(stages, signals.New(so))
 	}
-	return append(stages, pol), nil
+	stages = append(stages, pol)
+	if !cfg.Rewrite.Disabled {
+		judge, err := models.Builtin(cfg.Rewrite.Judge)
+		if err != nil {
+			return nil, fmt.Errorf("rewrite.judge: %w", err)
+		}
+		labels := judge.Describe().Labels
+		stages = append(stages, rewrite.New(rewrite.Options{
+			Rewriter: &generator.Embedded{Model: judge, Labels: labels},
+			Judge:    judge, Labels: labels, Fallback: cfg.Rewrite.Fallback, Topic: cfg.Kafka.Topics.Rewrites,
+		}))
+	}
+	return stages, nil
 }
 
 // modelSetVersion names the classifiers and policy whose scores the cache

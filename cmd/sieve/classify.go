@@ -52,6 +52,8 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	}
 	defer obs.close()
 	sink := jsonl.NewSink(w)
+	// One line per input: the verdict, or the error line (topic "").
+	sink.Only = map[string]bool{cfg.Kafka.Topics.Verdicts: true, "": true}
 	opts := service.EngineOptions(cfg, stages, obs.metrics, obs.log)
 	opts.DefaultID = jsonl.LineID
 	// A line that cannot be classified still gets its line in the output,

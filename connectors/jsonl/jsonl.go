@@ -82,6 +82,11 @@ func LineID(r *pipeline.Record) string { return strconv.FormatInt(r.Offset, 10) 
 
 // Sink writes each output's value as one line, in the order handed over.
 type Sink struct {
+	// Only, when set, limits the lines to outputs of these topics; others
+	// (rewrites, routed copies) are acknowledged without a line, so a file
+	// keeps one line per input.
+	Only map[string]bool
+
 	mu sync.Mutex
 	w  *bufio.Writer
 	// err is the first write error; later writes fail with it.
@@ -94,6 +99,10 @@ func NewSink(w io.Writer) *Sink { return &Sink{w: bufio.NewWriterSize(w, 64<<10)
 // Produce implements pipeline.Sink; the output is acknowledged before it
 // returns.
 func (s *Sink) Produce(_ context.Context, out *pipeline.Output) {
+	if s.Only != nil && !s.Only[out.Topic] {
+		out.Ack(nil)
+		return
+	}
 	s.mu.Lock()
 	if s.err == nil {
 		if _, err := s.w.Write(out.Value); err != nil {
