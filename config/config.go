@@ -17,6 +17,7 @@ import (
 	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
+	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/policy"
 	"gopkg.in/yaml.v3"
 )
@@ -151,6 +152,10 @@ type Rewrite struct {
 	// Judge is the built-in model whose labels a rewrite must clear, and
 	// whose word attributions the embedded rewriter uses (default toxicity).
 	Judge string `yaml:"judge"`
+	// OpenAI, when set, rewrites with an OpenAI-compatible chat server
+	// (vLLM, llama.cpp, Ollama, TGI, OpenAI) instead of the embedded
+	// rewriter.
+	OpenAI *generator.OpenAIConfig `yaml:"openai"`
 }
 
 // HTTP is the metrics and health server.
@@ -341,6 +346,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Rewrite.Fallback != "block" && c.Rewrite.Fallback != "mask" {
 		return fmt.Errorf("rewrite.fallback: %q is not block or mask", c.Rewrite.Fallback)
+	}
+	if o := c.Rewrite.OpenAI; o != nil && (o.BaseURL == "" || o.Model == "") {
+		return errors.New("rewrite.openai: base_url and model are required")
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -186,8 +186,14 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 			return nil, fmt.Errorf("rewrite.judge: %w", err)
 		}
 		labels := judge.Describe().Labels
+		var rw generator.Rewriter = &generator.Embedded{Model: judge, Labels: labels}
+		if cfg.Rewrite.OpenAI != nil {
+			if rw, err = generator.NewOpenAI(*cfg.Rewrite.OpenAI); err != nil {
+				return nil, fmt.Errorf("rewrite.openai: %w", err)
+			}
+		}
 		stages = append(stages, rewrite.New(rewrite.Options{
-			Rewriter: &generator.Embedded{Model: judge, Labels: labels},
+			Rewriter: rw,
 			Judge:    judge, Labels: labels, Fallback: cfg.Rewrite.Fallback, Topic: cfg.Kafka.Topics.Rewrites,
 		}))
 	}
