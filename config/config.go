@@ -40,6 +40,7 @@ type Config struct {
 	Cache       Cache              `yaml:"cache"`
 	Signals     Signals            `yaml:"signals"`
 	Rewrite     Rewrite            `yaml:"rewrite"`
+	Guardrails  Guardrails         `yaml:"guardrails"`
 	HTTP        HTTP               `yaml:"http"`
 	Log         Log                `yaml:"log"`
 
@@ -141,6 +142,12 @@ type Signals struct {
 	Disabled bool          `yaml:"disabled"`
 	Window   time.Duration `yaml:"window"`    // default 10m
 	MinChars int           `yaml:"min_chars"` // default 20
+}
+
+// Guardrails names the rails policy file whose input rails run on every
+// message. `sieve run` reloads it on SIGHUP.
+type Guardrails struct {
+	Policy string `yaml:"policy"`
 }
 
 // Rewrite configures the rewrite stage (decision "rewrite").

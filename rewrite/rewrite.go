@@ -57,7 +57,8 @@ func (s *Stage) Name() string { return "rewrite" }
 func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	var todo []*pipeline.Item
 	for _, it := range items {
-		if it.Decision == pipeline.DecisionRewrite && it.Text() != "" {
+		// A rewrite already made (input rails that masked) stands.
+		if it.Decision == pipeline.DecisionRewrite && it.Text() != "" && it.Rewrite == nil {
 			todo = append(todo, it)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/generator"
+	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/policy"
@@ -126,6 +127,9 @@ func loadLinear(cc config.ClassifierConfig) (*linear.Model, error) {
 type StageOptions struct {
 	Registry prometheus.Registerer
 	Logger   *slog.Logger
+	// OnGuardrails, when set, receives the rail engine built from
+	// guardrails.policy, so that the caller can reload it.
+	OnGuardrails func(*guardrails.Engine)
 	// CostPerText adds this much CPU work per scored text to the classify
 	// stage: `sieve bench --encoder-cost` uses it to stand in for a
 	// transformer encoder when measuring what the cache saves.
@@ -171,7 +175,19 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		}
 		classify = cache.New(classify, co)
 	}
-	stages := []pipeline.Stage{classify}
+	var stages []pipeline.Stage
+	if cfg.Guardrails.Policy != "" {
+		p, err := guardrails.LoadPolicy(cfg.Guardrails.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("guardrails.policy: %w", err)
+		}
+		eng := guardrails.NewEngine(p)
+		if o.OnGuardrails != nil {
+			o.OnGuardrails(eng)
+		}
+		stages = append(stages, guardrails.Stage{Engine: eng})
+	}
+	stages = append(stages, classify)
 	if !cfg.Signals.Disabled {
 		so := signals.Options{Window: cfg.Signals.Window, MinChars: cfg.Signals.MinChars, Logger: o.Logger, Registry: o.Registry}
 		if rc != nil {
@@ -251,7 +267,9 @@ type MemberOptions struct {
 	Metrics *pipeline.Metrics
 	// Registry receives the stages' own metrics (cache, signals).
 	Registry prometheus.Registerer
-	Logger   *slog.Logger
+	// OnGuardrails receives the rail engine (see StageOptions).
+	OnGuardrails func(*guardrails.Engine)
+	Logger       *slog.Logger
 	// Tune adjusts the engine options after they are built from cfg.
 	Tune func(*pipeline.Options)
 	// KafkaOpts are extra franz-go options (tests shorten timeouts).
@@ -267,7 +285,7 @@ func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
 		o.Brokers = cfg.Kafka.Brokers
 	}
 	if o.Stages == nil {
-		st, err := StagesWith(cfg, StageOptions{Registry: o.Registry, Logger: o.Logger})
+		st, err := StagesWith(cfg, StageOptions{Registry: o.Registry, Logger: o.Logger, OnGuardrails: o.OnGuardrails})
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,12 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
+
+	"github.com/sieve-stream/sieve/guardrails"
 
 	"github.com/sieve-stream/sieve/service"
 )
@@ -44,9 +49,14 @@ func runRun(args []string, _, stderr io.Writer) error {
 			return err
 		}
 	}
-	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, Metrics: obs.metrics, Registry: obs.reg, Logger: obs.log})
+	var rails *guardrails.Engine
+	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, Metrics: obs.metrics, Registry: obs.reg, Logger: obs.log,
+		OnGuardrails: func(e *guardrails.Engine) { rails = e }})
 	if err != nil {
 		return err
+	}
+	if rails != nil {
+		go reloadOnHUP(ctx, cfg.Guardrails.Policy, rails, obs)
 	}
 	obs.log.Info("sieve running", "brokers", brokers, "group", cfg.Kafka.Group, "input", cfg.Kafka.Topics.Input, "delivery", cfg.Delivery)
 	obs.ready(true)
@@ -54,4 +64,27 @@ func runRun(args []string, _, stderr io.Writer) error {
 	obs.ready(false)
 	obs.log.Info("sieve stopped")
 	return err
+}
+
+// reloadOnHUP reloads the rails policy on SIGHUP. Checks in flight finish
+// on the policy they started with; a bad file is logged and the running
+// policy kept, so nothing is dropped.
+func reloadOnHUP(ctx context.Context, path string, e *guardrails.Engine, obs *observability) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			p, err := guardrails.LoadPolicy(path)
+			if err != nil {
+				obs.log.Error("guardrails policy not reloaded; keeping the running one", "err", err)
+				continue
+			}
+			e.Reload(p)
+			obs.log.Info("guardrails policy reloaded", "path", path)
+		}
+	}
 }
