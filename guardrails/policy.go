@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/sieve-stream/sieve/models"
 	"gopkg.in/yaml.v3"
 )
 
@@ -34,14 +35,16 @@ type Check struct {
 	// Labels limits the check to some of the scanner's labels.
 	Labels []string `yaml:"labels"`
 	// Scanner parameters.
-	Allow    []string `yaml:"allow"`     // urls
-	Deny     []string `yaml:"deny"`      // urls
-	Words    []string `yaml:"words"`     // banned: substrings, case-insensitive
-	Patterns []string `yaml:"patterns"`  // banned: regexes
-	MaxChars int      `yaml:"max_chars"` // length
-	MinChars int      `yaml:"min_chars"` // length
-	scanner  Scanner
-	labelSet map[string]bool
+	Allow     []string `yaml:"allow"`     // urls
+	Deny      []string `yaml:"deny"`      // urls
+	Words     []string `yaml:"words"`     // banned: substrings, case-insensitive
+	Patterns  []string `yaml:"patterns"`  // banned: regexes
+	MaxChars  int      `yaml:"max_chars"` // length
+	MinChars  int      `yaml:"min_chars"` // length
+	Model     string   `yaml:"model"`     // classifier: a built-in model (spam, toxicity, injection, sentiment)
+	Threshold float64  `yaml:"threshold"` // classifier: overrides the model's thresholds
+	scanner   Scanner
+	labelSet  map[string]bool
 }
 
 // Rails are the checks run on what goes into a model or stream (input) and
@@ -146,8 +149,19 @@ func (c *Check) build(path string) error {
 			return fmt.Errorf("%s: length needs max_chars or min_chars", path)
 		}
 		c.scanner = lengthScanner{min: c.MinChars, max: c.MaxChars}
+	case "gibberish":
+		c.scanner = Gibberish{}
+	case "classifier":
+		m, err := models.Builtin(c.Model)
+		if err != nil {
+			return fmt.Errorf("%s.model: %w", path, err)
+		}
+		if c.Threshold < 0 || c.Threshold > 1 {
+			return fmt.Errorf("%s.threshold: %v is not in [0, 1]", path, c.Threshold)
+		}
+		c.scanner = ClassifierScanner{Classifier: m, Threshold: c.Threshold}
 	default:
-		return fmt.Errorf("%s.scanner: %q is not pii, secrets, injection, urls, banned or length", path, c.Scanner)
+		return fmt.Errorf("%s.scanner: %q is not pii, secrets, injection, urls, banned, length, gibberish or classifier", path, c.Scanner)
 	}
 	known := map[string]bool{}
 	for _, l := range c.scanner.Labels() {

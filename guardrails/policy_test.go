@@ -17,7 +17,9 @@ rails:
     - {scanner: pii, action: mask, labels: [email_address, phone_number, credit_card]}
     - {scanner: banned, action: flag, words: [competitorco]}
     - {scanner: length, action: block, max_chars: 2000}
+    - {scanner: gibberish, action: flag}
   output:
+    - {scanner: classifier, model: toxicity, action: block}
     - {scanner: secrets, action: block}
     - {scanner: urls, action: flag, deny: [evil.example]}
 overrides:
@@ -46,7 +48,7 @@ func TestPolicyRails(t *testing.T) {
 	if r := e.Output("here is the key AKIAIOSFODNN7EXAMPLE", "acme", ""); r.Action != ActionBlock {
 		t.Fatalf("secret in output not blocked: %+v", r)
 	}
-	if r := e.Output("a clean answer", "acme", ""); r.Action != ActionAllow || len(r.Findings) != 0 {
+	if r := e.Output("a clean answer about the weather", "acme", ""); r.Action != ActionAllow || len(r.Findings) != 0 {
 		t.Fatalf("clean output: %+v", r)
 	}
 	// Reload swaps the policy for new checks.

@@ -37,6 +37,10 @@ type Options struct {
 	Fallback string
 	// Topic receives each accepted rewrite; empty: the verdict only.
 	Topic string
+	// Rails, when set, adds the policy file's output rails to the
+	// built-in checks: a candidate that any rail would mask, rewrite or
+	// block fails.
+	Rails *guardrails.Engine
 }
 
 // Stage implements pipeline.Stage.
@@ -192,6 +196,13 @@ func (s *Stage) check(ctx context.Context, src, cands []string) ([]string, error
 		}
 		if extra := addedMatches(numberRe, c, src[i]); extra != "" {
 			why = append(why, "new number: "+extra)
+		}
+		if s.o.Rails != nil {
+			if r := s.o.Rails.Output(c, "", ""); r.Action != guardrails.ActionAllow && r.Action != guardrails.ActionFlag {
+				for _, f := range r.Findings {
+					why = append(why, "output rail "+f.Scanner+": "+f.Label)
+				}
+			}
 		}
 		reasons[i] = strings.Join(why, "; ")
 	}

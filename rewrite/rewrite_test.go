@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/generator"
+	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/pipeline"
 )
@@ -95,5 +96,23 @@ func TestEmbeddedRewriterThroughTheStage(t *testing.T) {
 	}
 	if it.Rewrite == nil || strings.Contains(*it.Rewrite, "fucking") || !strings.Contains(*it.Rewrite, "update broke everything") {
 		t.Fatalf("rewrite %v decision %s", it.Rewrite, it.Decision)
+	}
+}
+
+// The policy file's output rails check candidates too.
+func TestOutputRailsFromThePolicy(t *testing.T) {
+	p, err := guardrails.ParsePolicy([]byte("rails: {output: [{scanner: banned, action: block, words: [competitorco]}]}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := &scripted{answers: [][]string{{"the update broke everything, try competitorco"}, {"the update broke everything"}}}
+	s := stage(t, rw, FallbackBlock)
+	s.o.Rails = guardrails.NewEngine(p)
+	it := item()
+	if err := s.Process(context.Background(), []*pipeline.Item{it}); err != nil {
+		t.Fatal(err)
+	}
+	if it.Rewrite == nil || *it.Rewrite != "the update broke everything" || !strings.Contains(rw.feedback[1][0], "output rail banned") {
+		t.Fatalf("rewrite %v, feedback %q", it.Rewrite, rw.feedback)
 	}
 }

@@ -176,16 +176,17 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		classify = cache.New(classify, co)
 	}
 	var stages []pipeline.Stage
+	var rails *guardrails.Engine
 	if cfg.Guardrails.Policy != "" {
 		p, err := guardrails.LoadPolicy(cfg.Guardrails.Policy)
 		if err != nil {
 			return nil, fmt.Errorf("guardrails.policy: %w", err)
 		}
-		eng := guardrails.NewEngine(p)
+		rails = guardrails.NewEngine(p)
 		if o.OnGuardrails != nil {
-			o.OnGuardrails(eng)
+			o.OnGuardrails(rails)
 		}
-		stages = append(stages, guardrails.Stage{Engine: eng})
+		stages = append(stages, guardrails.Stage{Engine: rails})
 	}
 	stages = append(stages, classify)
 	if !cfg.Signals.Disabled {
@@ -210,7 +211,7 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		}
 		stages = append(stages, rewrite.New(rewrite.Options{
 			Rewriter: rw,
-			Judge:    judge, Labels: labels, Fallback: cfg.Rewrite.Fallback, Topic: cfg.Kafka.Topics.Rewrites,
+			Judge:    judge, Labels: labels, Fallback: cfg.Rewrite.Fallback, Topic: cfg.Kafka.Topics.Rewrites, Rails: rails,
 		}))
 	}
 	return stages, nil

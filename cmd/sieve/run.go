@@ -66,18 +66,36 @@ func runRun(args []string, _, stderr io.Writer) error {
 	return err
 }
 
-// reloadOnHUP reloads the rails policy on SIGHUP. Checks in flight finish
-// on the policy they started with; a bad file is logged and the running
-// policy kept, so nothing is dropped.
+// reloadOnHUP reloads the rails policy on SIGHUP and when the file
+// changes (checked every two seconds). Checks in flight finish on the policy
+// they started with; a bad file is logged and the running policy kept, so
+// nothing is dropped.
 func reloadOnHUP(ctx context.Context, path string, e *guardrails.Engine, obs *observability) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	modTime := func() time.Time {
+		if st, err := os.Stat(path); err == nil {
+			return st.ModTime()
+		}
+		return time.Time{}
+	}
+	seen := modTime()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			if m := modTime(); m.Equal(seen) {
+				continue
+			} else {
+				seen = m
+			}
 		case <-hup:
+		}
+		{
 			p, err := guardrails.LoadPolicy(path)
 			if err != nil {
 				obs.log.Error("guardrails policy not reloaded; keeping the running one", "err", err)
