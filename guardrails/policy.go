@@ -35,7 +35,7 @@ type Check struct {
 	// Labels limits the check to some of the scanner's labels.
 	Labels []string `yaml:"labels"`
 	// Scanner parameters.
-	Allow     []string `yaml:"allow"`     // urls
+	Allow     []string `yaml:"allow"`     // urls: hosts; language: ISO 639-1 codes
 	Deny      []string `yaml:"deny"`      // urls
 	Words     []string `yaml:"words"`     // banned: substrings, case-insensitive
 	Patterns  []string `yaml:"patterns"`  // banned: regexes
@@ -151,6 +151,11 @@ func (c *Check) build(path string) error {
 		c.scanner = lengthScanner{min: c.MinChars, max: c.MaxChars}
 	case "gibberish":
 		c.scanner = Gibberish{}
+	case "language":
+		if len(c.Allow) == 0 {
+			return fmt.Errorf("%s.allow: language needs the allowed languages (ISO 639-1 codes)", path)
+		}
+		c.scanner = Language{Allow: c.Allow}
 	case "classifier":
 		m, err := models.Builtin(c.Model)
 		if err != nil {
@@ -161,7 +166,7 @@ func (c *Check) build(path string) error {
 		}
 		c.scanner = ClassifierScanner{Classifier: m, Threshold: c.Threshold}
 	default:
-		return fmt.Errorf("%s.scanner: %q is not pii, secrets, injection, urls, banned, length, gibberish or classifier", path, c.Scanner)
+		return fmt.Errorf("%s.scanner: %q is not pii, secrets, injection, urls, banned, length, gibberish, language or classifier", path, c.Scanner)
 	}
 	known := map[string]bool{}
 	for _, l := range c.scanner.Labels() {

@@ -1,0 +1,119 @@
+package guardrails
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Language is a rail scanner that flags texts not written in an allowed
+// language. It identifies scripts (Cyrillic, Greek, Arabic, Hebrew, CJK,
+// Hangul, Devanagari, Thai) by their letters and Latin-script languages by
+// their commonest words; a text it cannot place is let through. It is a
+// small detector on purpose: a full model (lingua-go embeds about a hundred
+// megabytes of n-gram tables) would dwarf the rest of the binary for a check
+// that only has to tell "ours" from "not ours".
+type Language struct {
+	Allow []string // ISO 639-1 codes, as en, de, ru, zh
+}
+
+// Name implements Scanner.
+func (Language) Name() string { return "language" }
+
+// Labels implements Scanner.
+func (Language) Labels() []string { return []string{"language_not_allowed"} }
+
+// Scan implements Scanner.
+func (l Language) Scan(text string) []Span {
+	lang := DetectLanguage(text)
+	if lang == "" {
+		return nil
+	}
+	for _, a := range l.Allow {
+		if a == lang {
+			return nil
+		}
+	}
+	return []Span{{0, len(text), "language_not_allowed", 1}}
+}
+
+var stopwords = map[string][]string{
+	"en": strings.Fields("the and is are was to of in that it for you with on this have not but be they at"),
+	"de": strings.Fields("der die das und ist nicht ich sie es zu mit den ein eine auf für sich auch dem wir"),
+	"fr": strings.Fields("le la les et est des une pas que je vous il pour dans sur du qui avec ce ne"),
+	"es": strings.Fields("el la los las y es que de en un una no por con para se lo del al pero"),
+	"it": strings.Fields("il lo la gli le e è che di un una non per con sono del della si ma anche"),
+	"pt": strings.Fields("o a os as e é que de em um uma não para com do da se mas por são"),
+	"nl": strings.Fields("de het een en is dat van in niet ik je met op voor zijn maar ook er"),
+}
+
+var scripts = []struct {
+	lang  string
+	table *unicode.RangeTable
+}{
+	{"ru", unicode.Cyrillic}, {"el", unicode.Greek}, {"ar", unicode.Arabic}, {"he", unicode.Hebrew},
+	{"ja", unicode.Hiragana}, {"ja", unicode.Katakana}, {"ko", unicode.Hangul}, {"zh", unicode.Han},
+	{"hi", unicode.Devanagari}, {"th", unicode.Thai},
+}
+
+// DetectLanguage names a text's language (ISO 639-1), or "" when unsure.
+func DetectLanguage(text string) string {
+	counts := map[string]int{}
+	letters := 0
+	for _, r := range text {
+		if !unicode.IsLetter(r) {
+			continue
+		}
+		letters++
+		for _, s := range scripts {
+			if unicode.Is(s.table, r) {
+				counts[s.lang]++
+				break
+			}
+		}
+	}
+	if letters == 0 {
+		return ""
+	}
+	// Japanese writes Han too: any kana makes it Japanese.
+	if counts["ja"] > 0 {
+		counts["ja"] += counts["zh"]
+		delete(counts, "zh")
+	}
+	best, n := "", 0
+	for lang, c := range counts {
+		if c > n {
+			best, n = lang, c
+		}
+	}
+	if n*2 > letters {
+		return best
+	}
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) })
+	if len(words) < 3 {
+		return ""
+	}
+	score := map[string]int{}
+	for _, w := range words {
+		for lang, sw := range stopwords {
+			for _, s := range sw {
+				if w == s {
+					score[lang]++
+				}
+			}
+		}
+	}
+	best, n = "", 0
+	second := 0
+	for lang, c := range score {
+		switch {
+		case c > n:
+			best, second, n = lang, n, c
+		case c > second:
+			second = c
+		}
+	}
+	if n < 2 || n == second {
+		return ""
+	}
+	return best
+}
