@@ -15,6 +15,7 @@ const (
 	LabelIBAN  = "iban_code"
 	LabelIP    = "ip_address"
 	LabelSSN   = "us_ssn"
+	LabelDNI   = "es_dni"
 )
 
 // PII finds personal data that has a format: e-mail addresses, phone
@@ -27,7 +28,7 @@ func (PII) Name() string { return "pii" }
 
 // Labels implements Scanner.
 func (PII) Labels() []string {
-	return []string{LabelEmail, LabelPhone, LabelCard, LabelIBAN, LabelIP, LabelSSN}
+	return []string{LabelEmail, LabelPhone, LabelCard, LabelIBAN, LabelIP, LabelSSN, LabelDNI}
 }
 
 var (
@@ -38,6 +39,7 @@ var (
 	ipv4Re   = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 	ipv6Re   = regexp.MustCompile(`(?i)\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?::[0-9a-f]{1,4})*\b`)
 	ssnRe    = regexp.MustCompile(`^\d{3}-\d{2}-\d{4}$`)
+	dniRe    = regexp.MustCompile(`\b\d{8}-?[A-Z]\b`)
 	dateRe   = regexp.MustCompile(`^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$`)
 	phoneRe  = regexp.MustCompile(`^(?:\+\d{1,3}[ .-]?)?(?:\(0\)\s?|\(\d{1,4}\)\s?)?\d{1,12}(?:[ .-]\d{1,12}){0,5}(?:\s?(?:x|ext\.?)\s?\d{1,6})?$`)
 	// Words that announce a phone number, for short numbers that could as
@@ -54,6 +56,11 @@ func (PII) Scan(text string) []Span {
 	for _, m := range ibanRe.FindAllStringIndex(text, -1) {
 		if validIBAN(text[m[0]:m[1]]) {
 			out = append(out, Span{m[0], m[1], LabelIBAN, 1})
+		}
+	}
+	for _, m := range dniRe.FindAllStringIndex(text, -1) {
+		if validDNI(text[m[0]:m[1]]) {
+			out = append(out, Span{m[0], m[1], LabelDNI, 1})
 		}
 	}
 	for _, m := range ipv4Re.FindAllStringIndex(text, -1) {
@@ -232,4 +239,14 @@ func validIBAN(s string) bool {
 func validSSN(s string) bool {
 	area, group, serial := s[0:3], s[4:6], s[7:11]
 	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
+}
+
+// validDNI checks a Spanish national identity number's control letter.
+func validDNI(s string) bool {
+	s = strings.ReplaceAll(s, "-", "")
+	n := 0
+	for _, c := range s[:8] {
+		n = n*10 + int(c-'0')
+	}
+	return "TRWAGMYFPDXBNJZSQVHLCKE"[n%23] == s[8]
 }

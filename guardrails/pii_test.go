@@ -23,6 +23,8 @@ func TestPIIScanner(t *testing.T) {
 		{"server at 192.168.10.4 and 2001:db8::1", map[string]string{"192.168.10.4": LabelIP, "2001:db8::1": LabelIP}},
 		{"version 1.2.3.4000 is out", nil},
 		{"SSN 123-45-6789", map[string]string{"123-45-6789": LabelSSN}},
+		{"DNI 12345678Z", map[string]string{"12345678Z": LabelDNI}},
+		{"ref 12345678A is not a DNI", nil},
 		{"SSN-like 666-12-3456 and 900-12-3456 are never issued", nil},
 		{"call +1-415-555-0199 or (415) 555-0100 x123", map[string]string{"+1-415-555-0199": LabelPhone, "(415) 555-0100 x123": LabelPhone}},
 		{"UK mobile 07700 900 123", map[string]string{"07700 900 123": LabelPhone}},
@@ -89,4 +91,18 @@ func FuzzPII(f *testing.F) {
 			_ = Mask(s, PII{}.Scan(s))
 		}
 	})
+}
+
+func TestReversibleMasking(t *testing.T) {
+	v := NewVault()
+	text := "Mail a@b.io or c@d.io, again a@b.io, or call +44 20 7946 0958"
+	masked := v.Mask(text, PII{}.Scan(text))
+	want := "Mail <EMAIL_ADDRESS_1> or <EMAIL_ADDRESS_2>, again <EMAIL_ADDRESS_1>, or call <PHONE_NUMBER_1>"
+	if masked != want {
+		t.Fatalf("masked %q", masked)
+	}
+	reply := "I wrote to <EMAIL_ADDRESS_2> and will ring <PHONE_NUMBER_1>."
+	if got := v.Restore(reply); got != "I wrote to c@d.io and will ring +44 20 7946 0958." {
+		t.Fatalf("restored %q", got)
+	}
 }

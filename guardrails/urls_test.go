@@ -29,3 +29,14 @@ func TestURLs(t *testing.T) {
 		t.Errorf("allow list: %v", s)
 	}
 }
+
+func FuzzURLs(f *testing.F) {
+	f.Add("see https://paypa1.com/x and http://xn--pypal-4ve.com www.bit.ly/a")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, sp := range (URLs{Deny: []string{"evil.example"}}).Scan(s) {
+			if sp.Start < 0 || sp.End > len(s) || sp.End <= sp.Start {
+				t.Fatalf("bad span %+v", sp)
+			}
+		}
+	})
+}

@@ -197,6 +197,9 @@ func (s *Stage) check(ctx context.Context, src, cands []string) ([]string, error
 		if extra := addedMatches(numberRe, c, src[i]); extra != "" {
 			why = append(why, "new number: "+extra)
 		}
+		if extra := newEntity(c, src[i]); extra != "" {
+			why = append(why, "new name: "+extra)
+		}
 		if s.o.Rails != nil {
 			if r := s.o.Rails.Output(c, "", ""); r.Action != guardrails.ActionAllow && r.Action != guardrails.ActionFlag {
 				for _, f := range r.Findings {
@@ -234,6 +237,26 @@ func addedMatches(re *regexp.Regexp, c, src string) string {
 	for _, m := range re.FindAllString(c, -1) {
 		if !have[m] {
 			return m
+		}
+	}
+	return ""
+}
+
+var capitalRe = regexp.MustCompile(`\p{Lu}[\p{L}'-]+`)
+
+// newEntity returns a capitalised word of the candidate that is not at the
+// start of a sentence and not in the source (case-insensitively): a name,
+// place or brand the rewrite made up.
+func newEntity(c, src string) string {
+	low := strings.ToLower(src)
+	for _, m := range capitalRe.FindAllStringIndex(c, -1) {
+		w := c[m[0]:m[1]]
+		before := strings.TrimRight(c[:m[0]], " \t\"'(")
+		if before == "" || strings.HasSuffix(before, ".") || strings.HasSuffix(before, "!") || strings.HasSuffix(before, "?") || strings.HasSuffix(before, "\n") {
+			continue // sentence start
+		}
+		if !strings.Contains(low, strings.ToLower(w)) {
+			return w
 		}
 	}
 	return ""

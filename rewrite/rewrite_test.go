@@ -116,3 +116,12 @@ func TestOutputRailsFromThePolicy(t *testing.T) {
 		t.Fatalf("rewrite %v, feedback %q", it.Rewrite, rw.feedback)
 	}
 }
+
+func TestNewEntityIsCaught(t *testing.T) {
+	if got := newEntity("the update from Microsoft broke everything", "the fucking update broke everything"); got != "Microsoft" {
+		t.Fatalf("got %q", got)
+	}
+	if got := newEntity("The update broke everything. It did.", "the fucking update broke everything, it did"); got != "" {
+		t.Fatalf("sentence starts are not names: %q", got)
+	}
+}
