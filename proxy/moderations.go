@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// openAICategories are the moderation endpoint's categories. Sieve's labels
+// fill the ones they match; the others are reported unflagged.
+var openAICategories = []string{"harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+	"self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence", "violence/graphic"}
+
+// sieveToOpenAI maps Sieve labels to OpenAI category names.
+var sieveToOpenAI = map[string]string{
+	"offensive_language": "harassment",
+	"toxic":              "harassment",
+	"hate_speech":        "hate",
+	"harmful_request":    "illicit",
+}
+
+func (s *Server) moderate(w http.ResponseWriter, r *http.Request) {
+	body, _ := s.admit(w, r)
+	if body == nil {
+		return
+	}
+	var req struct {
+		Input json.RawMessage `json:"input"`
+		Model string          `json:"model"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		apiError(w, http.StatusBadRequest, "invalid_request_error", "invalid_json", "We could not parse the JSON body of your request.")
+		return
+	}
+	var inputs []string
+	var one string
+	if json.Unmarshal(req.Input, &one) == nil {
+		inputs = []string{one}
+	} else if json.Unmarshal(req.Input, &inputs) != nil {
+		apiError(w, http.StatusBadRequest, "invalid_request_error", "invalid_input", "'input' must be a string or an array of strings.")
+		return
+	}
+	results := make([]map[string]any, len(inputs))
+	for i := range inputs {
+		cats, scores := map[string]bool{}, map[string]float64{}
+		for _, c := range openAICategories {
+			cats[c], scores[c] = false, 0
+		}
+		results[i] = map[string]any{"categories": cats, "category_scores": scores, "category_applied_input_types": map[string]any{}}
+	}
+	for _, m := range s.moderators {
+		out, err := m.Classify(r.Context(), inputs)
+		if err != nil {
+			apiError(w, http.StatusInternalServerError, "server_error", "", err.Error())
+			return
+		}
+		d := m.Describe()
+		for i := range inputs {
+			cats := results[i]["categories"].(map[string]bool)
+			scores := results[i]["category_scores"].(map[string]float64)
+			for j, l := range d.Labels {
+				name, ok := sieveToOpenAI[l]
+				if !ok {
+					name = "sieve/" + l // Sieve's own categories, under their own names
+				}
+				sc := float64(out[i][j])
+				scores[name] = max(scores[name], sc)
+				cats[name] = cats[name] || sc >= d.Thresholds[l]
+			}
+		}
+	}
+	for i := range results {
+		flagged := false
+		for _, v := range results[i]["categories"].(map[string]bool) {
+			flagged = flagged || v
+		}
+		results[i]["flagged"] = flagged
+	}
+	model := req.Model
+	if model == "" {
+		model = "sieve-moderation"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"id": "modr-" + strconv.FormatInt(time.Now().UnixNano(), 36), "model": model, "results": results})
+}

@@ -1,0 +1,549 @@
+// Package proxy is `sieve proxy`: an OpenAI-compatible gateway that runs
+// the guardrails' input rails on a chat request before the upstream model
+// sees it, masks personal data on the way up and restores it on the way
+// down, and runs the output rails on the reply, holding back streamed text
+// until the window that contains it has passed, so nothing slips through.
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/guardrails"
+)
+
+// Config is the proxy section of sieve.yaml.
+type Config struct {
+	Listen   string   `yaml:"listen"` // default :8080
+	Upstream Upstream `yaml:"upstream"`
+	// MaxBodyBytes bounds a request (default 1 MiB) and an upstream answer
+	// (16×).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Refusal is what a blocked request or reply says.
+	Refusal string `yaml:"refusal"`
+	// HoldBack is how many characters of a streamed reply are kept back
+	// until the output rails have seen what follows them; Context is how
+	// much already-released text each check looks at again.
+	HoldBack int `yaml:"hold_back"`
+	Context  int `yaml:"context"`
+	// Keys, when set, are the proxy's API keys (sha256 hex of the key, never
+	// the key), each with an id and a rate limit.
+	Keys []Key `yaml:"keys"`
+}
+
+// Upstream is the model server behind the proxy.
+type Upstream struct {
+	BaseURL string        `yaml:"base_url"` // as in http://vllm:8000/v1
+	APIKey  string        `yaml:"api_key"`
+	Timeout time.Duration `yaml:"timeout"` // default 60s
+	// ForwardClientAuth sends the client's own Authorization upstream
+	// instead of APIKey (off by default: proxy keys stay at the proxy).
+	ForwardClientAuth bool `yaml:"forward_client_auth"`
+}
+
+// Key is one proxy API key.
+type Key struct {
+	ID     string  `yaml:"id"`
+	SHA256 string  `yaml:"sha256"`
+	RPS    float64 `yaml:"rps"`   // sustained requests per second; 0: unlimited
+	Burst  int     `yaml:"burst"` // default max(1, rps)
+}
+
+// Limiter decides whether a key may make a request now, and if not, when.
+type Limiter interface {
+	Allow(ctx context.Context, key Key) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Server handles the OpenAI-compatible API.
+type Server struct {
+	cfg        Config
+	rails      *guardrails.Engine
+	moderators []classifiers.Classifier
+	limiter    Limiter
+	http       *http.Client
+	keys       map[string]Key
+	log        *slog.Logger
+	mux        *http.ServeMux
+}
+
+// Options are the parts a Server uses.
+type Options struct {
+	Rails      *guardrails.Engine
+	Moderators []classifiers.Classifier // answer /v1/moderations
+	Limiter    Limiter                  // default: in-process token buckets
+	Logger     *slog.Logger
+}
+
+// New returns a server.
+func New(cfg Config, o Options) (*Server, error) {
+	if cfg.Upstream.BaseURL == "" {
+		return nil, errors.New("proxy.upstream.base_url: required")
+	}
+	cfg.Upstream.BaseURL = strings.TrimRight(cfg.Upstream.BaseURL, "/")
+	if cfg.Upstream.Timeout <= 0 {
+		cfg.Upstream.Timeout = 60 * time.Second
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Refusal == "" {
+		cfg.Refusal = "Sorry, I can't help with that."
+	}
+	if cfg.HoldBack <= 0 {
+		cfg.HoldBack = 40
+	}
+	if cfg.Context <= 0 {
+		cfg.Context = 200
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Limiter == nil {
+		o.Limiter = NewLocalLimiter()
+	}
+	if o.Rails == nil {
+		p, _ := guardrails.ParsePolicy([]byte("rails: {}"))
+		o.Rails = guardrails.NewEngine(p)
+	}
+	s := &Server{cfg: cfg, rails: o.Rails, moderators: o.Moderators, limiter: o.Limiter, log: o.Logger,
+		http: &http.Client{Timeout: cfg.Upstream.Timeout}, keys: map[string]Key{}, mux: http.NewServeMux()}
+	for i, k := range cfg.Keys {
+		if len(k.SHA256) != 64 {
+			return nil, fmt.Errorf("proxy.keys[%d].sha256: want the 64-hex-digit SHA-256 of the key", i)
+		}
+		s.keys[strings.ToLower(k.SHA256)] = k
+	}
+	s.mux.HandleFunc("POST /v1/chat/completions", s.chat)
+	s.mux.HandleFunc("GET /v1/models", s.models)
+	s.mux.HandleFunc("POST /v1/moderations", s.moderate)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// HashKey is how keys are stored in the config.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// apiError writes OpenAI's error shape.
+func apiError(w http.ResponseWriter, status int, typ, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	var c any
+	if code != "" {
+		c = code
+	}
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": c}})
+}
+
+// admit checks the content type, the key and its rate limit, and reads the
+// body. It answers the client itself when it returns nil.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) ([]byte, *Key) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		apiError(w, http.StatusUnsupportedMediaType, "invalid_request_error", "unsupported_media_type", "Content-Type must be application/json")
+		return nil, nil
+	}
+	var key *Key
+	if len(s.keys) > 0 {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		k, known := s.keys[HashKey(strings.TrimSpace(tok))]
+		if !ok || !known {
+			apiError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
+			return nil, nil
+		}
+		key = &k
+		allowed, wait, err := s.limiter.Allow(r.Context(), k)
+		if err != nil {
+			s.log.Warn("rate limiter failed; letting the request through", "err", err)
+		} else if !allowed {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+			apiError(w, http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded", "Rate limit reached for this key.")
+			return nil, nil
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		apiError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large", "Request body too large.")
+		return nil, nil
+	}
+	return body, key
+}
+
+type message struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+// text of a message's content: a string, or the text parts of an array.
+func (m message) text() string {
+	var s string
+	if json.Unmarshal(m.Content, &s) == nil {
+		return s
+	}
+	var parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	if json.Unmarshal(m.Content, &parts) == nil {
+		var b strings.Builder
+		for _, p := range parts {
+			if p.Type == "text" {
+				b.WriteString(p.Text)
+			}
+		}
+		return b.String()
+	}
+	return ""
+}
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
+	body, key := s.admit(w, r)
+	if body == nil {
+		return
+	}
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(body, &req); err != nil {
+		apiError(w, http.StatusBadRequest, "invalid_request_error", "invalid_json", "We could not parse the JSON body of your request.")
+		return
+	}
+	var msgs []message
+	if err := json.Unmarshal(req["messages"], &msgs); err != nil || len(msgs) == 0 {
+		apiError(w, http.StatusBadRequest, "invalid_request_error", "invalid_messages", "'messages' must be a non-empty array of messages.")
+		return
+	}
+	var model string
+	_ = json.Unmarshal(req["model"], &model)
+	var stream bool
+	_ = json.Unmarshal(req["stream"], &stream)
+	tenant := ""
+	if key != nil {
+		tenant = key.ID
+	}
+
+	// Input rails on the latest user turn.
+	last := -1
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "user" {
+			last = i
+			break
+		}
+	}
+	vault := guardrails.NewVault()
+	if last >= 0 {
+		res := s.rails.Input(msgs[last].text(), tenant, "chat")
+		if res.Action == guardrails.ActionBlock {
+			s.refuse(w, model, stream, "input", res)
+			return
+		}
+	}
+	// Personal data never reaches the upstream: every user turn is masked
+	// reversibly, whatever the rails' other findings.
+	for i, m := range msgs {
+		if m.Role != "user" {
+			continue
+		}
+		t := m.text()
+		if spans := (guardrails.PII{}).Scan(t); len(spans) > 0 {
+			masked := vault.Mask(t, spans)
+			b, _ := json.Marshal(masked)
+			msgs[i].Content = b
+		}
+	}
+	mb, _ := json.Marshal(msgs)
+	req["messages"] = mb
+	up, _ := json.Marshal(req)
+
+	ureq, err := http.NewRequestWithContext(r.Context(), http.MethodPost, s.cfg.Upstream.BaseURL+"/chat/completions", bytes.NewReader(up))
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "server_error", "", err.Error())
+		return
+	}
+	ureq.Header.Set("Content-Type", "application/json")
+	if s.cfg.Upstream.ForwardClientAuth {
+		ureq.Header.Set("Authorization", r.Header.Get("Authorization"))
+	} else if s.cfg.Upstream.APIKey != "" {
+		ureq.Header.Set("Authorization", "Bearer "+s.cfg.Upstream.APIKey)
+	}
+	resp, err := s.upstream(ureq)
+	if err != nil {
+		apiError(w, http.StatusBadGateway, "upstream_error", "upstream_unavailable", "The upstream model server did not answer.")
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		// Pass the upstream's error through, bounded.
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, io.LimitReader(resp.Body, s.cfg.MaxBodyBytes))
+		return
+	}
+	if stream {
+		s.relayStream(w, resp.Body, tenant, vault)
+		return
+	}
+	s.relayJSON(w, resp.Body, tenant, vault)
+}
+
+// upstream sends a request, retrying once when the connection failed
+// before anything was sent back.
+func (s *Server) upstream(req *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(req.Body)
+	var last error
+	for attempt := 0; attempt < 2; attempt++ {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		resp, err := s.http.Do(req)
+		if err == nil {
+			return resp, nil
+		}
+		last = err
+		if req.Context().Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, last
+}
+
+// refuse answers a blocked request in OpenAI's shape, with a sieve object
+// naming the rail and what it found, and headers clients can act on.
+func (s *Server) refuse(w http.ResponseWriter, model string, stream bool, rail string, res guardrails.Result) {
+	info := sieveInfo(rail, res)
+	w.Header().Set("X-Sieve-Decision", "block")
+	w.Header().Set("X-Sieve-Rail", rail)
+	if stream {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		sse := &chunker{w: w, id: "chatcmpl-sieve-" + strconv.FormatInt(time.Now().UnixNano(), 36), model: model}
+		sse.content(s.cfg.Refusal)
+		sse.finish("content_filter", info)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"id": "chatcmpl-sieve-" + strconv.FormatInt(time.Now().UnixNano(), 36), "object": "chat.completion",
+		"created": time.Now().Unix(), "model": model,
+		"choices": []any{map[string]any{"index": 0, "finish_reason": "content_filter",
+			"message": map[string]any{"role": "assistant", "content": s.cfg.Refusal, "refusal": s.cfg.Refusal}}},
+		"sieve": info,
+	})
+}
+
+func sieveInfo(rail string, res guardrails.Result) map[string]any {
+	info := map[string]any{"decision": res.Action, "rail": rail}
+	if len(res.Findings) > 0 {
+		f := res.Findings[0]
+		info["scanner"], info["reason"] = f.Scanner, f.Label
+	}
+	return info
+}
+
+func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string, vault *guardrails.Vault) {
+	raw, err := io.ReadAll(io.LimitReader(body, 16*s.cfg.MaxBodyBytes))
+	if err != nil {
+		apiError(w, http.StatusBadGateway, "upstream_error", "", "Reading the upstream answer failed.")
+		return
+	}
+	var resp map[string]json.RawMessage
+	var choices []map[string]json.RawMessage
+	if json.Unmarshal(raw, &resp) != nil || json.Unmarshal(resp["choices"], &choices) != nil {
+		apiError(w, http.StatusBadGateway, "upstream_error", "", "The upstream answer is not a chat completion.")
+		return
+	}
+	var model string
+	_ = json.Unmarshal(resp["model"], &model)
+	for i, c := range choices {
+		var msg map[string]json.RawMessage
+		if json.Unmarshal(c["message"], &msg) != nil {
+			continue
+		}
+		var content string
+		_ = json.Unmarshal(msg["content"], &content)
+		res := s.rails.Output(content, tenant, "chat")
+		if res.Action == guardrails.ActionBlock {
+			s.refuse(w, model, false, "output", res)
+			return
+		}
+		if res.Action == guardrails.ActionMask {
+			content = res.Text
+		}
+		cb, _ := json.Marshal(vault.Restore(content))
+		msg["content"] = cb
+		mb, _ := json.Marshal(msg)
+		choices[i]["message"] = mb
+	}
+	cb, _ := json.Marshal(choices)
+	resp["choices"] = cb
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(resp)
+}
+
+// relayStream passes a server-sent-events answer through, holding back the
+// last HoldBack characters until the output rails have checked the window
+// that contains them. On a hit the stream ends with the refusal and
+// finish_reason "content_filter"; the offending text is never sent.
+func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant string, vault *guardrails.Vault) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	var full strings.Builder
+	released := 0
+	c := &chunker{w: w}
+	finishReason := "stop"
+	check := func(final bool) bool {
+		text := full.String()
+		from := max(0, released-s.cfg.Context)
+		res := s.rails.Output(text[from:], tenant, "chat")
+		if res.Action == guardrails.ActionBlock || res.Action == guardrails.ActionMask || res.Action == guardrails.ActionRewrite {
+			c.content(s.cfg.Refusal)
+			c.finish("content_filter", sieveInfo("output", res))
+			return false
+		}
+		upto := len(text)
+		if !final {
+			upto = safeCut(text, max(released, len(text)-s.cfg.HoldBack))
+		}
+		if upto > released {
+			c.content(vault.Restore(text[released:upto]))
+			released = upto
+		}
+		return true
+	}
+	sc := bufio.NewScanner(io.LimitReader(body, 16*s.cfg.MaxBodyBytes))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data:")
+		if !ok {
+			continue
+		}
+		data = strings.TrimSpace(data)
+		if data == "[DONE]" {
+			break
+		}
+		var chunk struct {
+			ID      string `json:"id"`
+			Model   string `json:"model"`
+			Created int64  `json:"created"`
+			Choices []struct {
+				Delta struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+				FinishReason *string `json:"finish_reason"`
+			} `json:"choices"`
+		}
+		if json.Unmarshal([]byte(data), &chunk) != nil {
+			continue
+		}
+		if c.id == "" {
+			c.id, c.model, c.created = chunk.ID, chunk.Model, chunk.Created
+		}
+		for _, ch := range chunk.Choices {
+			full.WriteString(ch.Delta.Content)
+			if ch.FinishReason != nil {
+				finishReason = *ch.FinishReason
+			}
+		}
+		if !check(false) {
+			return
+		}
+	}
+	if !check(true) {
+		return
+	}
+	c.finish(finishReason, nil)
+}
+
+// safeCut moves a cut back so it splits neither a UTF-8 character nor a
+// mask placeholder ("<EMAIL_ADDRESS_1>") that restoring must see whole.
+func safeCut(s string, i int) int {
+	for i > 0 && i < len(s) && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	if lt := strings.LastIndexByte(s[:i], '<'); lt >= 0 && !strings.Contains(s[lt:i], ">") && i-lt < 40 {
+		i = lt
+	}
+	return i
+}
+
+// chunker writes chat.completion.chunk events.
+type chunker struct {
+	w       http.ResponseWriter
+	id      string
+	model   string
+	created int64
+	started bool
+	mu      sync.Mutex
+}
+
+func (c *chunker) write(delta map[string]any, finish any, extra map[string]any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.created == 0 {
+		c.created = time.Now().Unix()
+	}
+	if !c.started {
+		delta["role"] = "assistant"
+		c.started = true
+	}
+	ev := map[string]any{"id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.model,
+		"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
+	for k, v := range extra {
+		ev[k] = v
+	}
+	b, _ := json.Marshal(ev)
+	fmt.Fprintf(c.w, "data: %s\n\n", b)
+	if f, ok := c.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (c *chunker) content(s string) {
+	if s != "" {
+		c.write(map[string]any{"content": s}, nil, nil)
+	}
+}
+
+func (c *chunker) finish(reason string, info map[string]any) {
+	var extra map[string]any
+	if info != nil {
+		extra = map[string]any{"sieve": info}
+	}
+	c.write(map[string]any{}, reason, extra)
+	fmt.Fprint(c.w, "data: [DONE]\n\n")
+	if f, ok := c.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *Server) models(w http.ResponseWriter, r *http.Request) {
+	req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, s.cfg.Upstream.BaseURL+"/models", nil)
+	if s.cfg.Upstream.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.Upstream.APIKey)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		apiError(w, http.StatusBadGateway, "upstream_error", "upstream_unavailable", "The upstream model server did not answer.")
+		return
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, io.LimitReader(resp.Body, s.cfg.MaxBodyBytes))
+}
