@@ -19,6 +19,7 @@ import (
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/policy"
+	"github.com/sieve-stream/sieve/proxy"
 	"gopkg.in/yaml.v3"
 )
 
@@ -41,6 +42,7 @@ type Config struct {
 	Signals     Signals            `yaml:"signals"`
 	Rewrite     Rewrite            `yaml:"rewrite"`
 	Guardrails  Guardrails         `yaml:"guardrails"`
+	Proxy       proxy.Config       `yaml:"proxy"`
 	HTTP        HTTP               `yaml:"http"`
 	Log         Log                `yaml:"log"`
 

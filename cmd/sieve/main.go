@@ -33,6 +33,7 @@ var commands = []command{
 	{"classify", "classify JSONL messages from a file or stdin to JSONL verdicts, no Kafka", runClassify},
 	{"train", "train a linear model on labelled JSONL", runTrain},
 	{"eval", "evaluate the configured models on labelled JSONL", runEval},
+	{"proxy", "an OpenAI-compatible gateway with the guardrails' input and output rails (-c sieve.yaml)", runProxy},
 	{"serve-model", "serve the configured classifiers over the Open Inference Protocol (KServe v2)", runServeModel},
 	{"bench", "benchmark the pipeline end to end through an embedded broker", runBench},
 	{"version", "print the version", runVersion},

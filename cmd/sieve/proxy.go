@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/connectors/redis"
+	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/models"
+	"github.com/sieve-stream/sieve/proxy"
+)
+
+func runProxy(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("proxy", stderr)
+	path := fs.String("c", "", "config file (sieve.yaml) with a proxy section")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return usagef("-c sieve.yaml is required")
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	if cfg.Proxy.Upstream.BaseURL == "" {
+		return usagef("%s: proxy.upstream.base_url: required", *path)
+	}
+	obs, err := observe(cfg, stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	defer obs.close()
+	opts := proxy.Options{Logger: obs.log}
+	if cfg.Guardrails.Policy != "" {
+		p, err := guardrails.LoadPolicy(cfg.Guardrails.Policy)
+		if err != nil {
+			return usageError{err}
+		}
+		opts.Rails = guardrails.NewEngine(p)
+	}
+	for _, n := range []string{"toxicity", "spam", "injection"} {
+		m, err := models.Builtin(n)
+		if err != nil {
+			return err
+		}
+		opts.Moderators = append(opts.Moderators, classifiers.Classifier(m))
+	}
+	if cfg.Redis.Enabled() {
+		rc, err := redis.New(cfg.Redis)
+		if err != nil {
+			return usageError{err}
+		}
+		defer rc.Close()
+		opts.Limiter = redis.NewLimiter(rc)
+	}
+	srv, err := proxy.New(cfg.Proxy, opts)
+	if err != nil {
+		return usagef("%s: %w", *path, err)
+	}
+	listen := cfg.Proxy.Listen
+	if listen == "" {
+		listen = ":8080"
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return usagef("proxy.listen: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "sieve proxy on http://%s/v1 in front of %s\n", ln.Addr(), cfg.Proxy.Upstream.BaseURL)
+	ctx, cancel := signalContext()
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c2()
+		_ = hs.Shutdown(sctx)
+	}()
+	obs.ready(true)
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
