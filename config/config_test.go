@@ -79,3 +79,13 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestProxyExampleLoads(t *testing.T) {
+	c, err := Load("../deploy/proxy/sieve.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Proxy.Upstream.BaseURL == "" || len(c.Proxy.Keys) != 1 || c.Guardrails.Policy == "" {
+		t.Fatalf("proxy example: %+v", c.Proxy)
+	}
+}

@@ -101,3 +101,9 @@ func TestStageRaisesDecisions(t *testing.T) {
 		t.Fatalf("clean: %+v", items[2])
 	}
 }
+
+func TestDeployRailsLoad(t *testing.T) {
+	if _, err := LoadPolicy("../deploy/proxy/rails.yaml"); err != nil {
+		t.Fatal(err)
+	}
+}

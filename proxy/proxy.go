@@ -42,6 +42,9 @@ type Config struct {
 	// much already-released text each check looks at again.
 	HoldBack int `yaml:"hold_back"`
 	Context  int `yaml:"context"`
+	// AuditTopic, when set, receives every rail decision (sieve proxy
+	// writes it with the kafka section's brokers).
+	AuditTopic string `yaml:"audit_topic"`
 	// Keys, when set, are the proxy's API keys (sha256 hex of the key, never
 	// the key), each with an id and a rate limit.
 	Keys []Key `yaml:"keys"`
@@ -76,6 +79,8 @@ type Server struct {
 	rails      *guardrails.Engine
 	moderators []classifiers.Classifier
 	limiter    Limiter
+	auditor    Auditor
+	m          *Metrics
 	http       *http.Client
 	keys       map[string]Key
 	log        *slog.Logger
@@ -87,6 +92,8 @@ type Options struct {
 	Rails      *guardrails.Engine
 	Moderators []classifiers.Classifier // answer /v1/moderations
 	Limiter    Limiter                  // default: in-process token buckets
+	Auditor    Auditor                  // default: none
+	Metrics    *Metrics
 	Logger     *slog.Logger
 }
 
@@ -117,11 +124,14 @@ func New(cfg Config, o Options) (*Server, error) {
 	if o.Limiter == nil {
 		o.Limiter = NewLocalLimiter()
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
 	if o.Rails == nil {
 		p, _ := guardrails.ParsePolicy([]byte("rails: {}"))
 		o.Rails = guardrails.NewEngine(p)
 	}
-	s := &Server{cfg: cfg, rails: o.Rails, moderators: o.Moderators, limiter: o.Limiter, log: o.Logger,
+	s := &Server{cfg: cfg, rails: o.Rails, moderators: o.Moderators, limiter: o.Limiter, auditor: o.Auditor, m: o.Metrics, log: o.Logger,
 		http: &http.Client{Timeout: cfg.Upstream.Timeout}, keys: map[string]Key{}, mux: http.NewServeMux()}
 	for i, k := range cfg.Keys {
 		if len(k.SHA256) != 64 {
@@ -129,10 +139,40 @@ func New(cfg Config, o Options) (*Server, error) {
 		}
 		s.keys[strings.ToLower(k.SHA256)] = k
 	}
-	s.mux.HandleFunc("POST /v1/chat/completions", s.chat)
-	s.mux.HandleFunc("GET /v1/models", s.models)
-	s.mux.HandleFunc("POST /v1/moderations", s.moderate)
+	s.mux.HandleFunc("POST /v1/chat/completions", s.counted("chat", s.chat))
+	s.mux.HandleFunc("GET /v1/models", s.counted("models", s.models))
+	s.mux.HandleFunc("POST /v1/moderations", s.counted("moderations", s.moderate))
 	return s, nil
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHeader(c) }
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *Server) counted(endpoint string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h(sw, r)
+		s.m.Requests.WithLabelValues(endpoint, strconv.Itoa(sw.code)).Inc()
+	}
+}
+
+// audit records a rail decision, with the request id and key id only.
+func (s *Server) audit(reqID, keyID, rail string, res guardrails.Result) {
+	if s.auditor != nil {
+		s.auditor.Record(reqID, keyID, rail, "", res)
+	}
+	if res.Action == guardrails.ActionBlock {
+		s.m.Blocks.WithLabelValues(rail).Inc()
+	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -238,6 +278,12 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if key != nil {
 		tenant = key.ID
 	}
+	reqID := r.Header.Get("X-Request-Id")
+	if reqID == "" {
+		reqID = "req-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	w.Header().Set("X-Request-Id", reqID)
+	started := time.Now()
 
 	// Input rails on the latest user turn.
 	last := -1
@@ -249,7 +295,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	vault := guardrails.NewVault()
 	if last >= 0 {
+		railStart := time.Now()
 		res := s.rails.Input(msgs[last].text(), tenant, "chat")
+		s.m.Rail.WithLabelValues("input").Observe(since(railStart))
+		s.audit(reqID, tenant, "input", res)
 		if res.Action == guardrails.ActionBlock {
 			s.refuse(w, model, stream, "input", res)
 			return
@@ -296,11 +345,13 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		io.Copy(w, io.LimitReader(resp.Body, s.cfg.MaxBodyBytes))
 		return
 	}
+	audit := func(res guardrails.Result) { s.audit(reqID, tenant, "output", res) }
 	if stream {
-		s.relayStream(w, resp.Body, tenant, vault)
-		return
+		s.relayStream(w, resp.Body, tenant, vault, audit, started)
+	} else {
+		s.relayJSON(w, resp.Body, tenant, vault, audit)
 	}
-	s.relayJSON(w, resp.Body, tenant, vault)
+	s.m.Upstream.Observe(since(started))
 }
 
 // upstream sends a request, retrying once when the connection failed
@@ -356,7 +407,7 @@ func sieveInfo(rail string, res guardrails.Result) map[string]any {
 	return info
 }
 
-func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string, vault *guardrails.Vault) {
+func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string, vault *guardrails.Vault, audit func(guardrails.Result)) {
 	raw, err := io.ReadAll(io.LimitReader(body, 16*s.cfg.MaxBodyBytes))
 	if err != nil {
 		apiError(w, http.StatusBadGateway, "upstream_error", "", "Reading the upstream answer failed.")
@@ -377,7 +428,10 @@ func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string,
 		}
 		var content string
 		_ = json.Unmarshal(msg["content"], &content)
+		railStart := time.Now()
 		res := s.rails.Output(content, tenant, "chat")
+		s.m.Rail.WithLabelValues("output").Observe(since(railStart))
+		audit(res)
 		if res.Action == guardrails.ActionBlock {
 			s.refuse(w, model, false, "output", res)
 			return
@@ -400,7 +454,7 @@ func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string,
 // last HoldBack characters until the output rails have checked the window
 // that contains them. On a hit the stream ends with the refusal and
 // finish_reason "content_filter"; the offending text is never sent.
-func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant string, vault *guardrails.Vault) {
+func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant string, vault *guardrails.Vault, audit func(guardrails.Result), started time.Time) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	var full strings.Builder
@@ -410,8 +464,11 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 	check := func(final bool) bool {
 		text := full.String()
 		from := max(0, released-s.cfg.Context)
+		railStart := time.Now()
 		res := s.rails.Output(text[from:], tenant, "chat")
+		s.m.Rail.WithLabelValues("output").Observe(since(railStart))
 		if res.Action == guardrails.ActionBlock || res.Action == guardrails.ActionMask || res.Action == guardrails.ActionRewrite {
+			audit(res)
 			c.content(s.cfg.Refusal)
 			c.finish("content_filter", sieveInfo("output", res))
 			return false
@@ -421,8 +478,14 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 			upto = safeCut(text, max(released, len(text)-s.cfg.HoldBack))
 		}
 		if upto > released {
+			if released == 0 {
+				s.m.TTFT.Observe(since(started))
+			}
 			c.content(vault.Restore(text[released:upto]))
 			released = upto
+		}
+		if final {
+			audit(res)
 		}
 		return true
 	}

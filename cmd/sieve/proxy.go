@@ -10,10 +10,13 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/proxy"
+	"github.com/sieve-stream/sieve/service"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func runProxy(args []string, stdout, stderr io.Writer) error {
@@ -51,6 +54,33 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		opts.Moderators = append(opts.Moderators, classifiers.Classifier(m))
+	}
+	opts.Metrics = proxy.NewMetrics(obs.reg)
+	if cfg.Proxy.AuditTopic != "" {
+		if err := cfg.Kafka.RequireBrokers(); err != nil {
+			return usagef("%s: proxy.audit_topic needs Kafka: %w", *path, err)
+		}
+		brokers, stopBroker, err := service.Brokers(cfg)
+		if err != nil {
+			return err
+		}
+		defer stopBroker()
+		kopts, err := kafka.ClientOptions(&cfg.Kafka, brokers)
+		if err != nil {
+			return usageError{err}
+		}
+		cl, err := kgo.NewClient(kopts...)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		tctx, tcancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = kafka.EnsureTopics(tctx, cl, cfg.Kafka.Partitions, cfg.Proxy.AuditTopic)
+		tcancel()
+		if err != nil {
+			return err
+		}
+		opts.Auditor = kafka.NewAuditor(cl, cfg.Proxy.AuditTopic, obs.log)
 	}
 	if cfg.Redis.Enabled() {
 		rc, err := redis.New(cfg.Redis)

@@ -1,0 +1,81 @@
+package proxy
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/pipeline"
+)
+
+// Auditor receives every rail decision. Record must not block for long;
+// the Kafka auditor hands the event to its producer and returns.
+type Auditor interface {
+	Record(requestID, keyID, rail string, text string, res guardrails.Result)
+}
+
+// AuditValue encodes a rail decision as the contract's verdict shape plus
+// request_id, key_id and rail. The text is never included; findings carry
+// labels and offsets, not the matched values, so no personal data or key
+// leaves the proxy in an audit event.
+func AuditValue(requestID, keyID, rail string, res guardrails.Result) []byte {
+	it := &pipeline.Item{ID: requestID, Decision: auditDecision(res.Action)}
+	for _, f := range res.Findings {
+		it.Findings = append(it.Findings, pipeline.Finding{Detector: "guardrails:" + f.Scanner, Signal: f.Label,
+			Detail: f.Action})
+	}
+	b := pipeline.AppendVerdict(nil, it, 0, false)
+	// Add the proxy's fields to the verdict object (extend by adding).
+	b = b[:len(b)-1]
+	b = append(b, `,"request_id":`...)
+	b = pipeline.AppendString(b, requestID)
+	b = append(b, `,"key_id":`...)
+	b = pipeline.AppendString(b, keyID)
+	b = append(b, `,"rail":`...)
+	b = pipeline.AppendString(b, rail)
+	return append(b, '}')
+}
+
+func auditDecision(action string) string {
+	switch action {
+	case guardrails.ActionBlock:
+		return pipeline.DecisionBlock
+	case guardrails.ActionMask, guardrails.ActionRewrite:
+		return pipeline.DecisionRewrite
+	case guardrails.ActionFlag:
+		return pipeline.DecisionFlag
+	}
+	return pipeline.DecisionAllow
+}
+
+// Metrics are the proxy's collectors.
+type Metrics struct {
+	Requests *prometheus.CounterVec
+	Blocks   *prometheus.CounterVec
+	Rail     *prometheus.HistogramVec
+	Upstream prometheus.Histogram
+	TTFT     prometheus.Histogram
+}
+
+// NewMetrics creates and registers the collectors (reg nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	buckets := prometheus.ExponentialBuckets(0.0001, 2.5, 14)
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sieve_proxy_requests_total",
+			Help: "Proxy requests by endpoint and status code."}, []string{"endpoint", "code"}),
+		Blocks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sieve_proxy_blocks_total",
+			Help: "Requests or replies blocked, by rail (input, output)."}, []string{"rail"}),
+		Rail: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "sieve_proxy_rail_seconds",
+			Help: "Latency the rails add, by rail.", Buckets: buckets}, []string{"rail"}),
+		Upstream: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sieve_proxy_upstream_seconds",
+			Help: "Upstream latency to the full answer (or the stream's end).", Buckets: buckets}),
+		TTFT: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sieve_proxy_time_to_first_token_seconds",
+			Help: "From the request to the first content chunk sent to the client.", Buckets: buckets}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Requests, m.Blocks, m.Rail, m.Upstream, m.TTFT)
+	}
+	return m
+}
+
+func since(t time.Time) float64 { return time.Since(t).Seconds() }
