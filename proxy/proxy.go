@@ -26,6 +26,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/pipeline"
 )
 
 // Config is the proxy section of sieve.yaml.
@@ -81,6 +82,7 @@ type Server struct {
 	limiter    Limiter
 	auditor    Auditor
 	m          *Metrics
+	breaker    *pipeline.Breaker
 	http       *http.Client
 	keys       map[string]Key
 	log        *slog.Logger
@@ -133,6 +135,9 @@ func New(cfg Config, o Options) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, rails: o.Rails, moderators: o.Moderators, limiter: o.Limiter, auditor: o.Auditor, m: o.Metrics, log: o.Logger,
 		http: &http.Client{Timeout: cfg.Upstream.Timeout}, keys: map[string]Key{}, mux: http.NewServeMux()}
+	s.breaker = &pipeline.Breaker{Threshold: 5, Cooldown: 5 * time.Second, OnChange: func(_, to pipeline.BreakerState) {
+		s.log.Warn("upstream breaker changed state", "state", to.String())
+	}}
 	for i, k := range cfg.Keys {
 		if len(k.SHA256) != 64 {
 			return nil, fmt.Errorf("proxy.keys[%d].sha256: want the 64-hex-digit SHA-256 of the key", i)
@@ -333,6 +338,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		ureq.Header.Set("Authorization", "Bearer "+s.cfg.Upstream.APIKey)
 	}
 	resp, err := s.upstream(ureq)
+	if errors.Is(err, errBreakerOpen) {
+		w.Header().Set("Retry-After", "5")
+		apiError(w, http.StatusServiceUnavailable, "upstream_error", "upstream_unavailable", "The upstream model server is failing; try again shortly.")
+		return
+	}
 	if err != nil {
 		apiError(w, http.StatusBadGateway, "upstream_error", "upstream_unavailable", "The upstream model server did not answer.")
 		return
@@ -354,9 +364,23 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	s.m.Upstream.Observe(since(started))
 }
 
-// upstream sends a request, retrying once when the connection failed
-// before anything was sent back.
+// errBreakerOpen is answered while the upstream's breaker is open.
+var errBreakerOpen = errors.New("upstream breaker open")
+
+// upstream sends a request under the upstream's breaker, retrying once
+// when the connection failed before anything was sent back. Five failures
+// in a row open the breaker: for five seconds requests are answered 503 at
+// once instead of piling up on a dead upstream.
 func (s *Server) upstream(req *http.Request) (*http.Response, error) {
+	if !s.breaker.Allow() {
+		return nil, errBreakerOpen
+	}
+	resp, err := s.send(req)
+	s.breaker.Done(err == nil && resp.StatusCode < 500)
+	return resp, err
+}
+
+func (s *Server) send(req *http.Request) (*http.Response, error) {
 	body, _ := io.ReadAll(req.Body)
 	var last error
 	for attempt := 0; attempt < 2; attempt++ {

@@ -275,3 +275,25 @@ func TestBadRequestsNeverReachUpstream(t *testing.T) {
 		t.Fatalf("statuses %v, want 200 200 429", codes)
 	}
 }
+
+// A dead upstream opens the breaker: after five failures requests are
+// answered 503 at once.
+func TestUpstreamBreaker(t *testing.T) {
+	up, ps, _ := setup(t, Config{Upstream: Upstream{Timeout: 200 * 1e6}})
+	_ = up
+	s := ps.Config.Handler.(*Server)
+	s.cfg.Upstream.BaseURL = "http://127.0.0.1:1/v1" // nothing listens there
+	var codes []int
+	for range 7 {
+		resp, err := http.Post(ps.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	if codes[0] != 502 || codes[6] != 503 {
+		t.Fatalf("statuses %v: want 502 while failing, then 503 with the breaker open", codes)
+	}
+}
