@@ -1,0 +1,208 @@
+// Package detectors reads the evidence an image carries about where it came
+// from: C2PA manifest stores, IPTC digital source types in XMP, EXIF software
+// tags and the text chunks that image-generation tools write. It parses bytes
+// only; it never fetches the remote manifests those files point to.
+package detectors
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// Finding is one piece of evidence, in the shape of the verdict's `findings`
+// array (see docs/contract.md).
+type Finding struct {
+	Detector string `json:"detector"`
+	Media    int    `json:"media"`
+	Signal   string `json:"signal"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// Limits bound the work one image may cost. Zero fields take the defaults
+// from EnsureDefaults, so a zero Limits is safe.
+type Limits struct {
+	// MaxBytes refuses inputs larger than this.
+	MaxBytes int
+	// MaxMetadataBytes caps the bytes any one decompressed text chunk or
+	// reassembled manifest store may take, so a zTXt or JUMBF bomb costs at
+	// most this much memory.
+	MaxMetadataBytes int
+	// MaxChunks caps the number of PNG chunks or JPEG segments walked.
+	MaxChunks int
+	// MaxPixels refuses, from the header alone, images that would decode
+	// to more pixels than this.
+	MaxPixels int
+}
+
+// EnsureDefaults fills zero fields.
+func (l *Limits) EnsureDefaults() {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = 32 << 20
+	}
+	if l.MaxMetadataBytes <= 0 {
+		l.MaxMetadataBytes = 4 << 20
+	}
+	if l.MaxChunks <= 0 {
+		l.MaxChunks = 10000
+	}
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = defaultMaxPixels
+	}
+}
+
+// ErrUnsupported is returned for bytes that are neither PNG nor JPEG; callers
+// treat it as "no evidence", not as a failure of the message.
+var ErrUnsupported = errors.New("unsupported image format")
+
+// Report is everything read from one image.
+type Report struct {
+	Format string `json:"format"`
+	// C2PA is the embedded manifest store, nil when the file has none.
+	C2PA *ManifestStore `json:"c2pa,omitempty"`
+	// RemoteManifest is an XMP dcterms:provenance pointer to a manifest
+	// outside the file. A "self#jumbf=" pointer with no embedded store is
+	// reported as DanglingProvenance instead: it proves nothing.
+	RemoteManifest     string `json:"remote_manifest,omitempty"`
+	DanglingProvenance string `json:"dangling_provenance,omitempty"`
+	// DigitalSourceType is IPTC's Iptc4xmpExt:DigitalSourceType from XMP.
+	DigitalSourceType string `json:"digital_source_type,omitempty"`
+	CreatorTool       string `json:"creator_tool,omitempty"`
+	Software          string `json:"software,omitempty"`
+	UserComment       string `json:"user_comment,omitempty"`
+	// Generator is the generation tool named by the file's metadata.
+	Generator *Generator `json:"generator,omitempty"`
+
+	text map[string]string
+	xmp  []byte
+	exif []byte
+	jumb []byte
+}
+
+// Inspect reads the metadata of one PNG or JPEG image.
+func Inspect(data []byte, lim Limits) (*Report, error) {
+	lim.EnsureDefaults()
+	if len(data) > lim.MaxBytes {
+		return nil, fmt.Errorf("image is %d bytes, over the %d byte limit", len(data), lim.MaxBytes)
+	}
+	r := &Report{text: map[string]string{}}
+	var err error
+	switch {
+	case bytes.HasPrefix(data, pngMagic):
+		r.Format = "png"
+		err = readPNG(data, lim, r)
+	case len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF:
+		r.Format = "jpeg"
+		err = readJPEG(data, lim, r)
+	default:
+		return nil, ErrUnsupported
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", r.Format, err)
+	}
+	if len(r.exif) > 0 {
+		// A broken EXIF block costs us its fields, not the rest of the report.
+		if ex, err := readEXIF(r.exif); err == nil {
+			r.Software, r.UserComment = ex.Software, ex.UserComment
+		}
+	}
+	if len(r.xmp) > 0 {
+		x := readXMP(r.xmp)
+		r.DigitalSourceType, r.CreatorTool = x.DigitalSourceType, x.CreatorTool
+		if x.Provenance != "" {
+			if bytes.HasPrefix([]byte(x.Provenance), []byte("self#jumbf=")) {
+				if len(r.jumb) == 0 {
+					r.DanglingProvenance = x.Provenance
+				}
+			} else {
+				r.RemoteManifest = x.Provenance
+			}
+		}
+	}
+	if len(r.jumb) > 0 {
+		store, err := parseManifestStore(r.jumb, lim)
+		if err != nil {
+			// The file claims provenance it cannot back up; say so rather
+			// than dropping the evidence.
+			store = &ManifestStore{Error: err.Error()}
+		}
+		r.C2PA = store
+	}
+	r.Generator = detectGenerator(r.text, r.UserComment, r.Software)
+	if r.Generator == nil && r.Format == "png" {
+		// Only pixels are left to look at. A file too large to decode is
+		// still reported on from its metadata, so the error is dropped.
+		if s, err := readStealth(data, lim.MaxPixels, lim.MaxMetadataBytes); err == nil && s != "" {
+			if g := a1111(s); g != nil {
+				g.Via = "stealth_pnginfo"
+				r.Generator = g
+			}
+		}
+	}
+	return r, nil
+}
+
+// Findings turns a report into the verdict's findings for media index i.
+func (r *Report) Findings(i int) []Finding {
+	var out []Finding
+	add := func(det, sig, detail string) {
+		out = append(out, Finding{Detector: det, Media: i, Signal: sig, Detail: detail})
+	}
+	if s := r.C2PA; s != nil {
+		if s.Error != "" {
+			add("c2pa", "c2pa_malformed", s.Error)
+		}
+		for _, m := range s.Manifests {
+			detail := "claim generator: " + m.ClaimGenerator
+			add("c2pa", "c2pa_manifest", detail)
+			for _, dst := range m.DigitalSourceTypes {
+				add("c2pa", sourceTypeSignal(dst), detail)
+			}
+		}
+	}
+	if r.RemoteManifest != "" {
+		add("c2pa", "c2pa_remote_manifest", r.RemoteManifest)
+	}
+	if r.DanglingProvenance != "" {
+		add("c2pa", "c2pa_dangling_pointer", r.DanglingProvenance)
+	}
+	if r.DigitalSourceType != "" {
+		add("iptc", sourceTypeSignal(r.DigitalSourceType), r.DigitalSourceType)
+	}
+	if g := r.Generator; g != nil {
+		detail := "tool: " + g.Tool
+		if g.Model != "" {
+			detail += ", model: " + g.Model
+		}
+		if g.Seed != "" {
+			detail += ", seed: " + g.Seed
+		}
+		if g.Via != "" {
+			detail += ", via: " + g.Via
+		}
+		add("generator_metadata", "generator_metadata", detail)
+	}
+	return out
+}
+
+// sourceTypeSignal maps an IPTC digital source type URI to a snake_case
+// signal name: ".../trainedAlgorithmicMedia" becomes
+// "trained_algorithmic_media".
+func sourceTypeSignal(uri string) string {
+	name := uri
+	if i := bytes.LastIndexByte([]byte(uri), '/'); i >= 0 {
+		name = uri[i+1:]
+	}
+	var b []byte
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'A' && c <= 'Z' {
+			if i > 0 {
+				b = append(b, '_')
+			}
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
