@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ type Config struct {
 	Signals     Signals            `yaml:"signals"`
 	Rewrite     Rewrite            `yaml:"rewrite"`
 	Guardrails  Guardrails         `yaml:"guardrails"`
+	Media       Media              `yaml:"media"`
 	Proxy       proxy.Config       `yaml:"proxy"`
 	HTTP        HTTP               `yaml:"http"`
 	Log         Log                `yaml:"log"`
@@ -150,6 +152,25 @@ type Signals struct {
 // message. `sieve run` reloads it on SIGHUP.
 type Guardrails struct {
 	Policy string `yaml:"policy"`
+}
+
+// Media configures the synthetic-media detectors that read every image a
+// message carries (detectors.Stage).
+type Media struct {
+	Disabled bool `yaml:"disabled"`
+	// FetchURLs loads media given by URL through the SSRF-safe fetcher;
+	// off, URL media get an "unreadable" finding.
+	FetchURLs bool `yaml:"fetch_urls"`
+	// Allow lists address prefixes (CIDR) URL fetches may reach although
+	// they are private, loopback or link-local.
+	Allow []string `yaml:"allow"`
+	// MaxBytes caps one image, inline or fetched (default 16 MiB).
+	MaxBytes int `yaml:"max_bytes"`
+	// MaxPixels refuses images whose header claims more pixels (default
+	// 40,000,000).
+	MaxPixels int `yaml:"max_pixels"`
+	// FetchTimeout bounds one URL fetch (default 10s).
+	FetchTimeout time.Duration `yaml:"fetch_timeout"`
 }
 
 // Rewrite configures the rewrite stage (decision "rewrite").
@@ -352,6 +373,14 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Redis.Validate(); err != nil {
 		return err
+	}
+	for i, a := range c.Media.Allow {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			return fmt.Errorf("media.allow[%d]: %q is not a CIDR prefix", i, a)
+		}
+	}
+	if c.Media.MaxBytes < 0 || c.Media.MaxPixels < 0 || c.Media.FetchTimeout < 0 {
+		return errors.New("media: max_bytes, max_pixels and fetch_timeout must not be negative")
 	}
 	if c.Rewrite.Fallback != "block" && c.Rewrite.Fallback != "mask" {
 		return fmt.Errorf("rewrite.fallback: %q is not block or mask", c.Rewrite.Fallback)

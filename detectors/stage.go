@@ -22,8 +22,8 @@ import (
 // the text of the message is still worth a verdict.
 type Stage struct {
 	Limits Limits
-	// Fetch loads media given by URL; nil leaves URL media unread (reported
-	// as an "unreadable" finding with the reason).
+	// Fetch loads media given by URL; nil leaves URL media unread and
+	// without findings.
 	Fetch func(ctx context.Context, url string) ([]byte, error)
 	// Workers bounds the images inspected at once; 0 means 4.
 	Workers int
@@ -82,8 +82,12 @@ func (s *Stage) inspect(ctx context.Context, i int, md pipeline.Media) []Finding
 		if err != nil {
 			return unreadable(err)
 		}
+	case md.URL != "":
+		// Fetching is the operator's choice (media.fetch_urls); without it
+		// URL media are not evidence either way.
+		return nil
 	default:
-		return unreadable(errors.New("media by URL is not fetched: no fetcher configured"))
+		return unreadable(errors.New("media has neither data nor url"))
 	}
 	r, err := Inspect(data, s.Limits)
 	if err != nil {

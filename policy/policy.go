@@ -53,6 +53,10 @@ var Default = Config{
 		// The same text from twenty accounts within the window is a
 		// campaign, whatever the spam model thinks of each copy.
 		{Signal: "campaign_authors", Min: 20, Decision: pipeline.DecisionFlag},
+		// Evidence an attached image was generated (detectors.Stage).
+		{Signal: "media_trained_algorithmic_media", Min: 1, Decision: pipeline.DecisionFlag},
+		{Signal: "media_composite_with_trained_algorithmic_media", Min: 1, Decision: pipeline.DecisionFlag},
+		{Signal: "media_generator_metadata", Min: 1, Decision: pipeline.DecisionFlag},
 	},
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
+	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/models"
@@ -196,6 +198,13 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		}
 		stages = append(stages, signals.New(so))
 	}
+	if !cfg.Media.Disabled {
+		ms, err := mediaStage(cfg.Media)
+		if err != nil {
+			return nil, err
+		}
+		stages = append(stages, ms)
+	}
 	stages = append(stages, pol)
 	if !cfg.Rewrite.Disabled {
 		judge, err := models.Builtin(cfg.Rewrite.Judge)
@@ -364,4 +373,25 @@ func (c costly) Process(ctx context.Context, items []*pipeline.Item) error {
 		}
 	}
 	return c.Stage.Process(ctx, items)
+}
+
+// mediaStage builds the synthetic-media detectors; they run before the
+// policy so that rules over media_* signals see their findings.
+func mediaStage(c config.Media) (*detectors.Stage, error) {
+	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}}
+	if c.FetchURLs {
+		f := &detectors.Fetcher{Timeout: c.FetchTimeout}
+		if c.MaxBytes > 0 {
+			f.MaxBytes = int64(c.MaxBytes)
+		}
+		for i, a := range c.Allow {
+			p, err := netip.ParsePrefix(a)
+			if err != nil {
+				return nil, fmt.Errorf("media.allow[%d]: %w", i, err)
+			}
+			f.Allow = append(f.Allow, p)
+		}
+		st.Fetch = f.Fetch
+	}
+	return st, nil
 }
