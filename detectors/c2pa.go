@@ -32,8 +32,18 @@ type Manifest struct {
 	Actions            []string `json:"actions,omitempty"`
 	DigitalSourceTypes []string `json:"digital_source_types,omitempty"`
 	SoftwareAgents     []string `json:"software_agents,omitempty"`
-	// Signature is "unverified" until the COSE signature is checked.
-	Signature string `json:"signature"`
+	// Signature is signed_valid (the COSE signature over the claim and the
+	// claim's assertion hashes check out, and for the active manifest the
+	// asset's hash binding), signed_invalid, or unverified (no signature,
+	// or one that could not be checked; see SignatureError).
+	Signature      string `json:"signature"`
+	SignatureError string `json:"signature_error,omitempty"`
+	// Signer is the signing certificate's subject. Whether to trust it is
+	// the trust list's business, not the signature's.
+	Signer string `json:"signer,omitempty"`
+	// HashBinding (active manifest only): valid, invalid, absent.
+	HashBinding string `json:"hash_binding,omitempty"`
+	HashError   string `json:"hash_error,omitempty"`
 
 	claimCBOR     []byte
 	signatureCOSE []byte
@@ -44,6 +54,8 @@ type Manifest struct {
 type jumbf struct {
 	typ      string
 	label    string
+	raw      []byte // the whole box, header included
+	hdr      int
 	payload  []byte
 	children []jumbf
 }
@@ -77,7 +89,7 @@ func parseBoxes(b []byte, depth int) ([]jumbf, error) {
 		if size < hdr || size > uint64(len(b)) {
 			return out, fmt.Errorf("%w: %q length %d of %d", errBox, typ, size, len(b))
 		}
-		box := jumbf{typ: typ, payload: b[hdr:size]}
+		box := jumbf{typ: typ, payload: b[hdr:size], raw: b[:size], hdr: int(hdr)}
 		b = b[size:]
 		if typ == "jumb" {
 			kids, err := parseBoxes(box.payload, depth+1)
@@ -145,6 +157,12 @@ var cborDec, _ = cbor.DecOptions{
 }.DecMode()
 
 func parseManifestStore(b []byte, lim Limits) (*ManifestStore, error) {
+	return parseAndVerify(b, nil, lim)
+}
+
+// parseAndVerify parses the store and, when asset is not nil, verifies each
+// manifest against it.
+func parseAndVerify(b, asset []byte, lim Limits) (*ManifestStore, error) {
 	if len(b) > lim.MaxMetadataBytes {
 		return nil, fmt.Errorf("manifest store is %d bytes, over %d", len(b), lim.MaxMetadataBytes)
 	}
@@ -203,6 +221,17 @@ func parseManifestStore(b []byte, lim Limits) (*ManifestStore, error) {
 			}
 		}
 		store.Manifests = append(store.Manifests, m)
+	}
+	if asset != nil {
+		mbs := boxes[0].children[:0:0]
+		for _, mb := range boxes[0].children {
+			if mb.typ == "jumb" {
+				mbs = append(mbs, mb)
+			}
+		}
+		for i := range store.Manifests {
+			verifyManifest(&store.Manifests[i], &mbs[i], asset, i == len(store.Manifests)-1)
+		}
 	}
 	return store, nil
 }

@@ -73,8 +73,9 @@ func FuzzInspect(f *testing.F) {
 	})
 }
 
-// FuzzManifestStore drives the JUMBF box parser and the CBOR claim and
-// assertion decoding on reassembled manifest stores.
+// FuzzManifestStore drives the JUMBF box parser, the CBOR claim and
+// assertion decoding, and the COSE/hash verification on reassembled
+// manifest stores.
 func FuzzManifestStore(f *testing.F) {
 	seedFixtures(f, func(b []byte) {
 		r := &Report{text: map[string]string{}}
@@ -96,7 +97,9 @@ func FuzzManifestStore(f *testing.F) {
 		}
 	})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := parseManifestStore(b, Limits{MaxMetadataBytes: 1 << 20})
+		// The store doubles as the asset, so hash-binding exclusions are
+		// exercised too.
+		s, err := parseAndVerify(b, b, Limits{MaxMetadataBytes: 1 << 20})
 		if err == nil && s == nil {
 			t.Fatal("nil store without error")
 		}

@@ -120,7 +120,7 @@ func Inspect(data []byte, lim Limits) (*Report, error) {
 		}
 	}
 	if len(r.jumb) > 0 {
-		store, err := parseManifestStore(r.jumb, lim)
+		store, err := parseAndVerify(r.jumb, data, lim)
 		if err != nil {
 			// The file claims provenance it cannot back up; say so rather
 			// than dropping the evidence.
@@ -153,8 +153,17 @@ func (r *Report) Findings(i int) []Finding {
 			add("c2pa", "c2pa_malformed", s.Error)
 		}
 		for _, m := range s.Manifests {
-			detail := "claim generator: " + m.ClaimGenerator
+			detail := "claim generator: " + m.ClaimGenerator + "; " + m.Signature
+			if m.Signer != "" {
+				detail += " by " + m.Signer
+			}
 			add("c2pa", "c2pa_manifest", detail)
+			switch m.Signature {
+			case "signed_invalid":
+				add("c2pa", "c2pa_signature_invalid", m.SignatureError+m.HashError)
+			case "unverified":
+				add("c2pa", "c2pa_unverified", m.SignatureError)
+			}
 			for _, dst := range m.DigitalSourceTypes {
 				add("c2pa", sourceTypeSignal(dst), detail)
 			}
