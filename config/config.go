@@ -171,6 +171,9 @@ type Media struct {
 	MaxPixels int `yaml:"max_pixels"`
 	// FetchTimeout bounds one URL fetch (default 10s).
 	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+	// TrustAnchors is a PEM file of the CA certificates C2PA signers must
+	// chain to for a manifest to count as from a trusted signer.
+	TrustAnchors string `yaml:"trust_anchors"`
 }
 
 // Rewrite configures the rewrite stage (decision "rewrite").

@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -41,12 +42,17 @@ type Manifest struct {
 	// Signer is the signing certificate's subject. Whether to trust it is
 	// the trust list's business, not the signature's.
 	Signer string `json:"signer,omitempty"`
+	// Trusted: the signer's chain leads to one of the Inspector's trust
+	// anchors (false without a trust list); TrustError says why not.
+	Trusted    bool   `json:"trusted"`
+	TrustError string `json:"trust_error,omitempty"`
 	// HashBinding (active manifest only): valid, invalid, absent.
 	HashBinding string `json:"hash_binding,omitempty"`
 	HashError   string `json:"hash_error,omitempty"`
 
 	claimCBOR     []byte
 	signatureCOSE []byte
+	chain         []*x509.Certificate
 }
 
 // jumbf is one box: superboxes ("jumb") carry a label from their

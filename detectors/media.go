@@ -6,8 +6,10 @@ package detectors
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Finding is one piece of evidence, in the shape of the verdict's `findings`
@@ -79,8 +81,25 @@ type Report struct {
 	jumb []byte
 }
 
-// Inspect reads the metadata of one PNG or JPEG image.
+// Inspect reads the metadata of one PNG or JPEG image, with no trust list:
+// signatures are checked, signers are not trusted.
 func Inspect(data []byte, lim Limits) (*Report, error) {
+	return (&Inspector{Limits: lim}).Inspect(data)
+}
+
+// Inspector reads images with fixed limits and trust anchors.
+type Inspector struct {
+	Limits Limits
+	// Trust holds the anchors a C2PA signer's certificate chain must lead
+	// to for its manifest to be reported trusted; nil trusts no one.
+	Trust *x509.CertPool
+	// Now is the time certificates are checked at; nil means time.Now.
+	Now func() time.Time
+}
+
+// Inspect reads the metadata of one PNG or JPEG image.
+func (in *Inspector) Inspect(data []byte) (*Report, error) {
+	lim := in.Limits
 	lim.EnsureDefaults()
 	if len(data) > lim.MaxBytes {
 		return nil, fmt.Errorf("image is %d bytes, over the %d byte limit", len(data), lim.MaxBytes)
@@ -121,6 +140,9 @@ func Inspect(data []byte, lim Limits) (*Report, error) {
 	}
 	if len(r.jumb) > 0 {
 		store, err := parseAndVerify(r.jumb, data, lim)
+		if err == nil && in.Trust != nil {
+			in.checkTrust(store)
+		}
 		if err != nil {
 			// The file claims provenance it cannot back up; say so rather
 			// than dropping the evidence.
@@ -163,6 +185,9 @@ func (r *Report) Findings(i int) []Finding {
 				add("c2pa", "c2pa_signature_invalid", m.SignatureError+m.HashError)
 			case "unverified":
 				add("c2pa", "c2pa_unverified", m.SignatureError)
+			}
+			if m.Signature == "signed_valid" && m.Trusted {
+				add("c2pa", "c2pa_trusted_signer", m.Signer)
 			}
 			for _, dst := range m.DigitalSourceTypes {
 				add("c2pa", sourceTypeSignal(dst), detail)

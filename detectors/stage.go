@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 // the text of the message is still worth a verdict.
 type Stage struct {
 	Limits Limits
+	// Trust anchors for C2PA signers (Inspector.Trust); nil trusts no one.
+	Trust *x509.CertPool
 	// Fetch loads media given by URL; nil leaves URL media unread and
 	// without findings.
 	Fetch func(ctx context.Context, url string) ([]byte, error)
@@ -89,7 +92,7 @@ func (s *Stage) inspect(ctx context.Context, i int, md pipeline.Media) []Finding
 	default:
 		return unreadable(errors.New("media has neither data nor url"))
 	}
-	r, err := Inspect(data, s.Limits)
+	r, err := (&Inspector{Limits: s.Limits, Trust: s.Trust}).Inspect(data)
 	if err != nil {
 		return unreadable(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"time"
 
 	"github.com/veraison/go-cose"
 )
@@ -35,11 +36,13 @@ func verifyManifest(m *Manifest, mb *jumbf, data []byte, active bool) {
 		}
 		msg = cose.Sign1Message(u)
 	}
-	cert, err := leafCert(&msg)
+	chain, err := certChain(&msg)
 	if err != nil {
 		m.SignatureError = err.Error()
 		return
 	}
+	cert := chain[0]
+	m.chain = chain
 	m.Signer = cert.Subject.String()
 	alg, err := msg.Headers.Protected.Algorithm()
 	if err != nil {
@@ -70,7 +73,40 @@ func verifyManifest(m *Manifest, mb *jumbf, data []byte, active bool) {
 	}
 }
 
-func leafCert(msg *cose.Sign1Message) (*x509.Certificate, error) {
+// checkTrust verifies each validly signed manifest's chain against the
+// trust anchors.
+func (in *Inspector) checkTrust(s *ManifestStore) {
+	now := time.Now
+	if in.Now != nil {
+		now = in.Now
+	}
+	for i := range s.Manifests {
+		m := &s.Manifests[i]
+		if m.Signature != "signed_valid" || len(m.chain) == 0 {
+			continue
+		}
+		inter := x509.NewCertPool()
+		for _, c := range m.chain[1:] {
+			inter.AddCert(c)
+		}
+		_, err := m.chain[0].Verify(x509.VerifyOptions{
+			Roots:         in.Trust,
+			Intermediates: inter,
+			CurrentTime:   now(),
+			// C2PA signers carry their own extended key usages.
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+		})
+		if err != nil {
+			m.TrustError = err.Error()
+			continue
+		}
+		m.Trusted = true
+	}
+}
+
+// certChain reads the x5chain header: the signer first, then the
+// certificates that lead towards a root.
+func certChain(msg *cose.Sign1Message) ([]*x509.Certificate, error) {
 	v, ok := msg.Headers.Protected[cose.HeaderLabelX5Chain]
 	if !ok {
 		v, ok = msg.Headers.Unprotected[cose.HeaderLabelX5Chain]
@@ -78,23 +114,29 @@ func leafCert(msg *cose.Sign1Message) (*x509.Certificate, error) {
 	if !ok {
 		return nil, errors.New("signature has no x5chain")
 	}
-	var der []byte
+	var ders [][]byte
 	switch t := v.(type) {
 	case []byte:
-		der = t
+		ders = [][]byte{t}
 	case []any:
-		if len(t) > 0 {
-			der, _ = t[0].([]byte)
+		for _, e := range t {
+			if d, ok := e.([]byte); ok {
+				ders = append(ders, d)
+			}
 		}
 	}
-	if der == nil {
+	if len(ders) == 0 {
 		return nil, errors.New("x5chain has no certificate")
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("signer certificate: %w", err)
+	var chain []*x509.Certificate
+	for i, der := range ders {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("x5chain certificate %d: %w", i, err)
+		}
+		chain = append(chain, c)
 	}
-	return cert, nil
+	return chain, nil
 }
 
 var oidRSAPSS = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 10}

@@ -2,8 +2,10 @@ package detectors
 
 import (
 	"bytes"
+	"crypto/x509"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSignaturesVerify(t *testing.T) {
@@ -61,5 +63,40 @@ func TestTamperingFailsTheRightCheck(t *testing.T) {
 	}
 	if a.HashBinding != "" {
 		t.Errorf("binding checked although the signature failed: %q", a.HashBinding)
+	}
+}
+
+func TestTrustList(t *testing.T) {
+	adobeFile := fixture(t, "c2pa/ocsp.jpg")
+	r, err := Inspect(adobeFile, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.C2PA.Active()
+	if m.Trusted || len(m.chain) < 2 {
+		t.Fatalf("no trust list: trusted %v, chain %d", m.Trusted, len(m.chain))
+	}
+	// Adobe's issuing CA as the only anchor: the Adobe-signed active
+	// manifest is trusted. The C2PA test file's chain is not.
+	at := func() time.Time { return m.chain[0].NotBefore.Add(24 * time.Hour) }
+	adobe := x509.NewCertPool()
+	adobe.AddCert(m.chain[len(m.chain)-1])
+	r, err = (&Inspector{Trust: adobe, Now: at}).Inspect(adobeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := r.C2PA.Active(); !a.Trusted {
+		t.Errorf("Adobe anchor: not trusted: %s", a.TrustError)
+	}
+	if got := strings.Join(signals(r.Findings(0)), ","); !strings.Contains(got, "c2pa_trusted_signer") {
+		t.Errorf("findings %s", got)
+	}
+
+	r, err = (&Inspector{Trust: adobe, Now: at}).Inspect(fixture(t, "c2pa/C.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := r.C2PA.Active(); a.Trusted || a.TrustError == "" {
+		t.Errorf("test-signed file under the Adobe anchor: trusted %v (%q)", a.Trusted, a.TrustError)
 	}
 }

@@ -7,11 +7,13 @@ package service
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -379,6 +381,16 @@ func (c costly) Process(ctx context.Context, items []*pipeline.Item) error {
 // policy so that rules over media_* signals see their findings.
 func mediaStage(c config.Media) (*detectors.Stage, error) {
 	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}}
+	if c.TrustAnchors != "" {
+		pem, err := os.ReadFile(c.TrustAnchors)
+		if err != nil {
+			return nil, fmt.Errorf("media.trust_anchors: %w", err)
+		}
+		st.Trust = x509.NewCertPool()
+		if !st.Trust.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("media.trust_anchors: %s holds no PEM certificate", c.TrustAnchors)
+		}
+	}
 	if c.FetchURLs {
 		f := &detectors.Fetcher{Timeout: c.FetchTimeout}
 		if c.MaxBytes > 0 {
