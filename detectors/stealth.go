@@ -19,6 +19,13 @@ const defaultMaxPixels = 40_000_000
 // stream is a 15-byte magic, a 32-bit big-endian bit count, then the
 // parameters, gzip-compressed for the "comp" variants.
 func readStealth(data []byte, maxPixels, maxText int) (string, error) {
+	// Only images with an alpha channel (colour types 4 and 6) are decoded:
+	// the stealth writer's default is alpha, and decoding every photo's
+	// pixels to look for the rare RGB variant would cost more than all the
+	// metadata checks together.
+	if len(data) < 26 || (data[25] != 4 && data[25] != 6) {
+		return "", nil
+	}
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return "", err
