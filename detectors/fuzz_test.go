@@ -55,6 +55,20 @@ func seedFixtures(f *testing.F, add func([]byte)) {
 	}
 }
 
+// containers walks an image's chunks or segments only, leaving the raw
+// EXIF, XMP and JUMBF bytes in the report for seeding the inner fuzzers.
+func containers(b []byte) *Report {
+	r := &Report{text: map[string]string{}}
+	lim := Limits{}
+	lim.EnsureDefaults()
+	if len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 {
+		_ = readJPEG(b, lim, r)
+	} else if len(b) > 8 {
+		_ = readPNG(b, lim, r)
+	}
+	return r
+}
+
 // FuzzInspect drives the PNG and JPEG readers and everything behind them.
 func FuzzInspect(f *testing.F) {
 	seedFixtures(f, func(b []byte) {
@@ -78,14 +92,7 @@ func FuzzInspect(f *testing.F) {
 // manifest stores.
 func FuzzManifestStore(f *testing.F) {
 	seedFixtures(f, func(b []byte) {
-		r := &Report{text: map[string]string{}}
-		lim := Limits{}
-		lim.EnsureDefaults()
-		if len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 {
-			_ = readJPEG(b, lim, r)
-		} else if len(b) > 8 {
-			_ = readPNG(b, lim, r)
-		}
+		r := containers(b)
 		if len(r.jumb) > 0 {
 			boxes, err := parseBoxes(r.jumb, 0)
 			if err != nil {
@@ -109,14 +116,7 @@ func FuzzManifestStore(f *testing.F) {
 // FuzzEXIF drives the TIFF/IFD reader and UserComment decoding.
 func FuzzEXIF(f *testing.F) {
 	seedFixtures(f, func(b []byte) {
-		r := &Report{text: map[string]string{}}
-		lim := Limits{}
-		lim.EnsureDefaults()
-		if len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 {
-			_ = readJPEG(b, lim, r)
-		} else if len(b) > 8 {
-			_ = readPNG(b, lim, r)
-		}
+		r := containers(b)
 		if len(r.exif) > 0 && len(r.exif) <= maxSeed {
 			f.Add(r.exif)
 		}
