@@ -171,6 +171,10 @@ type Media struct {
 	MaxPixels int `yaml:"max_pixels"`
 	// FetchTimeout bounds one URL fetch (default 10s).
 	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+	// SkipWatermark turns off the invisible-watermark decoder, the one
+	// media check that decodes pixels (tens of images/s per core instead of
+	// thousands).
+	SkipWatermark bool `yaml:"skip_watermark"`
 	// TrustAnchors is a PEM file of the CA certificates C2PA signers must
 	// chain to for a manifest to count as from a trusted signer.
 	TrustAnchors string `yaml:"trust_anchors"`

@@ -9,6 +9,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg" // decoders for the watermark path
+	_ "image/png"
 	"time"
 )
 
@@ -74,6 +77,11 @@ type Report struct {
 	UserComment       string `json:"user_comment,omitempty"`
 	// Generator is the generation tool named by the file's metadata.
 	Generator *Generator `json:"generator,omitempty"`
+	// Watermarks is one result per known payload when the Inspector
+	// decodes watermarks.
+	Watermarks []WatermarkResult `json:"watermarks,omitempty"`
+	// WatermarkError says why the pixels could not be read.
+	WatermarkError string `json:"watermark_error,omitempty"`
 
 	text map[string]string
 	xmp  []byte
@@ -95,6 +103,9 @@ type Inspector struct {
 	Trust *x509.CertPool
 	// Now is the time certificates are checked at; nil means time.Now.
 	Now func() time.Time
+	// Watermark decodes the pixels and looks for the invisible watermarks
+	// of open generators (DecodeWatermarks). It is the costly part.
+	Watermark bool
 }
 
 // Inspect reads the metadata of one PNG or JPEG image.
@@ -161,7 +172,30 @@ func (in *Inspector) Inspect(data []byte) (*Report, error) {
 			}
 		}
 	}
+	if in.Watermark {
+		r.Watermarks, err = decodePixelsForWatermark(data, lim.MaxPixels)
+		if err != nil {
+			r.WatermarkError = err.Error()
+		}
+	}
 	return r, nil
+}
+
+// decodePixelsForWatermark refuses pixel bombs from the header, then
+// decodes and reads the watermark.
+func decodePixelsForWatermark(data []byte, maxPixels int) ([]WatermarkResult, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPixels(cfg.Width, cfg.Height, maxPixels); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	return DecodeWatermarks(img), nil
 }
 
 // Findings turns a report into the verdict's findings for media index i.
@@ -202,6 +236,11 @@ func (r *Report) Findings(i int) []Finding {
 	}
 	if r.DigitalSourceType != "" {
 		add("iptc", sourceTypeSignal(r.DigitalSourceType), r.DigitalSourceType)
+	}
+	for _, w := range r.Watermarks {
+		if w.Marked {
+			add("watermark", "invisible_watermark", fmt.Sprintf("payload %s, bit agreement %.2f, contrast %.2f", w.Payload, w.Agreement, w.Contrast))
+		}
 	}
 	if g := r.Generator; g != nil {
 		detail := "tool: " + g.Tool

@@ -28,6 +28,8 @@ type Stage struct {
 	// Fetch loads media given by URL; nil leaves URL media unread and
 	// without findings.
 	Fetch func(ctx context.Context, url string) ([]byte, error)
+	// Watermark turns on the invisible-watermark decoder (Inspector).
+	Watermark bool
 	// Workers bounds the images inspected at once; 0 means 4.
 	Workers int
 }
@@ -92,7 +94,7 @@ func (s *Stage) inspect(ctx context.Context, i int, md pipeline.Media) []Finding
 	default:
 		return unreadable(errors.New("media has neither data nor url"))
 	}
-	r, err := (&Inspector{Limits: s.Limits, Trust: s.Trust}).Inspect(data)
+	r, err := (&Inspector{Limits: s.Limits, Trust: s.Trust, Watermark: s.Watermark}).Inspect(data)
 	if err != nil {
 		return unreadable(err)
 	}

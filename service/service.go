@@ -380,7 +380,7 @@ func (c costly) Process(ctx context.Context, items []*pipeline.Item) error {
 // mediaStage builds the synthetic-media detectors; they run before the
 // policy so that rules over media_* signals see their findings.
 func mediaStage(c config.Media) (*detectors.Stage, error) {
-	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}}
+	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}, Watermark: !c.SkipWatermark}
 	if c.TrustAnchors != "" {
 		pem, err := os.ReadFile(c.TrustAnchors)
 		if err != nil {
