@@ -175,9 +175,22 @@ type Media struct {
 	// media check that decodes pixels (tens of images/s per core instead of
 	// thousands).
 	SkipWatermark bool `yaml:"skip_watermark"`
+	// Learned is the optional learned detector: a Hugging Face
+	// image-classification export run on ONNX Runtime.
+	Learned LearnedDetector `yaml:"learned"`
 	// TrustAnchors is a PEM file of the CA certificates C2PA signers must
 	// chain to for a manifest to count as from a trusted signer.
 	TrustAnchors string `yaml:"trust_anchors"`
+}
+
+// LearnedDetector names an image classifier directory (model.onnx,
+// config.json, preprocessor_config.json) and the labels that count as
+// findings.
+type LearnedDetector struct {
+	Dir       string   `yaml:"dir"`
+	Positive  []string `yaml:"positive"`
+	Threshold float64  `yaml:"threshold"`
+	Library   string   `yaml:"library"`
 }
 
 // Rewrite configures the rewrite stage (decision "rewrite").
@@ -385,6 +398,12 @@ func (c *Config) Validate() error {
 		if _, err := netip.ParsePrefix(a); err != nil {
 			return fmt.Errorf("media.allow[%d]: %q is not a CIDR prefix", i, a)
 		}
+	}
+	if l := c.Media.Learned; l.Dir != "" && len(l.Positive) == 0 {
+		return errors.New("media.learned.positive: name the labels that mean generated (e.g. [fake])")
+	}
+	if l := c.Media.Learned; l.Threshold < 0 || l.Threshold > 1 {
+		return fmt.Errorf("media.learned.threshold: %v is not in [0, 1]", l.Threshold)
 	}
 	if c.Media.MaxBytes < 0 || c.Media.MaxPixels < 0 || c.Media.FetchTimeout < 0 {
 		return errors.New("media: max_bytes, max_pixels and fetch_timeout must not be negative")

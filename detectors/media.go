@@ -83,10 +83,11 @@ type Report struct {
 	// WatermarkError says why the pixels could not be read.
 	WatermarkError string `json:"watermark_error,omitempty"`
 
-	text map[string]string
-	xmp  []byte
-	exif []byte
-	jumb []byte
+	pixels image.Image // decoded when a pixel check ran
+	text   map[string]string
+	xmp    []byte
+	exif   []byte
+	jumb   []byte
 }
 
 // Inspect reads the metadata of one PNG or JPEG image, with no trust list:
@@ -173,17 +174,18 @@ func (in *Inspector) Inspect(data []byte) (*Report, error) {
 		}
 	}
 	if in.Watermark {
-		r.Watermarks, err = decodePixelsForWatermark(data, lim.MaxPixels)
+		r.pixels, err = decodePixels(data, lim.MaxPixels)
 		if err != nil {
 			r.WatermarkError = err.Error()
+		} else {
+			r.Watermarks = DecodeWatermarks(r.pixels)
 		}
 	}
 	return r, nil
 }
 
-// decodePixelsForWatermark refuses pixel bombs from the header, then
-// decodes and reads the watermark.
-func decodePixelsForWatermark(data []byte, maxPixels int) ([]WatermarkResult, error) {
+// decodePixels refuses pixel bombs from the header, then decodes.
+func decodePixels(data []byte, maxPixels int) (image.Image, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
@@ -195,7 +197,7 @@ func decodePixelsForWatermark(data []byte, maxPixels int) ([]WatermarkResult, er
 	if err != nil {
 		return nil, err
 	}
-	return DecodeWatermarks(img), nil
+	return img, nil
 }
 
 // Findings turns a report into the verdict's findings for media index i.

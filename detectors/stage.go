@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"image"
 	"sync"
 
 	"github.com/sourcegraph/conc/pool"
@@ -30,6 +31,14 @@ type Stage struct {
 	Fetch func(ctx context.Context, url string) ([]byte, error)
 	// Watermark turns on the invisible-watermark decoder (Inspector).
 	Watermark bool
+	// Learned is an optional learned detector (an "AI-generated or not"
+	// image classifier the operator brings, e.g. encoder.ImageModel). A
+	// finding with detector "learned" and the label as signal is added for
+	// each of LearnedPositive scoring at least LearnedThreshold (default
+	// 0.5).
+	Learned          ImageClassifier
+	LearnedPositive  []string
+	LearnedThreshold float64
 	// Workers bounds the images inspected at once; 0 means 4.
 	Workers int
 }
@@ -98,5 +107,44 @@ func (s *Stage) inspect(ctx context.Context, i int, md pipeline.Media) []Finding
 	if err != nil {
 		return unreadable(err)
 	}
-	return r.Findings(i)
+	fs := r.Findings(i)
+	if s.Learned != nil {
+		fs = append(fs, s.learned(ctx, i, r, data)...)
+	}
+	return fs
+}
+
+// ImageClassifier is a learned image detector: one row of label scores in
+// [0, 1] per image, in Labels order. ClassifyImages must be safe for
+// concurrent use.
+type ImageClassifier interface {
+	Labels() []string
+	ClassifyImages(ctx context.Context, imgs []image.Image) ([][]float32, error)
+}
+
+func (s *Stage) learned(ctx context.Context, i int, r *Report, data []byte) []Finding {
+	img := r.pixels
+	if img == nil {
+		lim := s.Limits
+		lim.EnsureDefaults()
+		var err error
+		if img, err = decodePixels(data, lim.MaxPixels); err != nil {
+			return []Finding{{Detector: "learned", Media: i, Signal: "unreadable", Detail: err.Error()}}
+		}
+	}
+	scores, err := s.Learned.ClassifyImages(ctx, []image.Image{img})
+	if err != nil || len(scores) != 1 {
+		return []Finding{{Detector: "learned", Media: i, Signal: "unreadable", Detail: fmt.Sprintf("learned detector: %v", err)}}
+	}
+	th := s.LearnedThreshold
+	if th <= 0 {
+		th = 0.5
+	}
+	var out []Finding
+	for j, l := range s.Learned.Labels() {
+		if j < len(scores[0]) && contains(s.LearnedPositive, l) && float64(scores[0][j]) >= th {
+			out = append(out, Finding{Detector: "learned", Media: i, Signal: l, Detail: fmt.Sprintf("score %.3f", scores[0][j])})
+		}
+	}
+	return out
 }

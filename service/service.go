@@ -381,6 +381,13 @@ func (c costly) Process(ctx context.Context, items []*pipeline.Item) error {
 // policy so that rules over media_* signals see their findings.
 func mediaStage(c config.Media) (*detectors.Stage, error) {
 	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}, Watermark: !c.SkipWatermark}
+	if l := c.Learned; l.Dir != "" {
+		m, err := encoder.LoadImageModel(l.Dir, l.Library)
+		if err != nil {
+			return nil, fmt.Errorf("media.learned.dir: %w", err)
+		}
+		st.Learned, st.LearnedPositive, st.LearnedThreshold = m, l.Positive, l.Threshold
+	}
 	if c.TrustAnchors != "" {
 		pem, err := os.ReadFile(c.TrustAnchors)
 		if err != nil {

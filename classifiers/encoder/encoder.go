@@ -109,6 +109,31 @@ type hfConfig struct {
 	MaxPos      int               `json:"max_position_embeddings"`
 }
 
+// readHFConfig reads config.json: the labels in id order and the problem
+// type.
+func readHFConfig(dir string) (hfConfig, []string, error) {
+	var hc hfConfig
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return hc, nil, fmt.Errorf("encoder %s: %w", dir, err)
+	}
+	if err := json.Unmarshal(raw, &hc); err != nil {
+		return hc, nil, fmt.Errorf("encoder %s: config.json: %w", dir, err)
+	}
+	if len(hc.ID2Label) == 0 {
+		return hc, nil, fmt.Errorf("encoder %s: config.json has no id2label", dir)
+	}
+	labels := make([]string, len(hc.ID2Label))
+	for k, v := range hc.ID2Label {
+		i, err := strconv.Atoi(k)
+		if err != nil || i < 0 || i >= len(labels) {
+			return hc, nil, fmt.Errorf("encoder %s: config.json id2label key %q is not 0..%d", dir, k, len(labels)-1)
+		}
+		labels[i] = v
+	}
+	return hc, labels, nil
+}
+
 // Load opens a model directory.
 func Load(cfg Config) (*Encoder, error) {
 	lib, err := Library(cfg.Library)
@@ -135,24 +160,9 @@ func Load(cfg Config) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoder %s: %w", cfg.Dir, err)
 	}
-	raw, err := os.ReadFile(filepath.Join(cfg.Dir, "config.json"))
+	hc, labels, err := readHFConfig(cfg.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("encoder %s: %w", cfg.Dir, err)
-	}
-	var hc hfConfig
-	if err := json.Unmarshal(raw, &hc); err != nil {
-		return nil, fmt.Errorf("encoder %s: config.json: %w", cfg.Dir, err)
-	}
-	if len(hc.ID2Label) == 0 {
-		return nil, fmt.Errorf("encoder %s: config.json has no id2label", cfg.Dir)
-	}
-	labels := make([]string, len(hc.ID2Label))
-	for k, v := range hc.ID2Label {
-		i, err := strconv.Atoi(k)
-		if err != nil || i < 0 || i >= len(labels) {
-			return nil, fmt.Errorf("encoder %s: config.json id2label key %q is not 0..%d", cfg.Dir, k, len(labels)-1)
-		}
-		labels[i] = v
+		return nil, err
 	}
 	if cfg.MaxLength <= 0 {
 		cfg.MaxLength = hc.MaxPos
