@@ -109,21 +109,9 @@ func uPlane(img image.Image) (u []float64, w, h int) {
 			}
 		}
 	case *image.NRGBA:
-		for y := 0; y < h; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < w; x++ {
-				p := row[4*x : 4*x+3]
-				u[y*w+x] = uOf(float64(p[0]), float64(p[1]), float64(p[2]))
-			}
-		}
+		rgbRows(u, w, h, m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), uOf)
 	case *image.RGBA:
-		for y := 0; y < h; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < w; x++ {
-				p := row[4*x : 4*x+3]
-				u[y*w+x] = uOf(float64(p[0]), float64(p[1]), float64(p[2]))
-			}
-		}
+		rgbRows(u, w, h, m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), uOf)
 	default:
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
@@ -133,6 +121,18 @@ func uPlane(img image.Image) (u []float64, w, h int) {
 		}
 	}
 	return u, w, h
+}
+
+// rgbRows reads 4-byte RGB(A) pixels; alpha is ignored, as OpenCV's
+// three-channel read of the same file would.
+func rgbRows(u []float64, w, h int, pix []byte, stride, start int, uOf func(R, G, B float64) float64) {
+	for y := 0; y < h; y++ {
+		row := pix[start+y*stride:]
+		for x := 0; x < w; x++ {
+			p := row[4*x : 4*x+3]
+			u[y*w+x] = uOf(float64(p[0]), float64(p[1]), float64(p[2]))
+		}
+	}
 }
 
 func clamp8(v float64) float64 { return math.Max(0, math.Min(255, v)) }

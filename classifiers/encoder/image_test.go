@@ -50,6 +50,19 @@ func writeColourModel(t *testing.T) string {
 	return dir
 }
 
+func loadColourModel(t *testing.T) *ImageModel {
+	t.Helper()
+	if _, err := Library(""); err != nil {
+		t.Skipf("ONNX Runtime not installed (run ./scripts/test-deps.sh): %v", err)
+	}
+	m, err := LoadImageModel(writeColourModel(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
 func solid(w, h int, c color.NRGBA) image.Image {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
@@ -61,14 +74,7 @@ func solid(w, h int, c color.NRGBA) image.Image {
 }
 
 func TestImageModel(t *testing.T) {
-	if _, err := Library(""); err != nil {
-		t.Skipf("ONNX Runtime not installed (run ./scripts/test-deps.sh): %v", err)
-	}
-	m, err := LoadImageModel(writeColourModel(t), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := loadColourModel(t)
 	imgs := []image.Image{
 		solid(32, 20, color.NRGBA{255, 0, 0, 255}),
 		solid(5, 7, color.NRGBA{0, 0, 255, 255}),
@@ -95,14 +101,7 @@ func TestImageModel(t *testing.T) {
 // The model in the media detectors' learned slot, end to end: a message
 // with a red and a blue PNG gets a "red" finding for the first only.
 func TestImageModelInDetectorStage(t *testing.T) {
-	if _, err := Library(""); err != nil {
-		t.Skipf("ONNX Runtime not installed (run ./scripts/test-deps.sh): %v", err)
-	}
-	m, err := LoadImageModel(writeColourModel(t), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := loadColourModel(t)
 	enc := func(c color.NRGBA) string {
 		var buf bytes.Buffer
 		if err := png.Encode(&buf, solid(24, 24, c)); err != nil {
