@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -217,7 +218,7 @@ func parseAndVerify(b, asset []byte, lim Limits) (*ManifestStore, error) {
 					if s, ok := act["action"].(string); ok {
 						m.Actions = append(m.Actions, s)
 					}
-					if s, ok := act["digitalSourceType"].(string); ok && !contains(m.DigitalSourceTypes, s) {
+					if s, ok := act["digitalSourceType"].(string); ok && !slices.Contains(m.DigitalSourceTypes, s) {
 						m.DigitalSourceTypes = append(m.DigitalSourceTypes, s)
 					}
 					if s := agentName(act["softwareAgent"]); s != "" {
@@ -267,13 +268,4 @@ func agentName(v any) string {
 		return name
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -113,7 +113,7 @@ func (f *Fetcher) init() {
 			if len(addrs) == 0 {
 				return nil, fmt.Errorf("resolve %s: no addresses", host)
 			}
-			return dialer.DialContext(ctx, network, netip.AddrPortFrom(addrs[0], mustPort(port)).String())
+			return dialer.DialContext(ctx, network, net.JoinHostPort(addrs[0].String(), port))
 		},
 		MaxResponseHeaderBytes: 64 << 10,
 		ResponseHeaderTimeout:  f.Timeout,
@@ -128,12 +128,6 @@ func (f *Fetcher) init() {
 			return checkScheme(req.URL)
 		},
 	}
-}
-
-func mustPort(s string) uint16 {
-	var p uint16
-	fmt.Sscan(s, &p)
-	return p
 }
 
 func checkScheme(u *url.URL) error {

@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -46,7 +47,7 @@ func detectGenerator(text map[string]string, userComment, software string) *Gene
 		if json.Unmarshal([]byte(s), &v) == nil {
 			g.Seed = str(v["seed"])
 			if m, ok := v["model"].(map[string]any); ok {
-				g.Model = firstNonEmpty(str(m["model_name"]), str(m["name"]))
+				g.Model = cmp.Or(str(m["model_name"]), str(m["name"]))
 			}
 		}
 		return g
@@ -169,15 +170,6 @@ func str(v any) string {
 		return fmt.Sprintf("%.0f", t)
 	case json.Number:
 		return t.String()
-	}
-	return ""
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
 	}
 	return ""
 }

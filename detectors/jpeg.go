@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"unicode/utf8"
 )
 
 var (
@@ -102,5 +101,3 @@ func readJPEG(data []byte, lim Limits, r *Report) error {
 	}
 	return nil
 }
-
-func isUTF8(b []byte) bool { return utf8.Valid(b) }

@@ -163,22 +163,32 @@ func (in *Inspector) Inspect(data []byte) (*Report, error) {
 		r.C2PA = store
 	}
 	r.Generator = detectGenerator(r.text, r.UserComment, r.Software)
-	if r.Generator == nil && r.Format == "png" {
-		// Only pixels are left to look at. A file too large to decode is
-		// still reported on from its metadata, so the error is dropped.
-		if s, err := readStealth(data, lim.MaxPixels, lim.MaxMetadataBytes); err == nil && s != "" {
-			if g := a1111(s); g != nil {
-				g.Via = "stealth_pnginfo"
-				r.Generator = g
+	// Pixels are decoded at most once, for whichever checks need them:
+	// stealth pnginfo when the metadata named no generator, and the
+	// watermark when asked for.
+	stealth := r.Generator == nil && pngHasAlpha(data)
+	if stealth || in.Watermark {
+		img, err := decodePixels(data, lim.MaxPixels)
+		switch {
+		case err != nil:
+			// A file too large to decode is still reported on from its
+			// metadata.
+			if in.Watermark {
+				r.WatermarkError = err.Error()
 			}
-		}
-	}
-	if in.Watermark {
-		r.pixels, err = decodePixels(data, lim.MaxPixels)
-		if err != nil {
-			r.WatermarkError = err.Error()
-		} else {
-			r.Watermarks = DecodeWatermarks(r.pixels)
+		default:
+			r.pixels = img
+			if stealth {
+				if s, err := readStealth(img, lim.MaxMetadataBytes); err == nil && s != "" {
+					if g := a1111(s); g != nil {
+						g.Via = "stealth_pnginfo"
+						r.Generator = g
+					}
+				}
+			}
+			if in.Watermark {
+				r.Watermarks = DecodeWatermarks(img)
+			}
 		}
 	}
 	return r, nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
@@ -114,14 +115,7 @@ func inflate(b []byte, max int) ([]byte, error) {
 // latin1 converts tEXt's ISO 8859-1 to UTF-8. Generators often write UTF-8
 // into tEXt anyway; bytes that already form valid UTF-8 are kept as they are.
 func latin1(b []byte) string {
-	ascii := true
-	for _, c := range b {
-		if c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii || isUTF8(b) {
+	if utf8.Valid(b) {
 		return string(b)
 	}
 	r := make([]rune, len(b))

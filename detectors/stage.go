@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 	"sync"
 
 	"github.com/sourcegraph/conc/pool"
@@ -142,7 +143,7 @@ func (s *Stage) learned(ctx context.Context, i int, r *Report, data []byte) []Fi
 	}
 	var out []Finding
 	for j, l := range s.Learned.Labels() {
-		if j < len(scores[0]) && contains(s.LearnedPositive, l) && float64(scores[0][j]) >= th {
+		if j < len(scores[0]) && slices.Contains(s.LearnedPositive, l) && float64(scores[0][j]) >= th {
 			out = append(out, Finding{Detector: "learned", Media: i, Signal: l, Detail: fmt.Sprintf("score %.3f", scores[0][j])})
 		}
 	}

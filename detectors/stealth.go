@@ -5,38 +5,27 @@ import (
 	"compress/gzip"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 )
 
-// maxStealthPixels bounds the pixel decode done for stealth pnginfo; a
-// header claiming more is refused before any pixel buffer is allocated.
+// defaultMaxPixels bounds every pixel decode; a header claiming more is
+// refused before any pixel buffer is allocated.
 const defaultMaxPixels = 40_000_000
+
+// pngHasAlpha reports a PNG whose IHDR colour type carries alpha (4 or 6).
+// Only those are searched for stealth pnginfo: the writer's default is
+// alpha, and decoding every photo's pixels to look for the rare RGB
+// variant would cost more than all the metadata checks together.
+func pngHasAlpha(data []byte) bool {
+	return bytes.HasPrefix(data, pngMagic) && len(data) >= 26 && (data[25] == 4 || data[25] == 6)
+}
 
 // readStealth decodes AUTOMATIC1111's "stealth pnginfo": the generation
 // parameters hidden in the least significant bits of the alpha channel
 // (or of R, G, B for the rgb variants), read column by column. The bit
 // stream is a 15-byte magic, a 32-bit big-endian bit count, then the
 // parameters, gzip-compressed for the "comp" variants.
-func readStealth(data []byte, maxPixels, maxText int) (string, error) {
-	// Only images with an alpha channel (colour types 4 and 6) are decoded:
-	// the stealth writer's default is alpha, and decoding every photo's
-	// pixels to look for the rare RGB variant would cost more than all the
-	// metadata checks together.
-	if len(data) < 26 || (data[25] != 4 && data[25] != 6) {
-		return "", nil
-	}
-	cfg, err := png.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return "", err
-	}
-	if err := checkPixels(cfg.Width, cfg.Height, maxPixels); err != nil {
-		return "", err
-	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		return "", err
-	}
+func readStealth(img image.Image, maxText int) (string, error) {
 	nrgba, ok := img.(*image.NRGBA)
 	hasAlpha := ok
 	b := img.Bounds()
