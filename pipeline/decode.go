@@ -108,19 +108,8 @@ func (d *decoder) messageField(m *Message, key []byte, keepUnknown bool) error {
 // object parses {"key": value, ...}; field is called with d at the value
 // and must consume it.
 func (d *decoder) object(field func(key []byte, escaped bool) error) error {
-	if d.peek() != '{' {
-		return d.errorf("expected an object")
-	}
-	d.depth++
-	if d.depth > maxDepth {
-		return d.errorf("exceeded max depth")
-	}
-	d.i++
-	d.ws()
-	if d.peek() == '}' {
-		d.i++
-		d.depth--
-		return nil
+	if empty, err := d.enter('{', '}', "an object"); empty || err != nil {
+		return err
 	}
 	for {
 		d.ws()
@@ -154,21 +143,30 @@ func (d *decoder) object(field func(key []byte, escaped bool) error) error {
 	}
 }
 
-// array parses [value, ...]; elem is called with d at each element.
-func (d *decoder) array(elem func(i int) error) error {
-	if d.peek() != '[' {
-		return d.errorf("expected an array")
+// enter opens a container: it checks the opening byte and the depth, and
+// consumes an empty container whole (empty is then true).
+func (d *decoder) enter(open, close byte, what string) (empty bool, err error) {
+	if d.peek() != open {
+		return false, d.errorf("expected %s", what)
 	}
 	d.depth++
 	if d.depth > maxDepth {
-		return d.errorf("exceeded max depth")
+		return false, d.errorf("exceeded max depth")
 	}
 	d.i++
 	d.ws()
-	if d.peek() == ']' {
+	if d.peek() == close {
 		d.i++
 		d.depth--
-		return nil
+		return true, nil
+	}
+	return false, nil
+}
+
+// array parses [value, ...]; elem is called with d at each element.
+func (d *decoder) array(elem func(i int) error) error {
+	if empty, err := d.enter('[', ']', "an array"); empty || err != nil {
+		return err
 	}
 	for n := 0; ; n++ {
 		d.ws()
