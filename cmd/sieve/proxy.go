@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -104,17 +103,6 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "sieve proxy on http://%s/v1 in front of %s\n", ln.Addr(), cfg.Proxy.Upstream.BaseURL)
-	ctx, cancel := signalContext()
-	defer cancel()
-	go func() {
-		<-ctx.Done()
-		sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c2()
-		_ = hs.Shutdown(sctx)
-	}()
 	obs.ready(true)
-	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilSignal(hs, ln)
 }

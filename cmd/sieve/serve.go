@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -40,16 +38,5 @@ func runServeModel(args []string, stdout, stderr io.Writer) error {
 		d := c.Describe()
 		fmt.Fprintf(stdout, "serving %s (%s, labels %v) at http://%s/v2/models/%s/infer\n", d.ID(), d.Kind, d.Labels, ln.Addr(), d.Name)
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	go func() {
-		<-ctx.Done()
-		sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c2()
-		_ = srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilSignal(srv, ln)
 }

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/config"
@@ -80,4 +84,21 @@ func (o *observability) close() {
 	if o.server != nil {
 		_ = o.server.Shutdown(context.Background())
 	}
+}
+
+// serveUntilSignal serves hs on ln until SIGINT/SIGTERM, then shuts it down,
+// giving requests in flight ten seconds to finish.
+func serveUntilSignal(hs *http.Server, ln net.Listener) error {
+	ctx, cancel := signalContext()
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		sctx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c2()
+		_ = hs.Shutdown(sctx)
+	}()
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
