@@ -23,14 +23,7 @@ type BERTShape struct {
 // classifier. Its cost per text is a real encoder's (quadratic attention
 // included), which is what benchmarks need; its scores mean nothing.
 func BERTEncoder(vocab int, s BERTShape, labels int, seed uint64) []byte {
-	r := newRand(seed)
-	rnd := func(n int, scale float32) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = (r.float() - 0.5) * scale
-		}
-		return x
-	}
+	rnd := newRand(seed).floats
 	ones := func(n int) []float32 {
 		x := make([]float32, n)
 		for i := range x {
@@ -40,37 +33,21 @@ func BERTEncoder(vocab int, s BERTShape, labels int, seed uint64) []byte {
 	}
 	d, h := s.Dim, s.Heads
 	dh := d / h
-	g := Graph{Name: "bert-shaped", Opset: 17,
-		Initializers: []Tensor{
-			{Name: "emb", Dims: []int64{int64(vocab), int64(d)}, Type: Float, Floats: rnd(vocab*d, 0.1)},
-			{Name: "w", Dims: []int64{int64(d), int64(labels)}, Type: Float, Floats: rnd(d*labels, 0.1)},
-			{Name: "b", Dims: []int64{int64(labels)}, Type: Float, Floats: rnd(labels, 0.1)},
-			{Name: "axis1", Dims: []int64{1}, Type: Int64, Int64s: []int64{1}},
-			{Name: "axis2", Dims: []int64{1}, Type: Int64, Int64s: []int64{2}},
-			{Name: "axes12", Dims: []int64{2}, Type: Int64, Int64s: []int64{1, 2}},
-			{Name: "one", Dims: []int64{}, Type: Float, Floats: []float32{1}},
-			{Name: "neg", Dims: []int64{}, Type: Float, Floats: []float32{-10000}},
-			{Name: "scale", Dims: []int64{}, Type: Float, Floats: []float32{float32(1 / math.Sqrt(float64(dh)))}},
-			{Name: "heads", Dims: []int64{4}, Type: Int64, Int64s: []int64{0, 0, int64(h), int64(dh)}},
-			{Name: "merge", Dims: []int64{3}, Type: Int64, Int64s: []int64{0, 0, int64(d)}},
-			{Name: "gamma", Dims: []int64{int64(d)}, Type: Float, Floats: ones(d)},
-			{Name: "beta", Dims: []int64{int64(d)}, Type: Float, Floats: make([]float32, d)},
-		},
-		Nodes: []Node{
-			{Op: "Gather", Inputs: []string{"emb", "input_ids"}, Outputs: []string{"x0"}, Attrs: []Attr{{Name: "axis", Int: Int(0)}}},
-			{Op: "Cast", Inputs: []string{"attention_mask"}, Outputs: []string{"m"}, Attrs: []Attr{{Name: "to", Int: Int(Float)}}},
-			// Additive mask: 0 where attended, -10000 at padding, as [B,1,1,T].
-			{Op: "Sub", Inputs: []string{"one", "m"}, Outputs: []string{"inv"}},
-			{Op: "Mul", Inputs: []string{"inv", "neg"}, Outputs: []string{"maskadd"}},
-			{Op: "Unsqueeze", Inputs: []string{"maskadd", "axes12"}, Outputs: []string{"mask4"}},
-			{Op: "Unsqueeze", Inputs: []string{"m", "axis2"}, Outputs: []string{"m3"}},
-		},
-		Inputs: []Value{
-			{Name: "input_ids", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
-			{Name: "attention_mask", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
-		},
-		Outputs: []Value{{Name: "logits", Type: Float, Dims: []int64{-1, int64(labels)}, DimNames: []string{"batch"}}},
-	}
+	emb, w0, b0 := rnd(vocab*d, 0.1), rnd(d*labels, 0.1), rnd(labels, 0.1)
+	g := encoderGraph("bert-shaped", vocab, d, labels, emb, w0, b0, "x0")
+	g.Initializers = append(g.Initializers,
+		Tensor{Name: "axes12", Dims: []int64{2}, Type: Int64, Int64s: []int64{1, 2}},
+		Tensor{Name: "neg", Dims: []int64{}, Type: Float, Floats: []float32{-10000}},
+		Tensor{Name: "scale", Dims: []int64{}, Type: Float, Floats: []float32{float32(1 / math.Sqrt(float64(dh)))}},
+		Tensor{Name: "heads", Dims: []int64{4}, Type: Int64, Int64s: []int64{0, 0, int64(h), int64(dh)}},
+		Tensor{Name: "merge", Dims: []int64{3}, Type: Int64, Int64s: []int64{0, 0, int64(d)}},
+		Tensor{Name: "gamma", Dims: []int64{int64(d)}, Type: Float, Floats: ones(d)},
+		Tensor{Name: "beta", Dims: []int64{int64(d)}, Type: Float, Floats: make([]float32, d)})
+	g.Nodes = append(g.Nodes,
+		// Additive mask: 0 where attended, -10000 at padding, as [B,1,1,T].
+		Node{Op: "Sub", Inputs: []string{"one", "m"}, Outputs: []string{"inv"}},
+		Node{Op: "Mul", Inputs: []string{"inv", "neg"}, Outputs: []string{"maskadd"}},
+		Node{Op: "Unsqueeze", Inputs: []string{"maskadd", "axes12"}, Outputs: []string{"mask4"}})
 	x := "x0"
 	w := float32(1 / math.Sqrt(float64(d)))
 	for l := range s.Layers {

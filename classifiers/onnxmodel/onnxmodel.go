@@ -206,26 +206,7 @@ func valueInfo(v Value) []byte {
 // It takes input_ids and attention_mask ([batch, sequence] int64) and gives
 // logits ([batch, labels] float32), as a Hugging Face export does.
 func MeanPoolClassifier(emb []float32, vocab, dim int, w []float32, bias []float32, labels int) []byte {
-	g := Graph{Name: "meanpool",
-		Initializers: []Tensor{
-			{Name: "emb", Dims: []int64{int64(vocab), int64(dim)}, Type: Float, Floats: emb},
-			{Name: "w", Dims: []int64{int64(dim), int64(labels)}, Type: Float, Floats: w},
-			{Name: "b", Dims: []int64{int64(labels)}, Type: Float, Floats: bias},
-			{Name: "axis1", Dims: []int64{1}, Type: Int64, Int64s: []int64{1}},
-			{Name: "axis2", Dims: []int64{1}, Type: Int64, Int64s: []int64{2}},
-			{Name: "one", Dims: []int64{}, Type: Float, Floats: []float32{1}},
-		},
-		Nodes: []Node{
-			{Op: "Gather", Inputs: []string{"emb", "input_ids"}, Outputs: []string{"x"}, Attrs: []Attr{{Name: "axis", Int: Int(0)}}},
-			{Op: "Cast", Inputs: []string{"attention_mask"}, Outputs: []string{"m"}, Attrs: []Attr{{Name: "to", Int: Int(Float)}}},
-			{Op: "Unsqueeze", Inputs: []string{"m", "axis2"}, Outputs: []string{"m3"}},
-		},
-		Inputs: []Value{
-			{Name: "input_ids", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
-			{Name: "attention_mask", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
-		},
-		Outputs: []Value{{Name: "logits", Type: Float, Dims: []int64{-1, int64(labels)}, DimNames: []string{"batch"}}},
-	}
+	g := encoderGraph("meanpool", vocab, dim, labels, emb, w, bias, "x")
 	g.Nodes = append(g.Nodes, poolAndClassify("x")...)
 	return g.Marshal()
 }
@@ -236,34 +217,9 @@ func MeanPoolClassifier(emb []float32, vocab, dim int, w []float32, bias []float
 // padded sequence length as a transformer's does (attention aside), which
 // is what padding strategies change. Weights are seeded random numbers.
 func FFNEncoder(vocab, dim, ffn, layers, labels int, seed uint64) []byte {
-	r := newRand(seed)
-	rnd := func(n int, scale float32) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = (r.float() - 0.5) * scale
-		}
-		return x
-	}
-	g := Graph{Name: "ffn-encoder",
-		Initializers: []Tensor{
-			{Name: "emb", Dims: []int64{int64(vocab), int64(dim)}, Type: Float, Floats: rnd(vocab*dim, 0.1)},
-			{Name: "w", Dims: []int64{int64(dim), int64(labels)}, Type: Float, Floats: rnd(dim*labels, 0.1)},
-			{Name: "b", Dims: []int64{int64(labels)}, Type: Float, Floats: rnd(labels, 0.1)},
-			{Name: "axis1", Dims: []int64{1}, Type: Int64, Int64s: []int64{1}},
-			{Name: "axis2", Dims: []int64{1}, Type: Int64, Int64s: []int64{2}},
-			{Name: "one", Dims: []int64{}, Type: Float, Floats: []float32{1}},
-		},
-		Nodes: []Node{
-			{Op: "Gather", Inputs: []string{"emb", "input_ids"}, Outputs: []string{"h0"}, Attrs: []Attr{{Name: "axis", Int: Int(0)}}},
-			{Op: "Cast", Inputs: []string{"attention_mask"}, Outputs: []string{"m"}, Attrs: []Attr{{Name: "to", Int: Int(Float)}}},
-			{Op: "Unsqueeze", Inputs: []string{"m", "axis2"}, Outputs: []string{"m3"}},
-		},
-		Inputs: []Value{
-			{Name: "input_ids", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
-			{Name: "attention_mask", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
-		},
-		Outputs: []Value{{Name: "logits", Type: Float, Dims: []int64{-1, int64(labels)}, DimNames: []string{"batch"}}},
-	}
+	rnd := newRand(seed).floats
+	emb, w, b := rnd(vocab*dim, 0.1), rnd(dim*labels, 0.1), rnd(labels, 0.1)
+	g := encoderGraph("ffn-encoder", vocab, dim, labels, emb, w, b, "h0")
 	h := "h0"
 	for l := range layers {
 		p := func(s string) string { return s + string(rune('a'+l)) }
@@ -279,6 +235,34 @@ func FFNEncoder(vocab, dim, ffn, layers, labels int, seed uint64) []byte {
 	}
 	g.Nodes = append(g.Nodes, poolAndClassify(h)...)
 	return g.Marshal()
+}
+
+// encoderGraph is what every generated encoder starts from: the inputs
+// input_ids and attention_mask and the output logits as a Hugging Face
+// export has them; initializers emb, w, b, axis1, axis2, one; and nodes
+// that look up the embeddings as x ([B,T,dim]), cast the mask to "m" and
+// unsqueeze it to "m3" ([B,T,1]) for poolAndClassify.
+func encoderGraph(name string, vocab, dim, labels int, emb, w, b []float32, x string) Graph {
+	return Graph{Name: name,
+		Initializers: []Tensor{
+			{Name: "emb", Dims: []int64{int64(vocab), int64(dim)}, Type: Float, Floats: emb},
+			{Name: "w", Dims: []int64{int64(dim), int64(labels)}, Type: Float, Floats: w},
+			{Name: "b", Dims: []int64{int64(labels)}, Type: Float, Floats: b},
+			{Name: "axis1", Dims: []int64{1}, Type: Int64, Int64s: []int64{1}},
+			{Name: "axis2", Dims: []int64{1}, Type: Int64, Int64s: []int64{2}},
+			{Name: "one", Dims: []int64{}, Type: Float, Floats: []float32{1}},
+		},
+		Nodes: []Node{
+			{Op: "Gather", Inputs: []string{"emb", "input_ids"}, Outputs: []string{x}, Attrs: []Attr{{Name: "axis", Int: Int(0)}}},
+			{Op: "Cast", Inputs: []string{"attention_mask"}, Outputs: []string{"m"}, Attrs: []Attr{{Name: "to", Int: Int(Float)}}},
+			{Op: "Unsqueeze", Inputs: []string{"m", "axis2"}, Outputs: []string{"m3"}},
+		},
+		Inputs: []Value{
+			{Name: "input_ids", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
+			{Name: "attention_mask", Type: Int64, Dims: []int64{-1, -1}, DimNames: []string{"batch", "sequence"}},
+		},
+		Outputs: []Value{{Name: "logits", Type: Float, Dims: []int64{-1, int64(labels)}, DimNames: []string{"batch"}}},
+	}
 }
 
 // poolAndClassify ends an encoder graph: the mean of hidden states x over
@@ -301,6 +285,15 @@ func poolAndClassify(x string) []Node {
 type rng struct{ s uint64 }
 
 func newRand(seed uint64) *rng { return &rng{s: seed} }
+
+// floats draws n weights uniform in [-scale/2, scale/2).
+func (r *rng) floats(n int, scale float32) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = (r.float() - 0.5) * scale
+	}
+	return x
+}
 
 func (r *rng) float() float32 {
 	r.s += 0x9e3779b97f4a7c15
