@@ -3,7 +3,6 @@ package generator
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/sieve-stream/sieve/generator/openaitest"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -46,21 +46,7 @@ func standIn(t *testing.T, status *atomic.Int32) *httptest.Server {
 			}
 		}
 		answer := strings.Join(kept, " ")
-		if !req.Stream {
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`, req.Model, answer)
-			return
-		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		for i, part := range strings.SplitAfter(answer, " ") {
-			role := ""
-			if i == 0 {
-				role = `"role":"assistant",`
-			}
-			fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{%s\"content\":%q},\"finish_reason\":null}]}\n\n", req.Model, role, part)
-			w.(http.Flusher).Flush()
-		}
-		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", req.Model)
+		openaitest.WriteChat(w, req.Model, answer, req.Stream)
 	}))
 }
 

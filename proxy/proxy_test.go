@@ -14,6 +14,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/generator/openaitest"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/models"
 )
@@ -47,21 +48,7 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if u.echo {
 		reply = "You said: " + req.Messages[len(req.Messages)-1].Content
 	}
-	if !req.Stream {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`, req.Model, reply)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	for i, part := range strings.SplitAfter(reply, " ") {
-		role := ""
-		if i == 0 {
-			role = `"role":"assistant",`
-		}
-		fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{%s\"content\":%q},\"finish_reason\":null}]}\n\n", req.Model, role, part)
-		w.(http.Flusher).Flush()
-	}
-	fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", req.Model)
+	openaitest.WriteChat(w, req.Model, reply, req.Stream)
 }
 
 func (u *upstream) calls() int { u.mu.Lock(); defer u.mu.Unlock(); return len(u.seen) }
