@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	"slices"
-	"sync"
 
 	"github.com/sourcegraph/conc/pool"
 
@@ -47,35 +46,50 @@ type Stage struct {
 func (s *Stage) Name() string { return "detectors" }
 
 func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
+	type job struct {
+		it       *pipeline.Item
+		media    int
+		findings []Finding
+	}
+	var jobs []job
+	for _, it := range items {
+		if it.Err != nil || it.Msg == nil {
+			continue
+		}
+		for i := range it.Msg.Media {
+			jobs = append(jobs, job{it: it, media: i})
+		}
+	}
+	// Most batches carry text only: no pool, no goroutines for them.
+	if len(jobs) == 0 {
+		return nil
+	}
 	workers := s.Workers
 	if workers <= 0 {
 		workers = 4
 	}
 	p := pool.New().WithMaxGoroutines(workers).WithContext(ctx)
-	var mu sync.Mutex
-	for _, it := range items {
-		if it.Err != nil || it.Msg == nil {
-			continue
-		}
-		for i, md := range it.Msg.Media {
-			p.Go(func(ctx context.Context) error {
-				fs := s.inspect(ctx, i, md)
-				mu.Lock()
-				defer mu.Unlock()
-				for _, f := range fs {
-					idx := f.Media
-					it.Findings = append(it.Findings, pipeline.Finding{Detector: f.Detector, Media: &idx, Signal: f.Signal, Detail: f.Detail})
-					if it.Signals == nil {
-						it.Signals = map[string]float64{}
-					}
-					it.Signals["media_"+f.Signal]++
-				}
-				return nil
-			})
-		}
+	for j := range jobs {
+		p.Go(func(ctx context.Context) error {
+			jb := &jobs[j]
+			jb.findings = s.inspect(ctx, jb.media, jb.it.Msg.Media[jb.media])
+			return nil
+		})
 	}
 	if err := p.Wait(); err != nil {
 		return fmt.Errorf("detect media: %w", err)
+	}
+	// Findings go in image order, whatever order the workers finished in,
+	// so the same message always gets the same verdict.
+	for _, jb := range jobs {
+		for _, f := range jb.findings {
+			idx := f.Media
+			jb.it.Findings = append(jb.it.Findings, pipeline.Finding{Detector: f.Detector, Media: &idx, Signal: f.Signal, Detail: f.Detail})
+			if jb.it.Signals == nil {
+				jb.it.Signals = map[string]float64{}
+			}
+			jb.it.Signals["media_"+f.Signal]++
+		}
 	}
 	return ctx.Err()
 }
