@@ -11,6 +11,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers/textnorm"
 	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/policy"
 )
 
 // Kind says how a classifier's labels relate.
@@ -34,6 +35,33 @@ type Description struct {
 	Labels  []string
 	// Thresholds are the per-label scores at or above which a label flags.
 	Thresholds map[string]float64
+	// Categories marks a multi-class model whose labels are exhaustive
+	// categories (a review's department, its sentiment) rather than things
+	// to moderate: a verdict names one category per such model (verdict
+	// "categories") and its labels never flag.
+	Categories bool
+	// AbstainBelow is the confidence floor of a categories model: when the
+	// most probable label scores below it the category is Other, so a new
+	// kind of text is not forced into a wrong bucket.
+	AbstainBelow float64
+}
+
+// Other is the category of a text a categories model abstains on.
+const Other = "other"
+
+// Category is the category a categories model gives one text from its
+// scores: the most probable label, or Other below the floor.
+func (d Description) Category(scores []float32) string {
+	best := -1
+	for j, s := range scores {
+		if best < 0 || s > scores[best] {
+			best = j
+		}
+	}
+	if best < 0 || float64(scores[best]) < d.AbstainBelow {
+		return Other
+	}
+	return d.Labels[best]
 }
 
 // ID is name@version, as verdicts' "models" report it.
@@ -97,15 +125,31 @@ func (s *Stage) Classifiers() []Classifier { return s.classifiers }
 // Descriptions are the stage's classifiers' descriptions.
 func (s *Stage) Descriptions() []Description { return s.descs }
 
-// Thresholds merges every classifier's per-label thresholds.
+// Thresholds merges every classifier's per-label thresholds; the labels of
+// categories models have none, as they never flag.
 func (s *Stage) Thresholds() map[string]float64 {
 	t := make(map[string]float64)
 	for _, d := range s.descs {
+		if d.Categories {
+			continue
+		}
 		for l, v := range d.Thresholds {
 			t[l] = v
 		}
 	}
 	return t
+}
+
+// Categories describes the stage's categories models for the policy, which
+// names each item's category from its scores (cached or fresh).
+func (s *Stage) Categories() []policy.Categories {
+	var out []policy.Categories
+	for _, d := range s.descs {
+		if d.Categories {
+			out = append(out, policy.Categories{Model: d.Name, Labels: d.Labels, AbstainBelow: d.AbstainBelow})
+		}
+	}
+	return out
 }
 
 // Process implements pipeline.Stage.
@@ -156,4 +200,35 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 		}
 	}
 	return nil
+}
+
+// AsCategories makes c a categories model with the given floor (see
+// Description.Categories): for an encoder or remote model whose labels are
+// a user's taxonomy. c must be multi-class.
+func AsCategories(c Classifier, abstainBelow float64) (Classifier, error) {
+	d := c.Describe()
+	if d.Kind != MultiClass {
+		return nil, fmt.Errorf("categories: %s is %s; a categories model must be multi-class", d.ID(), d.Kind)
+	}
+	d.Categories, d.AbstainBelow = true, abstainBelow
+	if n, ok := c.(Normalized); ok {
+		return categoriesNormalized{categories{c, d}, n}, nil
+	}
+	return categories{c, d}, nil
+}
+
+type categories struct {
+	Classifier
+	d Description
+}
+
+func (c categories) Describe() Description { return c.d }
+
+type categoriesNormalized struct {
+	categories
+	n Normalized
+}
+
+func (c categoriesNormalized) ClassifyNormalized(ctx context.Context, texts []string) ([][]float32, error) {
+	return c.n.ClassifyNormalized(ctx, texts)
 }

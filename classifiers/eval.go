@@ -40,7 +40,11 @@ type Report struct {
 	Unsupported []string       `json:"unsupported"`
 	Accuracy    *float64       `json:"accuracy,omitempty"`
 	WeightedF1  *float64       `json:"weighted_f1,omitempty"`
-	Examples    int            `json:"examples"`
+	// With a categories model: the share of rows it abstained on (category
+	// "other"; counted as wrong in accuracy) and the accuracy on the rest.
+	Abstention       *float64 `json:"abstention,omitempty"`
+	AnsweredAccuracy *float64 `json:"answered_accuracy,omitempty"`
+	Examples         int      `json:"examples"`
 
 	// For plots: every label's scores and truth, row by row, and the
 	// single-label confusion matrix (rows true, columns predicted; "" is
@@ -73,7 +77,9 @@ func ratio(a, b int) float64 {
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // Evaluate scores data with the classifiers at their thresholds (overridden
-// by thresholds where given) and compares flags with the labels.
+// by thresholds where given) and compares flags with the labels. A
+// categories model predicts its category instead of flags, and the first
+// one gives the single-label view.
 func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds map[string]float64, batch int) (*Report, error) {
 	if batch <= 0 {
 		batch = 256
@@ -96,6 +102,11 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 	correct := 0
 	allScores, allTruth := map[string][]float32{}, map[string][]bool{}
 	confusion := map[[2]string]int{}
+	abstained, answeredCorrect := 0, 0
+	hasCategories := false
+	for _, c := range cs {
+		hasCategories = hasCategories || c.Describe().Categories
+	}
 	for start := 0; start < len(data); start += batch {
 		end := min(start+batch, len(data))
 		texts := make([]string, end-start)
@@ -103,8 +114,11 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 			texts[i] = data[start+i].Text
 		}
 		scores := make([]map[string]float64, len(texts))
+		cats := make([]map[string]bool, len(texts)) // label -> chosen, for labels of categories models
+		firstCat := make([]string, len(texts))
 		for i := range scores {
 			scores[i] = map[string]float64{}
+			cats[i] = map[string]bool{}
 		}
 		for _, c := range cs {
 			d := c.Describe()
@@ -115,6 +129,15 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 			for i, row := range out {
 				for j, l := range d.Labels {
 					scores[i][l] = float64(row[j])
+				}
+				if d.Categories {
+					cat := d.Category(row)
+					for _, l := range d.Labels {
+						cats[i][l] = l == cat
+					}
+					if firstCat[i] == "" {
+						firstCat[i] = cat
+					}
 				}
 			}
 		}
@@ -143,6 +166,9 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 					t = v
 				}
 				pred := sc >= t
+				if chosen, ok := cats[i][l]; ok {
+					pred = chosen
+				}
 				flagged = flagged || pred
 				allScores[l] = append(allScores[l], float32(sc))
 				allTruth[l] = append(allTruth[l], truth[l])
@@ -180,6 +206,14 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 			trueClass := ""
 			if len(ex.Labels) == 1 {
 				trueClass = ex.Labels[0]
+			}
+			if hasCategories {
+				best = firstCat[i]
+				if best == Other {
+					abstained++
+				} else if best == trueClass {
+					answeredCorrect++
+				}
 			}
 			classPred[best]++
 			classTrue[trueClass]++
@@ -230,6 +264,11 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 		}
 		wf := round4(w / float64(len(data)))
 		rep.WeightedF1 = &wf
+		if hasCategories {
+			ab := round4(ratio(abstained, len(data)))
+			aa := round4(ratio(answeredCorrect, len(data)-abstained))
+			rep.Abstention, rep.AnsweredAccuracy = &ab, &aa
+		}
 	}
 	return rep, nil
 }

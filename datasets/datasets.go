@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/pipeline"
 )
 
 // Parts of the split, by the first 8 bytes of sha256(id) mod 100.
@@ -89,10 +90,15 @@ func ReadJSONL(path string) ([]classifiers.Example, error) {
 func readJSONL(name string, r io.Reader) ([]classifiers.Example, error) {
 	var out []classifiers.Example
 	err := eachLine(name, r, func(line int, b []byte) error {
-		var e classifiers.Example
-		if err := json.Unmarshal(b, &e); err != nil {
+		var row struct {
+			classifiers.Example
+			Title string `json:"title"`
+		}
+		if err := json.Unmarshal(b, &row); err != nil {
 			return err
 		}
+		e := row.Example
+		e.Text = pipeline.JoinTitle(row.Title, e.Text)
 		if e.ID == "" {
 			e.ID = fmt.Sprintf("%s:%d", filepath.Base(name), line)
 		}

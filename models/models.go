@@ -1,7 +1,8 @@
 // Package models holds Sieve's built-in trained models, embedded in the
 // binary so that nothing is downloaded: spam, toxicity (hate_speech,
 // offensive_language), injection (jailbreak, prompt_injection,
-// harmful_request) and sentiment (negative, positive). `make models`
+// harmful_request), and two review categories models: sentiment (negative,
+// positive) and review_category (clothing departments). `make models`
 // rebuilds them bit for bit from ../shared/datasets and the SpamAssassin
 // corpus.
 package models

@@ -30,7 +30,7 @@ func datasetsDir(t *testing.T) string {
 // make models rebuilds the committed models bit for bit.
 func TestBuiltinModelsReproduce(t *testing.T) {
 	if testing.Short() {
-		t.Skip("retrains all four models; the full (non-short) run checks it")
+		t.Skip("retrains every built-in model; the full (non-short) run checks it")
 	}
 	dir := datasetsDir(t)
 	for _, r := range Recipes {
@@ -60,6 +60,8 @@ func TestBuiltinModelsHeldOut(t *testing.T) {
 		{"toxicity", "davidson_hate_offensive/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return *r.WeightedF1, 0.88 }},
 		{"injection", "prompt_attacks/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["prompt_injection"].F1, 0.88 }},
 		{"sentiment", "review_sentiment/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return *r.Accuracy, 0.80 }},
+		// Abstention counts as wrong in Accuracy.
+		{"review_category", "review_category/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return *r.Accuracy, 0.85 }},
 	}
 	for _, tt := range tests {
 		m, err := Builtin(tt.model)

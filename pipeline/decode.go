@@ -74,6 +74,8 @@ func (d *decoder) messageField(m *Message, key []byte, keepUnknown bool) error {
 		m.ID, err = d.stringField("id", m.ID)
 	case "text":
 		m.Text, err = d.stringField("text", m.Text)
+	case "title":
+		m.Title, err = d.stringField("title", m.Title)
 	case "author":
 		m.Author, err = d.stringField("author", m.Author)
 	case "tenant":

@@ -42,12 +42,15 @@ type Item struct {
 	Normalized string
 
 	// Filled in by stages.
-	Scores   []Score           // label scores, any order
-	Models   map[string]string // label -> model id@version that decided it
-	Flags    []string
-	Decision string
-	Rewrite  *string
-	Findings []Finding
+	Scores []Score           // label scores, any order
+	Models map[string]string // label -> model id@version that decided it
+	Flags  []string
+	// Categories are what categories models (a review's department, its
+	// sentiment) chose, one per model.
+	Categories []Category
+	Decision   string
+	Rewrite    *string
+	Findings   []Finding
 	// Signals are numbers about the message's context (campaign size,
 	// author velocity) that policy rules can use.
 	Signals map[string]float64
@@ -84,10 +87,14 @@ func (it *Item) Fail(stage, code, detail string) {
 	it.Err = &ItemError{Code: code, Detail: detail, Stage: stage}
 }
 
-// Text is the message text, or "" for a dead item.
+// Text is what stages read of the message: its text, after its title
+// when it has one (JoinTitle); "" for a dead item.
 func (it *Item) Text() string {
 	if it.Msg == nil {
 		return ""
+	}
+	if it.Msg.Title != "" {
+		return JoinTitle(it.Msg.Title, it.Msg.Text)
 	}
 	return it.Msg.Text
 }
@@ -123,6 +130,33 @@ func (it *Item) Score(label string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Category is the category one model chose for an item.
+type Category struct {
+	Model string
+	Value string
+}
+
+// SetCategory sets or replaces model's category.
+func (it *Item) SetCategory(model, value string) {
+	for i := range it.Categories {
+		if it.Categories[i].Model == model {
+			it.Categories[i].Value = value
+			return
+		}
+	}
+	it.Categories = append(it.Categories, Category{model, value})
+}
+
+// Category returns model's category, or "" when it has none.
+func (it *Item) Category(model string) string {
+	for _, c := range it.Categories {
+		if c.Model == model {
+			return c.Value
+		}
+	}
+	return ""
 }
 
 // Received is when the pipeline took the record.

@@ -39,9 +39,12 @@ type Turn struct {
 
 // Message is a decoded input message (contract: "Input message").
 type Message struct {
-	V       int             `json:"v,omitempty"`
-	ID      string          `json:"id,omitempty"`
-	Text    string          `json:"text,omitempty"`
+	V    int    `json:"v,omitempty"`
+	ID   string `json:"id,omitempty"`
+	Text string `json:"text,omitempty"`
+	// Title is a review's or post's title, optional; stages read it as
+	// the first line of the text (see JoinTitle).
+	Title   string          `json:"title,omitempty"`
 	Author  string          `json:"author,omitempty"`
 	Tenant  string          `json:"tenant,omitempty"`
 	Channel string          `json:"channel,omitempty"`
@@ -53,6 +56,20 @@ type Message struct {
 	// Extra holds fields this version does not know, untouched, so that the
 	// verdict can carry them when the config asks (decode.keep_unknown).
 	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// JoinTitle is the text stages classify for a titled message: the title on
+// its own line, then the text. Training data with a "title" field is read
+// the same way (datasets), so models see at serving time what they learnt
+// from.
+func JoinTitle(title, text string) string {
+	if title == "" {
+		return text
+	}
+	if text == "" {
+		return title
+	}
+	return title + "\n" + text
 }
 
 // DecodeError is why a record cannot become a Message. Code is one of the
@@ -115,8 +132,8 @@ func decodeMessageInto(value []byte, opts DecodeOptions, m *Message) error {
 	if m.V > MessageVersion {
 		return &DecodeError{ReasonUnsupportedVersion, fmt.Sprintf("message version v=%d is newer than this build's %d", m.V, MessageVersion)}
 	}
-	if opts.MaxTextBytes > 0 && len(m.Text) > opts.MaxTextBytes {
-		return &DecodeError{ReasonTooLarge, fmt.Sprintf("text is %d bytes, over max_text_bytes %d", len(m.Text), opts.MaxTextBytes)}
+	if opts.MaxTextBytes > 0 && len(m.Text)+len(m.Title) > opts.MaxTextBytes {
+		return &DecodeError{ReasonTooLarge, fmt.Sprintf("text and title are %d bytes, over max_text_bytes %d", len(m.Text)+len(m.Title), opts.MaxTextBytes)}
 	}
 	if strings.TrimSpace(m.Text) == "" && len(m.Media) == 0 {
 		return &DecodeError{ReasonEmpty, "message has neither text nor media"}

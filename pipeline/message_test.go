@@ -25,6 +25,8 @@ func TestDecodeMessage(t *testing.T) {
 				Media:   []Media{{URL: "https://cdn.example/a.png"}, {Data: "aGk=", MIME: "image/jpeg"}},
 				Context: []Turn{{Role: "user", Content: "earlier turn"}}, TS: "2026-11-27T10:00:00Z", Meta: json.RawMessage(`{"any": "thing"}`)}},
 		{"plain text value", `hello there`, "", Message{Text: "hello there"}},
+		{"review with a title", `{"title":"Runs small","text":"order a size up"}`, "", Message{Title: "Runs small", Text: "order a size up"}},
+		{"title counts towards the text bound", `{"title":"` + strings.Repeat("t", 40) + `","text":"` + strings.Repeat("x", 30) + `"}`, ReasonTooLarge, Message{}},
 		{"json array is text", `[1,2]`, "", Message{Text: "[1,2]"}},
 		{"media only", `{"media":[{"url":"https://x/y.png"}]}`, "", Message{Media: []Media{{URL: "https://x/y.png"}}}},
 		{"escapes", `{"text":"a\"b\\c\u00e9\ud83d\ude00\n"}`, "", Message{Text: "a\"b\\cé😀\n"}},

@@ -65,6 +65,22 @@ func AppendVerdict(b []byte, it *Item, latency time.Duration, keepUnknown bool) 
 		d = DecisionAllow
 	}
 	b = appendString(b, d)
+	if len(it.Categories) > 0 {
+		cats := it.Categories
+		if !sort.SliceIsSorted(cats, func(i, j int) bool { return cats[i].Model < cats[j].Model }) {
+			sort.Slice(cats, func(i, j int) bool { return cats[i].Model < cats[j].Model })
+		}
+		b = append(b, `,"categories":{`...)
+		for i, c := range cats {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, c.Model)
+			b = append(b, ':')
+			b = appendString(b, c.Value)
+		}
+		b = append(b, '}')
+	}
 	b = append(b, `,"rewrite":`...)
 	if it.Rewrite == nil {
 		b = append(b, "null"...)

@@ -91,19 +91,48 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// Categories is one categories model (classifiers.Description.Categories):
+// the policy names each item's category from its scores, whether they came
+// from the model or the verdict cache.
+type Categories struct {
+	Model        string
+	Labels       []string
+	AbstainBelow float64
+}
+
+// Other is the category below a model's confidence floor.
+const Other = "other"
+
+// Category is the item's category under c: its most probable label, or
+// Other when that scores below the floor or was not scored.
+func (c Categories) Category(it *pipeline.Item) string {
+	best, bestScore := Other, -1.0
+	for _, l := range c.Labels {
+		if s, ok := it.Score(l); ok && s > bestScore {
+			best, bestScore = l, s
+		}
+	}
+	if bestScore < c.AbstainBelow {
+		return Other
+	}
+	return best
+}
+
 // Policy applies a Config. It implements pipeline.Stage.
 type Policy struct {
 	thresholds map[string]float64
 	rules      []Rule
+	categories []Categories
 }
 
 // New builds a policy; modelThresholds are the classifiers' own, which
-// cfg.Thresholds override.
-func New(cfg Config, modelThresholds map[string]float64) (*Policy, error) {
+// cfg.Thresholds override; categories are the categories models, whose
+// choice the policy writes into each item.
+func New(cfg Config, modelThresholds map[string]float64, categories ...Categories) (*Policy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Policy{thresholds: make(map[string]float64), rules: cfg.Rules}
+	p := &Policy{thresholds: make(map[string]float64), rules: cfg.Rules, categories: categories}
 	for l, t := range modelThresholds {
 		p.thresholds[l] = t
 	}
@@ -124,8 +153,11 @@ func (p *Policy) Process(_ context.Context, items []*pipeline.Item) error {
 	return nil
 }
 
-// Decide fills the item's flags and decision from its scores.
+// Decide fills the item's categories, flags and decision from its scores.
 func (p *Policy) Decide(it *pipeline.Item) {
+	for _, c := range p.categories {
+		it.SetCategory(c.Model, c.Category(it))
+	}
 	it.Flags = it.Flags[:0]
 	for _, s := range it.Scores {
 		if t, ok := p.thresholds[s.Label]; ok && s.Score >= t {

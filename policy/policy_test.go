@@ -57,3 +57,36 @@ func TestThresholdOverride(t *testing.T) {
 		t.Fatalf("config threshold 0.9 should override the model's 0.5: flags %v", it.Flags)
 	}
 }
+
+// Categories models name one category per item, from the scores whether
+// they were cached or fresh, and their labels never flag.
+func TestCategories(t *testing.T) {
+	dept := Categories{Model: "review_category", Labels: []string{"dresses", "tops"}, AbstainBelow: 0.4}
+	p, err := New(Config{}, map[string]float64{"spam": 0.5}, dept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		scores map[string]float64
+		want   string
+	}{
+		{map[string]float64{"dresses": 0.8, "tops": 0.2}, "dresses"},
+		{map[string]float64{"dresses": 0.3, "tops": 0.35}, Other},
+		{map[string]float64{"spam": 0.9}, Other},
+	}
+	for _, tt := range tests {
+		it := &pipeline.Item{}
+		for l, s := range tt.scores {
+			it.SetScore(l, s, "")
+		}
+		p.Decide(it)
+		if got := it.Category("review_category"); got != tt.want {
+			t.Errorf("%v: category %q, want %q", tt.scores, got, tt.want)
+		}
+		for _, f := range it.Flags {
+			if f == "dresses" || f == "tops" {
+				t.Errorf("%v: a category label flagged", tt.scores)
+			}
+		}
+	}
+}

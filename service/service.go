@@ -157,7 +157,7 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		return []pipeline.Stage{pipeline.Nop}, nil
 	}
 	cls := classifiers.NewStage(cs...)
-	pol, err := policy.New(cfg.Policy, cls.Thresholds())
+	pol, err := policy.New(cfg.Policy, cls.Thresholds(), cls.Categories()...)
 	if err != nil {
 		return nil, err
 	}

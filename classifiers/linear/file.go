@@ -36,6 +36,9 @@ type header struct {
 	Thresholds map[string]float64 `json:"thresholds"`
 	DimsLog2   int                `json:"dims_log2"`
 	Meta       map[string]string  `json:"meta,omitempty"`
+	// Added after format 1 shipped; absent means false and 0.
+	Categories   bool    `json:"categories,omitempty"`
+	AbstainBelow float64 `json:"abstain_below,omitempty"`
 }
 
 // Encode returns the model file's bytes.
@@ -43,7 +46,8 @@ func (m *Model) Encode() []byte {
 	var raw bytes.Buffer
 	raw.WriteString(magic)
 	binary.Write(&raw, binary.LittleEndian, uint32(fileFormat))
-	h := header{Name: m.Name, Kind: m.Kind, Classes: m.Classes, Thresholds: m.Thresholds, DimsLog2: log2(m.Dims), Meta: m.Meta}
+	h := header{Name: m.Name, Kind: m.Kind, Classes: m.Classes, Thresholds: m.Thresholds, DimsLog2: log2(m.Dims), Meta: m.Meta,
+		Categories: m.Categories, AbstainBelow: m.AbstainBelow}
 	hb, _ := json.Marshal(h) // map keys are sorted: deterministic
 	binary.Write(&raw, binary.LittleEndian, uint32(len(hb)))
 	raw.Write(hb)
@@ -128,6 +132,12 @@ func Decode(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: unknown kind %q", ErrCorrupt, h.Kind)
 	}
 	k := len(h.Classes)
+	if h.Categories && (h.Kind != classifiers.MultiClass || (k > 0 && h.Classes[k-1] == noneClass)) {
+		return nil, fmt.Errorf("%w: a categories model must be multi-class without a benign class", ErrCorrupt)
+	}
+	if h.AbstainBelow < 0 || h.AbstainBelow > 1 || math.IsNaN(h.AbstainBelow) {
+		return nil, fmt.Errorf("%w: abstain_below %v is not in [0, 1]", ErrCorrupt, h.AbstainBelow)
+	}
 	if k == 0 || k > 1024 || h.DimsLog2 < 10 || h.DimsLog2 > 24 {
 		return nil, fmt.Errorf("%w: %d classes, dims 2^%d", ErrCorrupt, k, h.DimsLog2)
 	}
@@ -137,6 +147,7 @@ func Decode(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: %d bytes of weights, want %d (truncated?)", ErrCorrupt, r.Len(), want)
 	}
 	m := &Model{Name: h.Name, Kind: h.Kind, Classes: h.Classes, Thresholds: h.Thresholds, Dims: dims, Meta: h.Meta,
+		Categories: h.Categories, AbstainBelow: h.AbstainBelow,
 		Weights: make([]int16, int(dims)*k), Scales: make([]float32, k), Bias: make([]float32, k)}
 	binary.Read(r, binary.LittleEndian, m.Weights)
 	binary.Read(r, binary.LittleEndian, m.Scales)

@@ -176,3 +176,63 @@ func BenchmarkClassify(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "texts/s")
 }
+
+// A categories model: exhaustive classes, calibrated by temperature,
+// abstaining below its floor, never flagging, and surviving a round trip.
+func TestCategoriesModel(t *testing.T) {
+	texts := map[string][]string{
+		"dresses": {"love this dress the skirt flows", "the dress is long and pretty", "a dress for summer weddings", "this maxi dress fits", "dress runs small in the bust", "beautiful dress with a slip"},
+		"bottoms": {"these jeans fit my hips", "the pants are too long", "great jeans for work", "shorts with deep pockets", "pants run small in the waist", "my favourite jeans now"},
+	}
+	var train, dev []Example
+	for label, ts := range texts {
+		for i, s := range ts {
+			e := Example{ID: label + string(rune('a'+i)), Text: s, Labels: []string{label}}
+			if i%3 == 2 {
+				dev = append(dev, e)
+			} else {
+				train = append(train, e)
+			}
+		}
+	}
+	if _, err := Train(append(train, Example{ID: "x", Text: "no label"}), TrainOptions{Kind: classifiers.MultiClass, Categories: true}); err == nil {
+		t.Fatal("a categories model must refuse rows without a label (that would add a benign class)")
+	}
+	m, err := Train(train, TrainOptions{Kind: classifiers.MultiClass, Categories: true, AbstainBelow: 0.9, Epochs: 30, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Calibrate(dev, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m.Meta["temperature"] == "" {
+		t.Fatal("calibration did not fit a temperature")
+	}
+	m.Seal()
+	back, err := Decode(m.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := back.Describe()
+	if !d.Categories || d.AbstainBelow != 0.9 || len(d.Thresholds) != 0 {
+		t.Fatalf("round trip lost the categories: %+v", d)
+	}
+	scores, err := back.Classify(context.Background(), []string{"the dress is lovely dress dress", "qqqq zzzz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Category(scores[0]); got != "dresses" && got != classifiers.Other {
+		t.Errorf("a dress review got %q", got)
+	}
+	if got := d.Category([]float32{0.55, 0.45}); got != classifiers.Other {
+		t.Errorf("an unsure 0.55/0.45 got %q, want other under a 0.9 floor", got)
+	}
+	if s := scores[1][0] + scores[1][1]; math.Abs(float64(s)-1) > 1e-5 {
+		t.Errorf("category scores sum to %v", s)
+	}
+	low := d
+	low.AbstainBelow = 0
+	if got := low.Category(scores[0]); got != "dresses" {
+		t.Errorf("without a floor a dress review got %q", got)
+	}
+}

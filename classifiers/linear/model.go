@@ -25,6 +25,10 @@ type Model struct {
 	Scales     []float32
 	Bias       []float32
 	Meta       map[string]string // free-form provenance: data, seed, epochs
+	// Categories and AbstainBelow: see classifiers.Description. Only an
+	// exhaustive multi-class model (no benign class) can be one.
+	Categories   bool
+	AbstainBelow float64
 
 	version string
 	pool    sync.Pool
@@ -40,7 +44,12 @@ func (m *Model) Labels() []string {
 
 // Describe implements classifiers.Classifier.
 func (m *Model) Describe() classifiers.Description {
-	return classifiers.Description{Name: m.Name, Version: m.version, Kind: m.Kind, Labels: m.Labels(), Thresholds: m.Thresholds}
+	d := classifiers.Description{Name: m.Name, Version: m.version, Kind: m.Kind, Labels: m.Labels(), Thresholds: m.Thresholds,
+		Categories: m.Categories, AbstainBelow: m.AbstainBelow}
+	if m.Categories {
+		d.Thresholds = map[string]float64{}
+	}
+	return d
 }
 
 // Classify implements classifiers.Classifier.

@@ -27,6 +27,11 @@ type TrainOptions struct {
 	LR       float64 // initial learning rate, decays linearly to 0 (default 0.5)
 	L2       float64 // weight decay per update (default 1e-6)
 	Seed     uint64
+	// Categories makes an exhaustive multi-class model a categories model
+	// (classifiers.Description.Categories) whose category is Other when its
+	// most probable label, after calibration, scores below AbstainBelow.
+	Categories   bool
+	AbstainBelow float64
 	// Progress, when set, is told after each epoch.
 	Progress func(epoch, epochs int, loss float64)
 	Meta     map[string]string
@@ -100,6 +105,12 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 	}
 	if kind == classifiers.MultiClass && benign {
 		classes = append(classes, noneClass)
+	}
+	if o.Categories && (kind != classifiers.MultiClass || benign) {
+		return nil, errors.New("train: a categories model must be multi-class with one label on every example")
+	}
+	if o.AbstainBelow < 0 || o.AbstainBelow > 1 {
+		return nil, fmt.Errorf("train: abstain below %v is not in [0, 1]", o.AbstainBelow)
 	}
 	k := len(classes)
 	dims := uint32(1) << o.DimsLog2
@@ -180,7 +191,7 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 	}
 
 	m := &Model{Name: o.Name, Kind: kind, Classes: classes, Dims: dims, Bias: bias, Meta: o.Meta,
-		Thresholds: map[string]float64{}}
+		Thresholds: map[string]float64{}, Categories: o.Categories, AbstainBelow: o.AbstainBelow}
 	m.quantize(w)
 	for _, l := range labels {
 		m.Thresholds[l] = 0.5

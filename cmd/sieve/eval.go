@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/linear"
 	"github.com/sieve-stream/sieve/classifiers/plots"
 	"github.com/sieve-stream/sieve/datasets"
 	"github.com/sieve-stream/sieve/generator"
@@ -48,6 +51,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	ex, err := datasets.Load(*data)
+	if err != nil {
+		return usageError{err}
+	}
 	if *model != "" {
 		var keep []classifiers.Classifier
 		for _, c := range cs {
@@ -56,13 +63,17 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		if len(keep) == 0 {
-			return usagef("--model: no configured classifier is named %q", *model)
+			c, err := standaloneModel(*model)
+			if err != nil {
+				return usagef("--model: no configured classifier is named %q, and %v", *model, err)
+			}
+			keep = append(keep, c)
 		}
 		cs = keep
-	}
-	ex, err := datasets.Load(*data)
-	if err != nil {
-		return usageError{err}
+	} else if *path == "" && !knowsAny(cs, ex) {
+		// Without a config, data whose labels no default model knows (review
+		// departments) is evaluated with the built-in models that know them.
+		cs = builtinsFor(ex)
 	}
 	rep, err := classifiers.Evaluate(context.Background(), cs, ex, cfg.Policy.Thresholds, 512)
 	if err != nil {
@@ -117,6 +128,9 @@ func printReport(w io.Writer, r *classifiers.Report) {
 	fmt.Fprintf(w, "  any: accuracy %.4f precision %.4f recall %.4f f1 %.4f\n", r.Any.Accuracy, r.Any.Precision, r.Any.Recall, r.Any.F1)
 	if r.Accuracy != nil {
 		fmt.Fprintf(w, "  single-label: accuracy %.4f weighted F1 %.4f\n", *r.Accuracy, *r.WeightedF1)
+		if r.Abstention != nil {
+			fmt.Fprintf(w, "  abstained on %.4f of rows (counted wrong above); accuracy where it answered %.4f\n", *r.Abstention, *r.AnsweredAccuracy)
+		}
 	}
 	if len(r.Unsupported) > 0 {
 		fmt.Fprintf(w, "  labels no model knows: %v\n", r.Unsupported)
@@ -170,4 +184,39 @@ func evalRewrites(data string, asJSON bool, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  style accuracy %.4f  similarity (chrF to source) %.4f  reference chrF %.4f  joint %.4f\n",
 		rep.StyleAccuracy, rep.Similarity, rep.ReferenceChrF, rep.Joint)
 	return nil
+}
+
+// standaloneModel is --model naming a built-in model or a model file rather
+// than a configured classifier.
+func standaloneModel(name string) (classifiers.Classifier, error) {
+	if m, err := models.Builtin(name); err == nil {
+		return m, nil
+	}
+	if _, err := os.Stat(name); err != nil {
+		return nil, fmt.Errorf("it is neither a built-in model (%s) nor a model file", strings.Join(models.Names(), ", "))
+	}
+	return linear.Load(name)
+}
+
+func knowsAny(cs []classifiers.Classifier, ex []classifiers.Example) bool {
+	for _, c := range cs {
+		for _, l := range c.Describe().Labels {
+			for _, e := range ex {
+				if slices.Contains(e.Labels, l) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func builtinsFor(ex []classifiers.Example) []classifiers.Classifier {
+	var out []classifiers.Classifier
+	for _, n := range models.Names() {
+		if m, err := models.Builtin(n); err == nil && knowsAny([]classifiers.Classifier{m}, ex) {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -34,6 +34,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "shuffle seed")
 	arch := fs.String("arch", "linear", "linear (a Sieve model file) or bag (an ONNX model directory: word-piece embeddings, mean pooling, sigmoid outputs)")
 	targetPrecision := fs.Float64("target-precision", 0, "calibrate thresholds to reach this precision (default: maximise F1)")
+	categories := fs.Bool("categories", false, "a categories model (every row has exactly one label, e.g. a review's department): verdicts name its most probable label under \"categories\", and its labels never flag; implies --kind multi-class")
+	abstain := fs.Float64("abstain-below", 0, "with --categories: below this calibrated top score the category is \"other\"")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -86,8 +88,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return usagef("--arch: %q is not linear or bag", *arch)
 	}
 	start := time.Now()
+	if *categories && *kind == "" {
+		*kind = string(classifiers.MultiClass)
+	}
+	if *abstain != 0 && !*categories {
+		return usagef("--abstain-below needs --categories")
+	}
 	m, err := linear.Train(train, linear.TrainOptions{
 		Name: *name, Kind: classifiers.Kind(*kind), Labels: order, DimsLog2: *dims, Epochs: *epochs, LR: *lr, Seed: *seed,
+		Categories: *categories, AbstainBelow: *abstain,
 		Meta:     map[string]string{"data": strings.Join(data, " "), "seed": fmt.Sprint(*seed), "epochs": fmt.Sprint(*epochs)},
 		Progress: func(e, n int, loss float64) { progress(stderr, e, n, loss) },
 	})
