@@ -47,7 +47,7 @@ type Description struct {
 }
 
 // Other is the category of a text a categories model abstains on.
-const Other = "other"
+const Other = pipeline.CategoryOther
 
 // Category is the category a categories model gives one text from its
 // scores: the most probable label, or Other below the floor.

@@ -21,6 +21,7 @@ import (
 	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/policy"
 	"github.com/sieve-stream/sieve/proxy"
+	"github.com/sieve-stream/sieve/route"
 	"gopkg.in/yaml.v3"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	Rewrite     Rewrite            `yaml:"rewrite"`
 	Guardrails  Guardrails         `yaml:"guardrails"`
 	Media       Media              `yaml:"media"`
+	// Routes send copies of verdicts or messages to topics chosen per
+	// message (route.Config).
+	Routes []route.Config `yaml:"routes"`
 	Proxy       proxy.Config       `yaml:"proxy"`
 	HTTP        HTTP               `yaml:"http"`
 	Log         Log                `yaml:"log"`
@@ -111,6 +115,12 @@ type ClassifierConfig struct {
 	Steps []ClassifierConfig      `yaml:"steps"`
 	Band  *cascade.Band           `yaml:"band"`
 	Bands map[string]cascade.Band `yaml:"bands"`
+	// Categories makes a multi-class model (an ONNX export or remote model
+	// of a user's taxonomy) a categories model: verdicts name its most
+	// probable label, "other" below AbstainBelow, and its labels never
+	// flag. Built-in and trained categories models carry this themselves.
+	Categories   bool    `yaml:"categories"`
+	AbstainBelow float64 `yaml:"abstain_below"`
 }
 
 // DefaultClassifiers are the built-in models used when the config names
@@ -236,6 +246,9 @@ func (c *Config) EnsureDefaults() {
 		c.Delivery = AtLeastOnce
 	}
 	c.Kafka.EnsureDefaults()
+	for i := range c.Routes {
+		c.Routes[i].EnsureDefaults()
+	}
 	p := &c.Pipeline
 	if p.Workers <= 0 {
 		p.Workers = 4
@@ -413,6 +426,11 @@ func (c *Config) Validate() error {
 	}
 	if o := c.Rewrite.OpenAI; o != nil && (o.BaseURL == "" || o.Model == "") {
 		return errors.New("rewrite.openai: base_url and model are required")
+	}
+	for i := range c.Routes {
+		if err := c.Routes[i].Validate(i); err != nil {
+			return err
+		}
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -572,6 +572,11 @@ func (e *Engine) encode(it *Item, now time.Time) {
 		v := AppendVerdict(make([]byte, 0, 256), it, now.Sub(it.received), e.opts.Decode.KeepUnknown)
 		it.outBuf[0] = Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v}
 		it.outputs = append(it.outBuf[:1], it.Extra...)
+		for i := 1; i < len(it.outputs); i++ {
+			if it.outputs[i].SameAsVerdict {
+				it.outputs[i].Value = v
+			}
+		}
 	}
 }
 

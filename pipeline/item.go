@@ -132,6 +132,9 @@ func (it *Item) Score(label string) (float64, bool) {
 	return 0, false
 }
 
+// CategoryOther is the category of an item a categories model abstained on.
+const CategoryOther = "other"
+
 // Category is the category one model chose for an item.
 type Category struct {
 	Model string

@@ -53,6 +53,10 @@ type Output struct {
 	Key     []byte
 	Value   []byte
 	Headers []Header
+	// SameAsVerdict asks for the item's verdict as Value, filled in when the
+	// engine encodes the verdict (a routed copy, asked for by a stage that
+	// runs before the verdict exists).
+	SameAsVerdict bool
 
 	// Who is waiting for this output's acknowledgement. A method call
 	// instead of a callback keeps the hot path free of closures.

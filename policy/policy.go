@@ -101,7 +101,7 @@ type Categories struct {
 }
 
 // Other is the category below a model's confidence floor.
-const Other = "other"
+const Other = pipeline.CategoryOther
 
 // Category is the item's category under c: its most probable label, or
 // Other when that scores below the floor or was not scored.

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/policy"
 	"github.com/sieve-stream/sieve/rewrite"
+	"github.com/sieve-stream/sieve/route"
 	"github.com/sieve-stream/sieve/signals"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -45,6 +47,11 @@ func Classifiers(cfg *config.Config) ([]classifiers.Classifier, error) {
 		c, err := buildClassifier(cc)
 		if err != nil {
 			return nil, fmt.Errorf("classifiers[%d]%w", i, err)
+		}
+		if c != nil && cc.Categories {
+			if c, err = classifiers.AsCategories(c, cc.AbstainBelow); err != nil {
+				return nil, fmt.Errorf("classifiers[%d].categories: %w", i, err)
+			}
 		}
 		if c != nil {
 			cs = append(cs, c)
@@ -225,7 +232,24 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 			Judge:    judge, Labels: labels, Fallback: cfg.Rewrite.Fallback, Topic: cfg.Kafka.Topics.Rewrites, Rails: rails,
 		}))
 	}
+	if len(cfg.Routes) > 0 {
+		rs, err := Routes(cfg, cls)
+		if err != nil {
+			return nil, err
+		}
+		stages = append(stages, rs)
+	}
 	return stages, nil
+}
+
+// Routes builds the route stage over the classify stage's categories
+// models.
+func Routes(cfg *config.Config, cls *classifiers.Stage) (*route.Stage, error) {
+	var names []string
+	for _, c := range cls.Categories() {
+		names = append(names, c.Model)
+	}
+	return route.New(cfg.Routes, names)
 }
 
 // modelSetVersion names the classifiers and policy whose scores the cache
@@ -303,10 +327,17 @@ func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
 		}
 		o.Stages = st
 	}
+	extra := o.KafkaOpts
+	for _, r := range cfg.Routes {
+		if r.Dynamic() {
+			extra = append(slices.Clip(extra), kgo.AllowAutoTopicCreation())
+			break
+		}
+	}
 	src, err := kafka.NewSource(&cfg.Kafka, o.Brokers, kafka.SourceOptions{
 		ExactlyOnce: cfg.Delivery == config.ExactlyOnce,
 		Logger:      o.Logger,
-		Extra:       o.KafkaOpts,
+		Extra:       extra,
 	})
 	if err != nil {
 		return nil, err
@@ -360,7 +391,33 @@ func CreateTopics(ctx context.Context, cfg *config.Config, brokers []string) err
 	defer cl.Close()
 	t := cfg.Kafka.Topics
 	topics := append(append([]string{}, t.Input...), t.Verdicts, t.Rewrites, t.DeadLetters)
-	return kafka.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, topics...)
+	extra, err := OutputTopics(cfg)
+	if err != nil {
+		return err
+	}
+	return kafka.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, append(topics, extra...)...)
+}
+
+// OutputTopics are the routed topics known before any message arrives
+// (route.Stage.Topics).
+func OutputTopics(cfg *config.Config) ([]string, error) {
+	if len(cfg.Routes) == 0 {
+		return nil, nil
+	}
+	cs, err := Classifiers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cls := classifiers.NewStage(cs...)
+	rs, err := Routes(cfg, cls)
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string][]string{}
+	for _, c := range cls.Categories() {
+		labels[c.Model] = c.Labels
+	}
+	return rs.Topics(labels), nil
 }
 
 // costly burns CPU per item before its inner stage, like a heavier model.

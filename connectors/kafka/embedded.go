@@ -17,7 +17,10 @@ type Broker struct {
 // StartBroker starts an embedded broker on port (0: any free port). With
 // dataDir set, its log survives a restart in that folder.
 func StartBroker(port int, dataDir string) (*Broker, error) {
-	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port)}
+	// Auto-creation serves routes whose topic depends on the message's
+	// tenant or channel (route.Config.Dynamic); clients only create topics
+	// when they ask to.
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.AllowAutoTopicCreation()}
 	if dataDir != "" {
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("kafka.data_dir: %w", err)
