@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/sieve-stream/sieve/aggregate"
 	"io"
 	"net/netip"
 	"os"
@@ -48,9 +49,11 @@ type Config struct {
 	// Routes send copies of verdicts or messages to topics chosen per
 	// message (route.Config).
 	Routes []route.Config `yaml:"routes"`
-	Proxy       proxy.Config       `yaml:"proxy"`
-	HTTP        HTTP               `yaml:"http"`
-	Log         Log                `yaml:"log"`
+	// Aggregates counts verdicts in event-time windows (aggregate.Config).
+	Aggregates aggregate.Config `yaml:"aggregates"`
+	Proxy      proxy.Config     `yaml:"proxy"`
+	HTTP       HTTP             `yaml:"http"`
+	Log        Log              `yaml:"log"`
 
 	// path is the file the config came from, for error messages.
 	path string
@@ -249,6 +252,7 @@ func (c *Config) EnsureDefaults() {
 	for i := range c.Routes {
 		c.Routes[i].EnsureDefaults()
 	}
+	c.Aggregates.EnsureDefaults()
 	p := &c.Pipeline
 	if p.Workers <= 0 {
 		p.Workers = 4
@@ -431,6 +435,9 @@ func (c *Config) Validate() error {
 		if err := c.Routes[i].Validate(i); err != nil {
 			return err
 		}
+	}
+	if err := c.Aggregates.Validate(); err != nil {
+		return err
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -55,6 +55,10 @@ type Options struct {
 	// record to DeadLetterTopic with the contract's headers).
 	DeadLetter func(*Item) Output
 
+	// Folders see every item in its partition's offset order as it goes to
+	// the sink (windowed aggregates).
+	Folders []Folder
+
 	// TokenEstimate estimates an item's model cost for the batcher.
 	TokenEstimate func(*Message) int
 	// OnDone, when set, sees every item once its outputs (verdict or dead
@@ -308,6 +312,10 @@ func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
 			e.m.Transactions.WithLabelValues("committed").Inc()
 		default:
 			e.m.Transactions.WithLabelValues("aborted").Inc()
+		}
+		if endErr != nil || !committed {
+			// The input rewinds to the last commit: state folded since is void.
+			e.forget(nil)
 		}
 		e.src.Release()
 		if !drained {
@@ -582,6 +590,11 @@ func (e *Engine) encode(it *Item, now time.Time) {
 
 // release hands items, in their lane's offset order, to the sink.
 func (e *Engine) release(items []*Item) {
+	for _, f := range e.opts.Folders {
+		if out := f.Fold(items[0].lane.part, items); len(out) > 0 {
+			items[0].outputs = append(items[0].outputs, out...)
+		}
+	}
 	for _, it := range items {
 		it.pending = int32(len(it.outputs))
 		for i := range it.outputs {
@@ -814,11 +827,21 @@ func (e *Engine) Revoked(ctx context.Context, parts []Partition) {
 		e.commit(ctx, only)
 	}
 	e.dropLanes(parts)
+	e.forget(parts)
 }
 
 // Lost implements PartitionListener: the partitions are gone without a
 // chance to commit.
-func (e *Engine) Lost(parts []Partition) { e.dropLanes(parts) }
+func (e *Engine) Lost(parts []Partition) {
+	e.dropLanes(parts)
+	e.forget(parts)
+}
+
+func (e *Engine) forget(parts []Partition) {
+	for _, f := range e.opts.Folders {
+		f.Forget(parts)
+	}
+}
 
 func (e *Engine) dropLanes(parts []Partition) {
 	e.commitMu.Lock()

@@ -55,3 +55,22 @@ func IsTransient(err error) bool {
 // ErrBreakerOpen is returned to callers while a stage's circuit breaker is
 // open and the batch was not tried.
 var ErrBreakerOpen = errors.New("circuit breaker open")
+
+// A Folder keeps state that must follow each partition's offset order, such
+// as windowed counts: a Stage sees micro-batches in any order and may see an
+// item twice on a retry, a Folder sees every item once, in order.
+//
+// Fold is called with a run of one partition's items in offset order (dead
+// letters included, to be skipped), never concurrently for the same
+// partition, just before their outputs go to the sink. The outputs it
+// returns (closed windows, a snapshot of its state) are produced as outputs
+// of items[0]: that offset is not committed before they are written, and in
+// exactly-once mode they are part of the same transaction.
+//
+// Forget drops the state of partitions this process no longer owns, or of
+// every partition (parts == nil) after an aborted transaction rewound the
+// input: Fold must then restore what was last committed before going on.
+type Folder interface {
+	Fold(part Partition, items []*Item) []Output
+	Forget(parts []Partition)
+}

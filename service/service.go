@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/sieve-stream/sieve/aggregate"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -293,6 +294,8 @@ type Member struct {
 	Source *kafka.Source
 	Engine *pipeline.Engine
 
+	state *kafka.StateStore // aggregates' state reader, when configured
+
 	once sync.Once
 }
 
@@ -343,10 +346,63 @@ func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
 		return nil, err
 	}
 	opts := EngineOptions(cfg, o.Stages, o.Metrics, o.Logger)
+	m := &Member{Source: src}
+	if cfg.Aggregates.Enabled() {
+		agg, store, err := aggregator(cfg, o)
+		if err != nil {
+			src.Close()
+			return nil, err
+		}
+		m.state = store
+		opts.Folders = append(opts.Folders, agg)
+	}
 	if o.Tune != nil {
 		o.Tune(&opts)
 	}
-	return &Member{Source: src, Engine: pipeline.New(src.Pipeline(), src.Sink(), opts)}, nil
+	m.Engine = pipeline.New(src.Pipeline(), src.Sink(), opts)
+	return m, nil
+}
+
+// aggregator builds the windowed aggregates and the reader of their state
+// topic, which it creates where missing: like Kafka Streams' changelogs, it
+// is Sieve's internal topic, not one a user manages.
+func aggregator(cfg *config.Config, o MemberOptions) (*aggregate.Aggregator, *kafka.StateStore, error) {
+	a := cfg.Aggregates
+	if len(a.Cross) > 0 {
+		cs, err := Classifiers(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		have := map[string]bool{}
+		for _, c := range classifiers.NewStage(cs...).Categories() {
+			have[c.Model] = true
+		}
+		for i, m := range a.Cross {
+			if !have[m] {
+				return nil, nil, fmt.Errorf("aggregates.cross[%d]: no categories model is named %q", i, m)
+			}
+		}
+	}
+	opts, err := kafka.ClientOptions(&cfg.Kafka, o.Brokers)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err = kafka.EnsureStateTopic(ctx, cl, a.StateTopic)
+	cancel()
+	cl.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("aggregates.state_topic: %w", err)
+	}
+	store, err := kafka.NewStateStore(&cfg.Kafka, o.Brokers, a.StateTopic)
+	if err != nil {
+		return nil, nil, err
+	}
+	return aggregate.New(a, aggregate.Options{Store: store, Group: cfg.Kafka.Group, Registry: o.Registry, Logger: o.Logger}), store, nil
 }
 
 // Run runs the member until ctx is done, drains, and leaves the group.
@@ -363,7 +419,14 @@ func (m *Member) Kill() {
 }
 
 // Close closes the member's client.
-func (m *Member) Close() { m.once.Do(m.Source.Close) }
+func (m *Member) Close() {
+	m.once.Do(func() {
+		m.Source.Close()
+		if m.state != nil {
+			m.state.Close()
+		}
+	})
+}
 
 // Brokers starts the embedded broker when the config asks for one and
 // returns the addresses to dial and a function that stops what it started.
@@ -395,6 +458,7 @@ func CreateTopics(ctx context.Context, cfg *config.Config, brokers []string) err
 	if err != nil {
 		return err
 	}
+	extra = append(extra, cfg.Aggregates.Topic)
 	return kafka.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, append(topics, extra...)...)
 }
 

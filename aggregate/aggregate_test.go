@@ -1,0 +1,118 @@
+package aggregate
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/sieve-stream/sieve/pipeline"
+)
+
+// snapshots keeps the newest snapshot per key, as the compacted state topic
+// does once the pipeline's producer wrote them.
+type snapshots map[string][]byte
+
+func (s snapshots) Load(_ context.Context, key string) ([]byte, error) { return s[key], nil }
+
+func (s snapshots) save(cfg Config, outs []pipeline.Output) (windows []Record) {
+	for _, o := range outs {
+		switch o.Topic {
+		case cfg.StateTopic:
+			s[string(o.Key)] = o.Value
+		case cfg.Topic:
+			var r Record
+			if err := json.Unmarshal(o.Value, &r); err != nil {
+				panic(err)
+			}
+			windows = append(windows, r)
+		}
+	}
+	return windows
+}
+
+var part = pipeline.Partition{Topic: "reviews", Partition: 0}
+
+func review(offset int64, ts time.Time, tenant, dept, decision string) *pipeline.Item {
+	it := &pipeline.Item{Record: &pipeline.Record{Position: pipeline.Position{Partition: part, Offset: offset}},
+		Msg: &pipeline.Message{TS: ts.Format(time.RFC3339), Tenant: tenant}, Decision: decision}
+	it.SetCategory("review_category", dept)
+	it.SetScore("dresses", map[bool]float64{true: 0.9, false: 0.1}[dept == "dresses"], "")
+	return it
+}
+
+func config() Config {
+	c := Config{Topic: "aggregates", Windows: []time.Duration{time.Minute}, Lateness: 10 * time.Second}
+	c.EnsureDefaults()
+	return c
+}
+
+func TestWindowsCloseOnEventTimeOnce(t *testing.T) {
+	cfg := config()
+	store := snapshots{}
+	a := New(cfg, Options{Store: store, Group: "g"})
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	var items []*pipeline.Item
+	for i := range 120 { // two minutes, one review a second
+		dept := "tops"
+		if i%3 == 0 {
+			dept = "dresses"
+		}
+		items = append(items, review(int64(i), t0.Add(time.Duration(i)*time.Second), "acme", dept, "allow"))
+	}
+	items[5].Err = &pipeline.ItemError{Code: "invalid_json"} // a dead letter: skipped, offset still moves
+	var got []Record
+	// First half, then a crash: a new aggregator restores from the snapshot
+	// and the input replays from an earlier offset.
+	got = append(got, store.save(cfg, a.Fold(part, items[:50]))...)
+	got = append(got, store.save(cfg, a.Fold(part, items[50:80]))...)
+	b := New(cfg, Options{Store: store, Group: "g"})
+	got = append(got, store.save(cfg, b.Fold(part, items[40:100]))...) // 40..79 replayed
+	got = append(got, store.save(cfg, b.Fold(part, items[100:]))...)
+	// A late review for the first minute, after it closed.
+	late := review(120, t0.Add(3*time.Second), "acme", "tops", "allow")
+	// And one far ahead that closes the second minute.
+	ahead := review(121, t0.Add(3*time.Minute), "acme", "tops", "allow")
+	got = append(got, store.save(cfg, b.Fold(part, []*pipeline.Item{late, ahead}))...)
+
+	if len(got) != 2 {
+		t.Fatalf("%d windows closed, want 2: %+v", len(got), got)
+	}
+	first, second := got[0], got[1]
+	if !first.Window.Start.Equal(t0) || first.Window.Size != "1m" || first.Tenant != "acme" {
+		t.Fatalf("first window %+v", first.Window)
+	}
+	if first.Messages != 59 || second.Messages != 60 {
+		t.Errorf("messages %d and %d, want 59 (one dead letter) and 60: replayed records must not count twice", first.Messages, second.Messages)
+	}
+	// Reviews 0, 3, ..., 57 are dresses; the dead letter (5) was a top,
+	// and the late top after the window closed is left out.
+	if c := first.Categories["review_category"]; c["dresses"] != 20 || c["tops"] != 39 {
+		t.Errorf("first minute's departments %v, want 20 dresses and 39 tops", c)
+	}
+	if m := second.MeanScores["dresses"]; m < 0.36 || m > 0.38 {
+		t.Errorf("mean dresses score %v, want (20×0.9+40×0.1)/60 ≈ 0.367", m)
+	}
+	if first.Decisions["allow"] != 59 {
+		t.Errorf("decisions %v", first.Decisions)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []Config{
+		{Topic: "a", Windows: []time.Duration{500 * time.Millisecond}},
+		{Topic: "a", Lateness: -time.Second},
+		{Topic: "a", StateTopic: "a"},
+		{Topic: "a", Cross: []string{"one"}},
+	} {
+		c.EnsureDefaults()
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+	var off Config
+	off.EnsureDefaults()
+	if off.Enabled() || off.Validate() != nil {
+		t.Error("no topic means no aggregates, and no error")
+	}
+}
