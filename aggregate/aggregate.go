@@ -258,7 +258,7 @@ func (a *Aggregator) closeWindows(p pipeline.Partition, st *partState) []pipelin
 		c := st.Windows[k]
 		delete(st.Windows, k)
 		rec := Record{V: 1, Tenant: k.Tenant, Source: Source{Topic: p.Topic, Partition: p.Partition},
-			Window: Window{Size: sizeName(k.Size), Start: time.Unix(k.Start, 0).UTC(), End: time.Unix(k.Start, 0).Add(k.Size).UTC()},
+			Window:   Window{Size: sizeName(k.Size), Start: time.Unix(k.Start, 0).UTC(), End: time.Unix(k.Start, 0).Add(k.Size).UTC()},
 			Messages: c.Messages, Decisions: c.Decisions, Categories: c.Categories, Cross: c.Cross, Flags: c.Flags}
 		if len(c.ScoreSum) > 0 {
 			rec.MeanScores = make(map[string]float64, len(c.ScoreSum))

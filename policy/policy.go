@@ -14,7 +14,8 @@ import (
 // Rule decides when a label's score lies in [Min, Max).
 type Rule struct {
 	// Label is a label's score in [0, 1]; or Signal, one of the item's
-	// signals (campaign_size, campaign_authors, author_rate, author_age_s),
+	// signals (campaign_size, campaign_authors, author_rate, author_age_s,
+	// new_author_rate),
 	// any non-negative number. One of the two.
 	Label  string `yaml:"label"`
 	Signal string `yaml:"signal"`

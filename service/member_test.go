@@ -31,7 +31,11 @@ func TestMain(m *testing.M) {
 }
 
 func memberProcess() int {
-	cfg := memberConfig(strings.Split(os.Getenv("SIEVE_TEST_BROKERS"), ","), os.Getenv("SIEVE_TEST_DELIVERY"), os.Getenv("SIEVE_TEST_MEMBER"))
+	brokers := strings.Split(os.Getenv("SIEVE_TEST_BROKERS"), ",")
+	cfg := memberConfig(brokers, os.Getenv("SIEVE_TEST_DELIVERY"), os.Getenv("SIEVE_TEST_MEMBER"))
+	if os.Getenv("SIEVE_TEST_SCENARIO") == "reviews" {
+		cfg = reviewsConfig(brokers, os.Getenv("SIEVE_TEST_MEMBER"))
+	}
 	m, err := service.NewMember(cfg, service.MemberOptions{Stages: slowStages(cfg)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -82,10 +86,11 @@ func slowStages(cfg *config.Config) []pipeline.Stage {
 	}})
 }
 
-func startMemberProcess(t *testing.T, brokers []string, delivery, name string) *exec.Cmd {
+func startMemberProcess(t *testing.T, brokers []string, delivery, name string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SIEVE_TEST_MEMBER="+name, "SIEVE_TEST_BROKERS="+strings.Join(brokers, ","), "SIEVE_TEST_DELIVERY="+delivery)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -23,7 +23,14 @@ const (
 	CampaignAuthors = "campaign_authors"
 	AuthorRate      = "author_rate"  // the author's messages in the current minute
 	AuthorAge       = "author_age_s" // seconds since the author was first seen
+	// NewAuthorRate is AuthorRate for an author first seen less than an
+	// hour ago, else 0: a burst from a new account, the fake-review
+	// pattern, in one number a policy rule can test.
+	NewAuthorRate = "new_author_rate"
 )
+
+// newAuthorAge is how recent "new" is for NewAuthorRate.
+const newAuthorAge = time.Hour
 
 // Observation is one message's campaign evidence.
 type Observation struct {
@@ -148,8 +155,14 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 		if stats, err = store.Authors(ctx, authors, time.Now()); err == nil {
 			now := time.Now()
 			for i, it := range byAuthor {
+				age := now.Sub(stats[i].FirstSeen)
 				setSignal(it, AuthorRate, float64(stats[i].Rate))
-				setSignal(it, AuthorAge, now.Sub(stats[i].FirstSeen).Seconds())
+				setSignal(it, AuthorAge, age.Seconds())
+				newRate := 0.0
+				if age < newAuthorAge {
+					newRate = float64(stats[i].Rate)
+				}
+				setSignal(it, NewAuthorRate, newRate)
 			}
 		}
 	}

@@ -179,4 +179,9 @@ func TestAuthorVelocity(t *testing.T) {
 	if got := items[4].Signals[signals.AuthorRate]; got != 5 {
 		t.Fatalf("author rate %v, want 5", got)
 	}
+	// An author first seen just now is new: the burst shows as
+	// new_author_rate too.
+	if got := items[4].Signals[signals.NewAuthorRate]; got != 5 {
+		t.Fatalf("new author rate %v, want 5", got)
+	}
 }

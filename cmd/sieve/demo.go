@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/datasets"
+	"github.com/sieve-stream/sieve/examples"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/traffic"
@@ -23,12 +29,38 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	rate := fs.Int("rate", 2000, "synthetic messages per second")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
 	seed := fs.Uint64("seed", 1, "traffic seed")
+	scenario := fs.String("scenario", "moderation", "moderation (posts: spam, abuse, broken records) or reviews (examples/reviews/sieve.yaml: departments, sentiment, fake reviews, routing, windowed counts)")
+	data := fs.String("data", defaultDatasets(), "reviews scenario: the shared datasets folder whose review sets (train and dev parts, never the held-out test part) make the traffic")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
+	var cfg *config.Config
+	var err error
+	switch *scenario {
+	case "moderation":
+		cfg, err = loadConfig(*path)
+	case "reviews":
+		if *path != "" {
+			return usagef("--scenario reviews brings its own config; -c is for the moderation scenario")
+		}
+		cfg, err = config.Parse(bytes.NewReader(examples.Reviews()))
+	default:
+		return usagef("--scenario: %q is not moderation or reviews", *scenario)
+	}
 	if err != nil {
 		return err
+	}
+	var reviews []traffic.Review
+	if *scenario == "reviews" {
+		reviews = loadReviews(*data, stderr)
+		rateSet := false
+		fs.Visit(func(f *flag.Flag) { rateSet = rateSet || f.Name == "rate" })
+		if !rateSet {
+			// Slow enough that the ~20,000 reviews last over six minutes
+			// before they repeat (and the campaign signals call every
+			// repeat a campaign).
+			*rate = 50
+		}
 	}
 	if *path == "" {
 		cfg.Kafka.Embedded = true
@@ -80,7 +112,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	prodErr := make(chan error, 1)
 	go func() {
 		defer wg.Done()
-		prodErr <- produceTraffic(ctx, cfg.Kafka, brokers, *rate, *seed, cfg.Pipeline.MaxTextBytes)
+		prodErr <- produceTraffic(ctx, cfg.Kafka, brokers, *rate, *seed, cfg.Pipeline.MaxTextBytes, reviews)
 	}()
 	go func() {
 		defer wg.Done()
@@ -100,8 +132,40 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// produceTraffic writes synthetic messages at rate until ctx ends.
-func produceTraffic(ctx context.Context, kc kafka.Config, brokers []string, rate int, seed uint64, maxText int) error {
+// defaultDatasets is $SIEVE_DATASETS, else the shared folder beside the
+// repository.
+func defaultDatasets() string {
+	if d := os.Getenv("SIEVE_DATASETS"); d != "" {
+		return d
+	}
+	return "../shared/datasets"
+}
+
+// loadReviews reads the review sets' train and dev parts; without them the
+// demo replays traffic.SampleReviews.
+func loadReviews(dir string, stderr io.Writer) []traffic.Review {
+	var out []traffic.Review
+	for _, set := range []string{"review_category", "review_sentiment"} {
+		for _, part := range []string{datasets.Train, datasets.Dev} {
+			ex, err := datasets.Load(filepath.Join(dir, set, "train.jsonl") + "#" + part)
+			if err != nil {
+				continue
+			}
+			for _, e := range ex {
+				out = append(out, traffic.Review{Text: e.Text})
+			}
+		}
+	}
+	if len(out) == 0 {
+		fmt.Fprintf(stderr, "no review sets under %s (--data); replaying %d sample reviews\n", dir, len(traffic.SampleReviews))
+		return traffic.SampleReviews
+	}
+	return out
+}
+
+// produceTraffic writes synthetic messages at rate until ctx ends: the
+// moderation mix, or reviews when reviews is not nil.
+func produceTraffic(ctx context.Context, kc kafka.Config, brokers []string, rate int, seed uint64, maxText int, reviews []traffic.Review) error {
 	opts, err := kafka.ClientOptions(&kc, brokers)
 	if err != nil {
 		return err
@@ -111,7 +175,11 @@ func produceTraffic(ctx context.Context, kc kafka.Config, brokers []string, rate
 		return err
 	}
 	defer cl.Close()
-	gen := traffic.New(seed, traffic.DefaultMix, maxText)
+	next := traffic.New(seed, traffic.DefaultMix, maxText).Next
+	if reviews != nil {
+		rg := traffic.NewReviews(seed, reviews)
+		next = func() traffic.Message { return rg.Next(time.Now()) }
+	}
 	tick := 20 * time.Millisecond
 	per := float64(rate) * tick.Seconds()
 	t := time.NewTicker(tick)
@@ -125,7 +193,7 @@ func produceTraffic(ctx context.Context, kc kafka.Config, brokers []string, rate
 		}
 		owed += per
 		for ; owed >= 1; owed-- {
-			m := gen.Next()
+			m := next()
 			cl.Produce(ctx, &kgo.Record{Topic: kc.Topics.Input[0], Key: []byte(m.Key), Value: m.Value}, nil)
 		}
 	}
@@ -139,12 +207,13 @@ type liveStats struct {
 	lat       []float64
 	flags     map[string]int
 	decisions map[string]int
+	cats      map[string]int // the first categories model's categories
 	dead      map[string]int
 	start     time.Time
 }
 
 func newLiveStats() *liveStats {
-	return &liveStats{flags: map[string]int{}, decisions: map[string]int{}, dead: map[string]int{}, start: time.Now()}
+	return &liveStats{flags: map[string]int{}, decisions: map[string]int{}, cats: map[string]int{}, dead: map[string]int{}, start: time.Now()}
 }
 
 func (s *liveStats) add(it *pipeline.Item) {
@@ -161,6 +230,9 @@ func (s *liveStats) add(it *pipeline.Item) {
 	}
 	for _, f := range it.Flags {
 		s.flags[f]++
+	}
+	if len(it.Categories) > 0 {
+		s.cats[it.Categories[0].Value]++
 	}
 	d := it.Decision
 	if d == "" {
@@ -183,6 +255,9 @@ func (s *liveStats) print(ctx context.Context, w io.Writer, tty bool) {
 			p50, p99 := percentile(s.lat, 0.5), percentile(s.lat, 0.99)
 			line := fmt.Sprintf("%8d msgs  %6.0f msg/s  e2e p50 %6.1fms p99 %6.1fms  flags %s  decisions %s  dead %d",
 				s.total, rate, p50, p99, counts(s.flags), counts(s.decisions), sum(s.dead))
+			if len(s.cats) > 0 {
+				line += "  categories " + counts(s.cats)
+			}
 			s.window, s.lat = 0, s.lat[:0]
 			s.mu.Unlock()
 			last = now
@@ -198,8 +273,12 @@ func (s *liveStats) print(ctx context.Context, w io.Writer, tty bool) {
 func (s *liveStats) summary() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return fmt.Sprintf("total %d messages in %s: flags %s, decisions %s, dead letters %s",
+	out := fmt.Sprintf("total %d messages in %s: flags %s, decisions %s, dead letters %s",
 		s.total, time.Since(s.start).Round(time.Second), counts(s.flags), counts(s.decisions), counts(s.dead))
+	if len(s.cats) > 0 {
+		out += ", categories " + counts(s.cats)
+	}
+	return out
 }
 
 func percentile(xs []float64, q float64) float64 {
