@@ -16,11 +16,12 @@ for line in open(path):
     b = int.from_bytes(hashlib.sha256(r["id"].encode()).digest()[:8], "big") % 100
     if lo <= b < hi:
         label = r["labels"][0] if r["labels"] else "benign"
-        text = re.sub(r"\s+", " ", r["text"]).strip().lower()
+        # A review's title is the first line of its text, as Sieve reads it.
+        text = re.sub(r"\s+", " ", (r.get("title") or "") + " " + r["text"]).strip().lower()
         print(f"__label__{label} {text}")
 PY
 }
-for set in sms_spam davidson_hate_offensive review_sentiment prompt_attacks; do
+for set in sms_spam davidson_hate_offensive review_sentiment prompt_attacks review_category; do
   split "$DATA/$set/train.jsonl" train > "$work/$set.train"
   split "$DATA/$set/train.jsonl" test > "$work/$set.test"
   fasttext supervised -input "$work/$set.train" -output "$work/$set" -epoch 25 -wordNgrams 2 -minn 3 -maxn 5 -dim 50 -lr 0.5 -seed 1 -thread 1 -verbose 0 >/dev/null

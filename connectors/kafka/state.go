@@ -24,7 +24,12 @@ type StateStore struct {
 
 	mu   sync.Mutex
 	vals map[string][]byte
-	next int64
+	next int64 // past the last record read
+	// read is the end offset a previous Load read up to: what lies between
+	// next and read are transaction markers and aborted records, which a
+	// read_committed fetch never returns, so waiting for them is pointless.
+	read int64
+	warm bool // the reader has fetched before: its connection and metadata are up
 }
 
 // NewStateStore connects a reader of topic.
@@ -60,8 +65,15 @@ func (s *StateStore) Load(ctx context.Context, key string) ([]byte, error) {
 	if end.Err != nil {
 		return nil, fmt.Errorf("state topic %s: %w", s.topic, end.Err)
 	}
-	for s.next < end.Offset {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	for s.next < end.Offset && s.read < end.Offset {
+		// The broker answers at once when there is something to read; a
+		// quiet fetch means only markers are left below the end. A cold
+		// reader first looks up the partition's leader and connects.
+		quiet := 300 * time.Millisecond
+		if !s.warm {
+			quiet = 3 * time.Second
+		}
+		pctx, cancel := context.WithTimeout(ctx, quiet)
 		fs := s.cl.PollFetches(pctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
@@ -79,6 +91,7 @@ func (s *StateStore) Load(ctx context.Context, key string) ([]byte, error) {
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			n++
+			s.warm = true
 			if r.Value == nil {
 				delete(s.vals, string(r.Key))
 			} else {
@@ -92,6 +105,7 @@ func (s *StateStore) Load(ctx context.Context, key string) ([]byte, error) {
 			break
 		}
 	}
+	s.read = end.Offset
 	return s.vals[key], nil
 }
 
