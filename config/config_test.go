@@ -57,6 +57,10 @@ func TestLoadErrorsNameFileAndField(t *testing.T) {
 		{"kafka: {embedded: true}\nlog: {format: xml}", "log.format"},
 		{"kafka: {embedded: true, partitons: 3}", "partitons"},
 		{"kafka: {embedded: true}\npipeline: {batch: {linger: soon}}", "linger"},
+		{"kafka: {embedded: true}\nroutes: [{topic: 'reviews.{dept}'}]", "routes[0].topic"},
+		{"kafka: {embedded: true}\nroutes: [{topic: x, when: {decisions: [maybe]}}]", "routes[0].when.decisions"},
+		{"kafka: {embedded: true}\naggregates: {topic: agg, windows: [100ms]}", "aggregates.windows[0]"},
+		{"kafka: {embedded: true}\naggregates: {topic: agg, lateness: -1s}", "aggregates.lateness"},
 	}
 	for _, tt := range tests {
 		path := filepath.Join(t.TempDir(), "bad.yaml")
@@ -77,6 +81,16 @@ func TestLoadErrorsNameFileAndField(t *testing.T) {
 func TestExampleConfigLoads(t *testing.T) {
 	if _, err := Load("../sieve.example.yaml"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestReviewsExampleLoads(t *testing.T) {
+	c, err := Load("../examples/reviews/sieve.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Routes) != 3 || c.Aggregates.Topic == "" || c.Aggregates.StateTopic != c.Aggregates.Topic+".state" {
+		t.Fatalf("reviews example: routes %+v aggregates %+v", c.Routes, c.Aggregates)
 	}
 }
 
