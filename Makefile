@@ -28,6 +28,7 @@ test:
 FUZZTIME ?= 1m
 fuzz:
 	$(GO) test ./pipeline -run '^$$' -fuzz FuzzDecodeMessage -fuzztime $(FUZZTIME)
+	$(GO) test ./aggregate -run '^$$' -fuzz FuzzDecodeSnapshot -fuzztime $(FUZZTIME) -parallel 1
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./pipeline ./classifiers
