@@ -310,6 +310,15 @@ func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
 			e.log.Warn("transaction failed; its records will be consumed again", "err", endErr)
 		case committed:
 			e.m.Transactions.WithLabelValues("committed").Inc()
+			e.lanesMu.Lock()
+			var commits []Commit
+			for _, l := range e.lanes {
+				if c, ok := l.commit(); ok {
+					commits = append(commits, c)
+				}
+			}
+			e.lanesMu.Unlock()
+			e.markCommitted(commits)
 		default:
 			e.m.Transactions.WithLabelValues("aborted").Inc()
 		}
@@ -807,6 +816,13 @@ func (e *Engine) commit(ctx context.Context, only map[Partition]bool) {
 	}
 	for _, c := range commits {
 		e.committed[c.Partition] = c.Offset
+	}
+	e.markCommitted(commits)
+}
+
+func (e *Engine) markCommitted(commits []Commit) {
+	for _, c := range commits {
+		e.m.CommittedOffset.WithLabelValues(c.Partition.Topic, strconv.Itoa(int(c.Partition.Partition))).Set(float64(c.Offset))
 	}
 }
 

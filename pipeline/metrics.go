@@ -25,6 +25,9 @@ type Metrics struct {
 	LabelScore     *prometheus.HistogramVec
 	Paused         prometheus.Gauge
 	Transactions   *prometheus.CounterVec
+	// CommittedOffset lets an alert see a partition that stopped moving
+	// while it has lag.
+	CommittedOffset *prometheus.GaugeVec
 }
 
 // latencyBuckets span 100µs to ~30s.
@@ -70,11 +73,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 while consumption is paused because a breaker is open."}),
 		Transactions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sieve_transactions_total",
 			Help: "Exactly-once transactions by outcome."}, []string{"outcome"}),
+		CommittedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "sieve_committed_offset",
+			Help: "The next offset to consume that Sieve last committed, per input partition."}, []string{"topic", "partition"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.RecordsIn, m.RecordsOut, m.DeadLetters, m.StageDuration, m.StageRetries,
 			m.StageFailures, m.BatchSize, m.InFlight, m.CommitDuration, m.CommitErrors, m.EndToEnd,
-			m.Processing, m.BreakerState, m.Decisions, m.Flags, m.LabelScore, m.Paused, m.Transactions)
+			m.Processing, m.BreakerState, m.Decisions, m.Flags, m.LabelScore, m.Paused, m.Transactions, m.CommittedOffset)
 	}
 	return m
 }
