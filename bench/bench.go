@@ -102,7 +102,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	brokers := broker.Addrs()
 	cfg.Kafka.Embedded = false
 	cfg.Kafka.Brokers = brokers
-	cfg.Kafka.Topics = kafka.Topics{Input: []string{inputTopic}, Verdicts: "bench-verdicts", Rewrites: "bench-rewrites", DeadLetters: "bench-dead-letters"}
+	// The rewrites topic keeps its configured name: stages built before Run
+	// (Options.Stages) already write to it.
+	cfg.Kafka.Topics = kafka.Topics{Input: []string{inputTopic}, Verdicts: "bench-verdicts", Rewrites: cfg.Kafka.Topics.Rewrites, DeadLetters: "bench-dead-letters"}
 	cfg.Kafka.Group = "bench-sieve"
 	cfg.Kafka.Partitions = o.Partitions
 	cfg.Kafka.TransactionalID = "bench-sieve-txn"

@@ -16,6 +16,8 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +40,7 @@ import (
 	"github.com/sieve-stream/sieve/rewrite"
 	"github.com/sieve-stream/sieve/route"
 	"github.com/sieve-stream/sieve/signals"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -460,6 +463,53 @@ func CreateTopics(ctx context.Context, cfg *config.Config, brokers []string) err
 	}
 	extra = append(extra, cfg.Aggregates.Topic)
 	return kafka.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, append(topics, extra...)...)
+}
+
+// CheckTopics fails, naming the config field, when a topic Sieve writes to
+// or reads from does not exist on the cluster.
+func CheckTopics(ctx context.Context, cfg *config.Config, brokers []string) error {
+	opts, err := kafka.ClientOptions(&cfg.Kafka, brokers)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	topics, err := kadm.NewClient(cl).ListTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("list topics: %w", err)
+	}
+	t := cfg.Kafka.Topics
+	need := map[string]string{"kafka.topics.verdicts": t.Verdicts, "kafka.topics.dead_letters": t.DeadLetters}
+	for i, in := range t.Input {
+		need[fmt.Sprintf("kafka.topics.input[%d]", i)] = in
+	}
+	if !cfg.Rewrite.Disabled {
+		need["kafka.topics.rewrites"] = t.Rewrites
+	}
+	if cfg.Aggregates.Enabled() {
+		need["aggregates.topic"] = cfg.Aggregates.Topic
+	}
+	routed, err := OutputTopics(cfg)
+	if err != nil {
+		return err
+	}
+	for _, r := range routed {
+		need["routes (topic "+r+")"] = r
+	}
+	var missing []string
+	for field, topic := range need {
+		if !topics.Has(topic) {
+			missing = append(missing, fmt.Sprintf("%s: topic %q does not exist", field, topic))
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("%s: %s (create them, or set kafka.create_topics: true)", cfg.Path(), strings.Join(missing, "; "))
+	}
+	return nil
 }
 
 // OutputTopics are the routed topics known before any message arrives

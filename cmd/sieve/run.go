@@ -49,6 +49,14 @@ func runRun(args []string, _, stderr io.Writer) error {
 			return err
 		}
 	}
+	// A record for a topic that does not exist waits in the producer
+	// (forever, inside a transaction): say so now instead.
+	tctx, tcancel := context.WithTimeout(ctx, 30*time.Second)
+	err = service.CheckTopics(tctx, cfg, brokers)
+	tcancel()
+	if err != nil {
+		return usageError{err}
+	}
 	var rails *guardrails.Engine
 	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, Metrics: obs.metrics, Registry: obs.reg, Logger: obs.log,
 		OnGuardrails: func(e *guardrails.Engine) { rails = e }})
