@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/deploy"
 	"github.com/sieve-stream/sieve/guardrails"
 	"gopkg.in/yaml.v3"
 )
@@ -268,21 +269,8 @@ func TestAlertRules(t *testing.T) {
 }
 
 func TestDashboard(t *testing.T) {
-	b, err := os.ReadFile("grafana/sieve.json")
+	d, err := deploy.ReadDashboard("grafana/sieve.json")
 	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		UID    string `json:"uid"`
-		Panels []struct {
-			Type    string `json:"type"`
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
 	var titles []string

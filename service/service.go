@@ -386,11 +386,7 @@ func aggregator(cfg *config.Config, o MemberOptions) (*aggregate.Aggregator, *ka
 			}
 		}
 	}
-	opts, err := kafka.ClientOptions(&cfg.Kafka, o.Brokers)
-	if err != nil {
-		return nil, nil, err
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := adminClient(cfg, o.Brokers)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -444,13 +440,19 @@ func Brokers(cfg *config.Config) ([]string, func(), error) {
 	return b.Addrs(), b.Close, nil
 }
 
-// CreateTopics creates the config's topics where missing.
-func CreateTopics(ctx context.Context, cfg *config.Config, brokers []string) error {
+// adminClient is a plain client of the configured cluster, for topic
+// administration.
+func adminClient(cfg *config.Config, brokers []string) (*kgo.Client, error) {
 	opts, err := kafka.ClientOptions(&cfg.Kafka, brokers)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cl, err := kgo.NewClient(opts...)
+	return kgo.NewClient(opts...)
+}
+
+// CreateTopics creates the config's topics where missing.
+func CreateTopics(ctx context.Context, cfg *config.Config, brokers []string) error {
+	cl, err := adminClient(cfg, brokers)
 	if err != nil {
 		return err
 	}
@@ -468,11 +470,7 @@ func CreateTopics(ctx context.Context, cfg *config.Config, brokers []string) err
 // CheckTopics fails, naming the config field, when a topic Sieve writes to
 // or reads from does not exist on the cluster.
 func CheckTopics(ctx context.Context, cfg *config.Config, brokers []string) error {
-	opts, err := kafka.ClientOptions(&cfg.Kafka, brokers)
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := adminClient(cfg, brokers)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/connectors/redis/redistest"
+	"github.com/sieve-stream/sieve/deploy"
 	"github.com/sieve-stream/sieve/generator/openaitest"
 	"github.com/sieve-stream/sieve/proxy"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -95,19 +96,8 @@ var metricName = regexp.MustCompile(`\bsieve_[a-z0-9_]+`)
 func usedNames(t *testing.T) map[string][]string {
 	t.Helper()
 	used := map[string][]string{}
-	b, err := os.ReadFile("../../deploy/grafana/sieve.json")
+	d, err := deploy.ReadDashboard("../../deploy/grafana/sieve.json")
 	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range d.Panels {
