@@ -35,6 +35,7 @@ func memberProcess() int {
 	cfg := memberConfig(brokers, os.Getenv("SIEVE_TEST_DELIVERY"), os.Getenv("SIEVE_TEST_MEMBER"))
 	if os.Getenv("SIEVE_TEST_SCENARIO") == "reviews" {
 		cfg = reviewsConfig(brokers, os.Getenv("SIEVE_TEST_MEMBER"))
+		cfg.Delivery = os.Getenv("SIEVE_TEST_DELIVERY")
 	}
 	m, err := service.NewMember(cfg, service.MemberOptions{Stages: slowStages(cfg)})
 	if err != nil {
