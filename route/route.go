@@ -27,8 +27,8 @@ const (
 // Config is one entry of sieve.yaml's routes.
 type Config struct {
 	// Topic is a template: {category} is the first categories model's
-	// choice, {category.NAME} model NAME's, and {decision}, {tenant} and
-	// {channel} the message's; characters Kafka does not allow in a topic
+	// choice, {category.NAME} model NAME's, {flag} the highest-scoring
+	// flagged label, and {decision}, {tenant} and {channel} the message's; characters Kafka does not allow in a topic
 	// name become "_", and an empty value "none".
 	Topic string `yaml:"topic"`
 	// Payload is verdict (default) or message.
@@ -85,13 +85,13 @@ func (c *Config) Validate(i int) error {
 	return nil
 }
 
-// Dynamic says whether the topic depends on the message's tenant or
-// channel, so that its topics cannot be created ahead and the producer must
+// Dynamic says whether the topic depends on the message's tenant, channel
+// or flags, so that its topics cannot be created ahead and the producer must
 // ask the broker to create them (auto.create.topics.enable).
 func (c *Config) Dynamic() bool {
 	parts, _ := parseTemplate(c.Topic)
 	for _, p := range parts {
-		if p.field == "tenant" || p.field == "channel" {
+		if p.field == "tenant" || p.field == "channel" || p.field == "flag" {
 			return true
 		}
 	}
@@ -101,7 +101,7 @@ func (c *Config) Dynamic() bool {
 // part is a literal or a placeholder of a topic template.
 type part struct {
 	lit   string
-	field string // "", "category", "decision", "tenant", "channel"
+	field string // "", "category", "flag", "decision", "tenant", "channel"
 	model string // for category: "" means the first categories model
 }
 
@@ -122,12 +122,12 @@ func parseTemplate(s string) ([]part, error) {
 		}
 		name := s[open+1 : open+end]
 		switch {
-		case name == "decision", name == "tenant", name == "channel", name == "category":
+		case name == "decision", name == "tenant", name == "channel", name == "category", name == "flag":
 			parts = append(parts, part{field: name})
 		case strings.HasPrefix(name, "category.") && len(name) > len("category."):
 			parts = append(parts, part{field: "category", model: strings.TrimPrefix(name, "category.")})
 		default:
-			return nil, fmt.Errorf("unknown placeholder {%s} (category, category.MODEL, decision, tenant, channel)", name)
+			return nil, fmt.Errorf("unknown placeholder {%s} (category, category.MODEL, flag, decision, tenant, channel)", name)
 		}
 		s = s[open+end+1:]
 	}
@@ -266,6 +266,8 @@ func (r *compiled) topic(it *pipeline.Item) string {
 			if v == "" {
 				v = pipeline.DecisionAllow
 			}
+		case "flag":
+			v = topFlag(it)
 		case "tenant":
 			v = it.Msg.Tenant
 		case "channel":
@@ -277,6 +279,17 @@ func (r *compiled) topic(it *pipeline.Item) string {
 		b.WriteString(strings.Map(topicRune, v))
 	}
 	return b.String()
+}
+
+// topFlag is the flagged label with the highest score, "" when none.
+func topFlag(it *pipeline.Item) string {
+	best, bestScore := "", -1.0
+	for _, f := range it.Flags {
+		if s, _ := it.Score(f); s > bestScore {
+			best, bestScore = f, s
+		}
+	}
+	return best
 }
 
 // Topics lists every topic the routes can name that is known before any

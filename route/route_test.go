@@ -28,6 +28,7 @@ func TestRoutes(t *testing.T) {
 			When: When{Categories: map[string]string{"sentiment": "negative"}, Labels: map[string]float64{"safety": 0.5}}},
 		{Topic: "t.{tenant}.{decision}", When: When{Decisions: []string{"flag", "block"}}},
 		{Topic: "spam", When: When{Flags: []string{"spam", "scam"}}},
+		{Topic: "flagged.{flag}", When: When{Decisions: []string{"flag"}}},
 	}, []string{"review_category", "sentiment"})
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +45,8 @@ func TestRoutes(t *testing.T) {
 			[]string{"reviews.tops", "reviews.needs-attention"}},
 		{"negative, not about safety", item("", "", map[string]string{"review_category": "tops", "sentiment": "negative"}, map[string]float64{"safety": 0.2}),
 			[]string{"reviews.tops"}},
-		{"flagged, odd tenant", item("flag", "acme corp/eu", map[string]string{"review_category": "tops"}, nil, "spam"),
-			[]string{"reviews.tops", "t.acme_corp_eu.flag", "spam"}},
+		{"flagged, odd tenant", item("flag", "acme corp/eu", map[string]string{"review_category": "tops"}, map[string]float64{"spam": 0.8, "scam": 0.6}, "scam", "spam"),
+			[]string{"reviews.tops", "t.acme_corp_eu.flag", "spam", "flagged.spam"}},
 		{"no tenant", item("block", "", map[string]string{"review_category": "tops"}, nil), []string{"reviews.tops", "t.none.block"}},
 	}
 	for _, tt := range tests {
