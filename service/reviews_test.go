@@ -190,12 +190,23 @@ func reviewStream(t *testing.T, delivery string) {
 			if err := json.Unmarshal(r.Value, &v); err != nil {
 				t.Fatal(err)
 			}
-			if !want[v.ID] || (exactly && seen[v.ID]) {
+			// The copy must match the route's rule itself. At-least-once, a
+			// replayed review may be judged differently the second time
+			// (its campaign and author signals have seen it once already), so
+			// only exactly-once also ties the copy to the final verdict.
+			fits := (topic == "reviews.flagged" && (v.Decision == "flag" || v.Decision == "block")) ||
+				(topic == "reviews.needs-attention" && v.Categories["sentiment"] == "negative" && v.Labels["safety"] >= 0.5)
+			if !fits || (exactly && (!want[v.ID] || seen[v.ID])) {
 				t.Errorf("%s: %s does not belong there or is there twice", topic, v.ID)
 			}
 			seen[v.ID] = true
 		}
-		if len(seen) != len(want) {
+		for id := range want {
+			if !seen[id] {
+				t.Errorf("%s lacks %s", topic, id)
+			}
+		}
+		if exactly && len(seen) != len(want) {
 			t.Errorf("%s holds %d verdicts, want %d", topic, len(seen), len(want))
 		}
 		t.Logf("%s: %d verdicts", topic, len(seen))
@@ -212,8 +223,9 @@ func reviewStream(t *testing.T, delivery string) {
 		if prev, ok := seenWindow[string(r.Key)]; ok {
 			if exactly {
 				t.Errorf("window %s emitted twice", r.Key)
-			} else if prev != string(r.Value) {
-				t.Errorf("window %s written again with other counts:\n%s\n%s", r.Key, prev, r.Value)
+			} else if a, b := windowCounts(t, []byte(prev)), windowCounts(t, r.Value); a != b {
+				// Decisions may differ (signals), the counts may not.
+				t.Errorf("window %s written again with other counts: %s, then %s", r.Key, a, b)
 			}
 			rewritten++
 			continue
@@ -248,4 +260,14 @@ func reviewStream(t *testing.T, delivery string) {
 		t.Errorf("windows count department/sentiment %v, the verdicts %v", gotCross, wantCross)
 	}
 	t.Logf("%d windows over %d partitions (%d written again); departments %v", len(seenWindow), parts, rewritten, gotDept)
+}
+
+// windowCounts is what a window counted that does not depend on the order
+// the pipeline saw its messages in: messages and categories.
+func windowCounts(t *testing.T, v []byte) string {
+	var rec aggregate.Record
+	if err := json.Unmarshal(v, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(rec.Messages, rec.Categories, rec.Cross)
 }
