@@ -42,7 +42,9 @@ type Description struct {
 	Categories bool
 	// AbstainBelow is the confidence floor of a categories model: when the
 	// most probable label scores below it the category is Other, so a new
-	// kind of text is not forced into a wrong bucket.
+	// kind of text is not forced into a wrong bucket. A multi-class model
+	// whose scores sum to less than one has a background class, the rest;
+	// when that outweighs every label the category is Other too.
 	AbstainBelow float64
 }
 
@@ -50,15 +52,18 @@ type Description struct {
 const Other = pipeline.CategoryOther
 
 // Category is the category a categories model gives one text from its
-// scores: the most probable label, or Other below the floor.
+// scores: the most probable label; Other below the floor, or when what the
+// labels leave of the probability (a background class: texts of another
+// kind) outweighs every label.
 func (d Description) Category(scores []float32) string {
-	best := -1
+	best, sum := -1, float32(0)
 	for j, s := range scores {
+		sum += s
 		if best < 0 || s > scores[best] {
 			best = j
 		}
 	}
-	if best < 0 || float64(scores[best]) < d.AbstainBelow {
+	if best < 0 || float64(scores[best]) < d.AbstainBelow || 1-sum > scores[best] {
 		return Other
 	}
 	return d.Labels[best]

@@ -105,15 +105,20 @@ type Categories struct {
 const Other = pipeline.CategoryOther
 
 // Category is the item's category under c: its most probable label, or
-// Other when that scores below the floor or was not scored.
+// Other when that scores below the floor, was not scored, or is outweighed
+// by what the labels leave of the probability (the model's background
+// class).
 func (c Categories) Category(it *pipeline.Item) string {
-	best, bestScore := Other, -1.0
+	best, bestScore, sum := Other, -1.0, 0.0
 	for _, l := range c.Labels {
-		if s, ok := it.Score(l); ok && s > bestScore {
-			best, bestScore = l, s
+		if s, ok := it.Score(l); ok {
+			sum += s
+			if s > bestScore {
+				best, bestScore = l, s
+			}
 		}
 	}
-	if bestScore < c.AbstainBelow {
+	if bestScore < c.AbstainBelow || 1-sum > bestScore {
 		return Other
 	}
 	return best

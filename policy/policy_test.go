@@ -73,6 +73,8 @@ func TestCategories(t *testing.T) {
 		{map[string]float64{"dresses": 0.8, "tops": 0.2}, "dresses"},
 		{map[string]float64{"dresses": 0.3, "tops": 0.35}, Other},
 		{map[string]float64{"spam": 0.9}, Other},
+		// The labels leave 0.5 to the model's background class: not a review.
+		{map[string]float64{"dresses": 0.45, "tops": 0.05}, Other},
 	}
 	for _, tt := range tests {
 		it := &pipeline.Item{}

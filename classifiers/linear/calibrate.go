@@ -64,12 +64,19 @@ func (m *Model) fitTemperature(dev []classifiers.Example) {
 	}
 	var rows []row
 	s := m.scratch()
+	none, hasNone := index[noneClass]
 	for _, e := range dev {
-		if len(e.Labels) != 1 {
-			continue
+		y, known := -1, 0
+		for _, l := range e.Labels {
+			if j, ok := index[l]; ok {
+				y = j
+				known++
+			}
 		}
-		y, ok := index[e.Labels[0]]
-		if !ok {
+		switch {
+		case known == 0 && hasNone:
+			y = none // a background row
+		case known != 1:
 			continue
 		}
 		m.probs(e.Text, s)

@@ -132,8 +132,8 @@ func Decode(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: unknown kind %q", ErrCorrupt, h.Kind)
 	}
 	k := len(h.Classes)
-	if h.Categories && (h.Kind != classifiers.MultiClass || (k > 0 && h.Classes[k-1] == noneClass)) {
-		return nil, fmt.Errorf("%w: a categories model must be multi-class without a benign class", ErrCorrupt)
+	if h.Categories && h.Kind != classifiers.MultiClass {
+		return nil, fmt.Errorf("%w: a categories model must be multi-class", ErrCorrupt)
 	}
 	if h.AbstainBelow < 0 || h.AbstainBelow > 1 || math.IsNaN(h.AbstainBelow) {
 		return nil, fmt.Errorf("%w: abstain_below %v is not in [0, 1]", ErrCorrupt, h.AbstainBelow)

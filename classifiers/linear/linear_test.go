@@ -195,8 +195,19 @@ func TestCategoriesModel(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Train(append(train, Example{ID: "x", Text: "no label"}), TrainOptions{Kind: classifiers.MultiClass, Categories: true}); err == nil {
-		t.Fatal("a categories model must refuse rows without a label (that would add a benign class)")
+	// Rows with no label are the background: texts of another kind, whose
+	// category is Other.
+	for i, s := range []string{"see you at the park later tonight", "the meeting moved to tuesday morning", "call me when you get home",
+		"happy birthday hope you have a good day", "running late be there in ten", "what time is the movie tonight"} {
+		e := Example{ID: "bg" + string(rune('a'+i)), Text: s}
+		if i%3 == 2 {
+			dev = append(dev, e)
+		} else {
+			train = append(train, e)
+		}
+	}
+	if _, err := Train(train, TrainOptions{Kind: classifiers.MultiLabel, Categories: true}); err == nil {
+		t.Fatal("a multi-label categories model must be refused")
 	}
 	m, err := Train(train, TrainOptions{Kind: classifiers.MultiClass, Categories: true, AbstainBelow: 0.9, Epochs: 30, Seed: 1})
 	if err != nil {
@@ -217,9 +228,14 @@ func TestCategoriesModel(t *testing.T) {
 	if !d.Categories || d.AbstainBelow != 0.9 || len(d.Thresholds) != 0 {
 		t.Fatalf("round trip lost the categories: %+v", d)
 	}
-	scores, err := back.Classify(context.Background(), []string{"the dress is lovely dress dress", "qqqq zzzz"})
+	scores, err := back.Classify(context.Background(), []string{"the dress is lovely dress dress", "qqqq zzzz", "see you at the meeting later tonight"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	low0 := d
+	low0.AbstainBelow = 0
+	if got := low0.Category(scores[2]); got != classifiers.Other {
+		t.Errorf("a background text (%v) got %q, want other even without a floor", scores[2], got)
 	}
 	if got := d.Category(scores[0]); got != "dresses" && got != classifiers.Other {
 		t.Errorf("a dress review got %q", got)
@@ -227,7 +243,7 @@ func TestCategoriesModel(t *testing.T) {
 	if got := d.Category([]float32{0.55, 0.45}); got != classifiers.Other {
 		t.Errorf("an unsure 0.55/0.45 got %q, want other under a 0.9 floor", got)
 	}
-	if s := scores[1][0] + scores[1][1]; math.Abs(float64(s)-1) > 1e-5 {
+	if s := scores[1][0] + scores[1][1]; s > 1+1e-5 {
 		t.Errorf("category scores sum to %v", s)
 	}
 	low := d

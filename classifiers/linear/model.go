@@ -25,8 +25,9 @@ type Model struct {
 	Scales     []float32
 	Bias       []float32
 	Meta       map[string]string // free-form provenance: data, seed, epochs
-	// Categories and AbstainBelow: see classifiers.Description. Only an
-	// exhaustive multi-class model (no benign class) can be one.
+	// Categories and AbstainBelow: see classifiers.Description. Only a
+	// multi-class model can be one; its benign class, if it has one, is
+	// the background that makes a text's category Other.
 	Categories   bool
 	AbstainBelow float64
 

@@ -27,9 +27,11 @@ type TrainOptions struct {
 	LR       float64 // initial learning rate, decays linearly to 0 (default 0.5)
 	L2       float64 // weight decay per update (default 1e-6)
 	Seed     uint64
-	// Categories makes an exhaustive multi-class model a categories model
+	// Categories makes a multi-class model a categories model
 	// (classifiers.Description.Categories) whose category is Other when its
-	// most probable label, after calibration, scores below AbstainBelow.
+	// most probable label, after calibration, scores below AbstainBelow, or
+	// when the background class (rows with none of its labels: texts of
+	// another kind) is more probable than any label.
 	Categories   bool
 	AbstainBelow float64
 	// Progress, when set, is told after each epoch.
@@ -106,8 +108,8 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 	if kind == classifiers.MultiClass && benign {
 		classes = append(classes, noneClass)
 	}
-	if o.Categories && (kind != classifiers.MultiClass || benign) {
-		return nil, errors.New("train: a categories model must be multi-class with one label on every example")
+	if o.Categories && kind != classifiers.MultiClass {
+		return nil, errors.New("train: a categories model must be multi-class")
 	}
 	if o.AbstainBelow < 0 || o.AbstainBelow > 1 {
 		return nil, fmt.Errorf("train: abstain below %v is not in [0, 1]", o.AbstainBelow)

@@ -34,7 +34,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "shuffle seed")
 	arch := fs.String("arch", "linear", "linear (a Sieve model file) or bag (an ONNX model directory: word-piece embeddings, mean pooling, sigmoid outputs)")
 	targetPrecision := fs.Float64("target-precision", 0, "calibrate thresholds to reach this precision (default: maximise F1)")
-	categories := fs.Bool("categories", false, "a categories model (every row has exactly one label, e.g. a review's department): verdicts name its most probable label under \"categories\", and its labels never flag; implies --kind multi-class")
+	categories := fs.Bool("categories", false, "a categories model (a review's department): verdicts name its most probable label under \"categories\", or \"other\" when rows without any of its labels (the background: texts of another kind) look likelier; its labels never flag; implies --kind multi-class")
 	abstain := fs.Float64("abstain-below", 0, "with --categories: below this calibrated top score the category is \"other\"")
 	if err := parse(fs, args); err != nil {
 		return err
