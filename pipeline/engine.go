@@ -866,6 +866,9 @@ func (e *Engine) Lost(parts []Partition) {
 	e.forget(parts)
 }
 
+// ForgetPartitions implements StateForgetter.
+func (e *Engine) ForgetPartitions(parts []Partition) { e.forget(parts) }
+
 func (e *Engine) forget(parts []Partition) {
 	for _, f := range e.opts.Folders {
 		f.Forget(parts)

@@ -30,6 +30,13 @@ type PartitionListener interface {
 	Lost(parts []Partition)
 }
 
+// StateForgetter is implemented by the engine: a transactional source tells
+// it of partitions that left, whose records the aborted transaction
+// settles, so that only per-partition state (Folder) must be dropped.
+type StateForgetter interface {
+	ForgetPartitions(parts []Partition)
+}
+
 // Rebalancing is implemented by sources whose partitions can move to other
 // consumers (Kafka groups). The pipeline binds itself before the first Poll.
 type Rebalancing interface {

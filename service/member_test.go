@@ -79,9 +79,13 @@ func slowStages(cfg *config.Config) []pipeline.Stage {
 		panic(err)
 	}
 	return append(st, pipeline.StageFunc{StageName: "pause", Fn: func(ctx context.Context, _ []*pipeline.Item) error {
+		pause := 20 * time.Millisecond
+		if d, err := time.ParseDuration(os.Getenv("SIEVE_TEST_PAUSE")); err == nil {
+			pause = d
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(pause):
 		}
 		return nil
 	}})

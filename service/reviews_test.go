@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"syscall"
 	"testing"
 	"time"
@@ -49,8 +50,9 @@ type reviewVerdict struct {
 	Signals    map[string]float64 `json:"signals"`
 }
 
-// TestReviewStream runs 5,000 reviews through the review example with the
-// member killed (SIGKILL) mid-window and restarted. Exactly-once: every
+// TestReviewStream runs 5,000 reviews through the review example with a
+// second member joining mid-stream (a rebalance) and the first killed
+// (SIGKILL) mid-window and restarted (two more). Exactly-once: every
 // review has one verdict; each routed copy is on the topic its verdict
 // names, once; and the windows in the aggregates topic, none emitted twice,
 // count per department exactly what the verdicts say. At-least-once:
@@ -105,10 +107,35 @@ func reviewStream(t *testing.T, delivery string) {
 		return c
 	}
 
-	env := []string{"SIEVE_TEST_SCENARIO=reviews"}
+	// Slow enough (250 ms a batch of 50: ~12 s for one member alone) that
+	// a second member joins, and the first dies and comes back, while
+	// windows are open.
+	env := []string{"SIEVE_TEST_SCENARIO=reviews", "SIEVE_TEST_PAUSE=250ms"}
 	a := startMemberProcess(t, brokers, delivery, "a", env...)
-	waitFor(t, "the member to be mid-stream", 90*time.Second, func() bool { return count("review-verdicts") >= n/4 })
-	t.Logf("killing the member with %d verdict records written (committed or not)", count("review-verdicts"))
+	waitFor(t, "member a to be mid-stream", 90*time.Second, func() bool { return count("review-verdicts") >= n/10 })
+	b := startMemberProcess(t, brokers, delivery, "b", env...)
+	waitFor(t, "member b to join the group", 60*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		groups, err := adm.DescribeGroups(ctx, cfg.Kafka.Group)
+		if err != nil {
+			return false
+		}
+		g, ok := groups[cfg.Kafka.Group]
+		if !ok || g.State != "Stable" || len(g.Members) != 2 {
+			return false
+		}
+		for _, m := range g.Members {
+			if a, ok := m.Assigned.AsConsumer(); !ok || len(a.Topics) == 0 {
+				return false // both hold partitions
+			}
+		}
+		return true
+	})
+	// Some progress with both, but not the end of the stream.
+	next := min(count("review-verdicts")+n/10, n*8/10)
+	waitFor(t, "the group to go on with two members", 90*time.Second, func() bool { return count("review-verdicts") >= next })
+	t.Logf("killing member a with %d verdict records written (committed or not), member b in the group", count("review-verdicts"))
 	if err := a.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,9 +149,11 @@ func reviewStream(t *testing.T, delivery string) {
 		}
 		return sum >= n
 	})
-	_ = a2.Process.Signal(syscall.SIGTERM)
-	if err := a2.Wait(); err != nil {
-		t.Errorf("restarted member: %v", err)
+	for name, m := range map[string]*exec.Cmd{"b": b, "restarted a": a2} {
+		_ = m.Process.Signal(syscall.SIGTERM)
+		if err := m.Wait(); err != nil {
+			t.Errorf("member %s: %v", name, err)
+		}
 	}
 
 	// One committed verdict per review.

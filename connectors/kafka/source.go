@@ -46,7 +46,11 @@ type Source struct {
 	max  int
 
 	listener atomic.Pointer[pipeline.PartitionListener]
-	lagMu    sync.Mutex
+	// forgetter hears of partitions leaving in exactly-once mode, where
+	// the aborted transaction settles their records and only state kept
+	// per partition must go.
+	forgetter atomic.Pointer[pipeline.StateForgetter]
+	lagMu     sync.Mutex
 	lag      map[pipeline.Partition]prometheus.Gauge
 	closed   atomic.Bool
 }
@@ -86,6 +90,7 @@ func NewSource(cfg *Config, brokers []string, o SourceOptions) (*Source, error) 
 			kgo.TransactionalID(tid),
 			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 			kgo.RequireStableFetchOffsets(),
+			kgo.OnPartitionsRevoked(s.onRevokedTxn),
 		)
 		opts = append(opts, o.Extra...)
 		sess, err := kgo.NewGroupTransactSession(opts...)
@@ -134,7 +139,21 @@ func (s *Source) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int3
 	if l := s.listener.Load(); l != nil && len(lost) > 0 {
 		(*l).Lost(partitions(lost))
 	}
+	if f := s.forgetter.Load(); f != nil && len(lost) > 0 {
+		(*f).ForgetPartitions(partitions(lost))
+	}
 	s.forgetLag(lost)
+}
+
+// onRevokedTxn runs in exactly-once mode, inside the session's own revoke
+// handling (which aborts the transaction in progress): the partitions'
+// folded state goes, so that a partition coming back is restored from what
+// was committed.
+func (s *Source) onRevokedTxn(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	if f := s.forgetter.Load(); f != nil && len(revoked) > 0 {
+		(*f).ForgetPartitions(partitions(revoked))
+	}
+	s.forgetLag(revoked)
 }
 
 func partitions(m map[string][]int32) []pipeline.Partition {
@@ -288,9 +307,14 @@ func (s *txnSource) End(ctx context.Context, commit bool) (bool, error) {
 	return s.sess.End(ctx, kgo.TransactionEndTry(commit))
 }
 
-// Bind is a no-op in exactly-once mode: a rebalance aborts the open
-// transaction instead, and its records are consumed again.
-func (s *txnSource) Bind(pipeline.PartitionListener) {}
+// Bind in exactly-once mode only passes on which partitions left, for
+// their folded state: a rebalance aborts the open transaction instead of
+// draining, and its records are consumed again.
+func (s *txnSource) Bind(l pipeline.PartitionListener) {
+	if f, ok := l.(pipeline.StateForgetter); ok {
+		s.forgetter.Store(&f)
+	}
+}
 
 // Close leaves the group and closes the client. The pipeline must have
 // stopped; its revoke handler commits whatever is left.

@@ -24,12 +24,7 @@ type StateStore struct {
 
 	mu   sync.Mutex
 	vals map[string][]byte
-	next int64 // past the last record read
-	// read is the end offset a previous Load read up to: what lies between
-	// next and read are transaction markers and aborted records, which a
-	// read_committed fetch never returns, so waiting for them is pointless.
-	read int64
-	warm bool // the reader has fetched before: its connection and metadata are up
+	next int64 // past the last record (transaction markers included) read
 }
 
 // NewStateStore connects a reader of topic.
@@ -41,6 +36,10 @@ func NewStateStore(cfg *Config, brokers []string, topic string) (*StateStore, er
 	opts = append(opts,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers come back as records, so every offset below
+		// the committed end is seen and Load knows when it has read all:
+		// no guessing from a quiet fetch, which a slow broker would fool.
+		kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(100*time.Millisecond),
 	)
 	cl, err := kgo.NewClient(opts...)
@@ -65,21 +64,13 @@ func (s *StateStore) Load(ctx context.Context, key string) ([]byte, error) {
 	if end.Err != nil {
 		return nil, fmt.Errorf("state topic %s: %w", s.topic, end.Err)
 	}
-	for s.next < end.Offset && s.read < end.Offset {
-		// The broker answers at once when there is something to read; a
-		// quiet fetch means only markers are left below the end. A cold
-		// reader first looks up the partition's leader and connects.
-		quiet := 300 * time.Millisecond
-		if !s.warm {
-			quiet = 3 * time.Second
-		}
-		pctx, cancel := context.WithTimeout(ctx, quiet)
+	for s.next < end.Offset {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		fs := s.cl.PollFetches(pctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n := 0
 		var ferr error
 		fs.EachError(func(_ string, _ int32, err error) {
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
@@ -89,23 +80,23 @@ func (s *StateStore) Load(ctx context.Context, key string) ([]byte, error) {
 		if ferr != nil {
 			return nil, fmt.Errorf("read state topic %s: %w", s.topic, ferr)
 		}
+		n := 0
 		fs.EachRecord(func(r *kgo.Record) {
 			n++
-			s.warm = true
+			s.next = r.Offset + 1
+			if r.Attrs.IsControl() {
+				return
+			}
 			if r.Value == nil {
 				delete(s.vals, string(r.Key))
 			} else {
 				s.vals[string(r.Key)] = r.Value
 			}
-			s.next = r.Offset + 1
 		})
 		if n == 0 {
-			// Nothing but transaction markers or aborted records up to the
-			// end: the committed state is all read.
-			break
+			return nil, fmt.Errorf("read state topic %s: nothing between offset %d and the committed end %d in 10s", s.topic, s.next, end.Offset)
 		}
 	}
-	s.read = end.Offset
 	return s.vals[key], nil
 }
 
