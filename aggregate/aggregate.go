@@ -23,6 +23,14 @@ type Store interface {
 	Load(ctx context.Context, key string) ([]byte, error)
 }
 
+// A Settler is a Store that can wait until every write in flight when it
+// was called (another member's transaction, or a crashed member's, until
+// it is fenced or times out) has committed or aborted, so that Load then
+// returns the newest committed state.
+type Settler interface {
+	Settle(ctx context.Context) error
+}
+
 // Options are what an Aggregator shares with the process.
 type Options struct {
 	Store Store
@@ -157,6 +165,35 @@ func (a *Aggregator) state(p pipeline.Partition) *partState {
 	a.parts[p] = st
 	a.mu.Unlock()
 	return st
+}
+
+// Prepare implements pipeline.Preparer: before an exactly-once
+// transaction, partitions seen for the first time are restored after the
+// store settles, since a snapshot committed after a still-open
+// transaction's first write is not yet readable.
+func (a *Aggregator) Prepare(parts []pipeline.Partition) {
+	var fresh []pipeline.Partition
+	a.mu.Lock()
+	for _, p := range parts {
+		if a.parts[p] == nil {
+			fresh = append(fresh, p)
+		}
+	}
+	a.mu.Unlock()
+	if len(fresh) == 0 {
+		return
+	}
+	if s, ok := a.o.Store.(Settler); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		err := s.Settle(ctx)
+		cancel()
+		if err != nil {
+			a.o.Logger.Warn("aggregates state did not settle; restoring what is committed", "err", err)
+		}
+	}
+	for _, p := range fresh {
+		a.state(p)
+	}
 }
 
 // Fold implements pipeline.Folder.

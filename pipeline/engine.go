@@ -306,6 +306,7 @@ func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
 			}
 			continue
 		}
+		e.prepare(recs)
 		if err := tx.Begin(); err != nil {
 			e.src.Release()
 			return fmt.Errorf("begin transaction: %w", err)
@@ -864,6 +865,27 @@ func (e *Engine) Revoked(ctx context.Context, parts []Partition) {
 func (e *Engine) Lost(parts []Partition) {
 	e.dropLanes(parts)
 	e.forget(parts)
+}
+
+// prepare shows Preparer folders the partitions of a poll's records.
+func (e *Engine) prepare(recs []*Record) {
+	var parts []Partition
+	for _, f := range e.opts.Folders {
+		p, ok := f.(Preparer)
+		if !ok {
+			continue
+		}
+		if parts == nil {
+			seen := map[Partition]bool{}
+			for _, r := range recs {
+				if !seen[r.Partition] {
+					seen[r.Partition] = true
+					parts = append(parts, r.Partition)
+				}
+			}
+		}
+		p.Prepare(parts)
+	}
 }
 
 // ForgetPartitions implements StateForgetter.

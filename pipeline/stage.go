@@ -74,3 +74,11 @@ type Folder interface {
 	Fold(part Partition, items []*Item) []Output
 	Forget(parts []Partition)
 }
+
+// A Preparer is a Folder that, in exactly-once mode, is shown the partitions
+// of each poll before its transaction begins: with none of its own writes
+// pending, it can wait for other writers' transactions to settle and read
+// back the newest committed state of partitions it has not seen yet.
+type Preparer interface {
+	Prepare(parts []Partition)
+}

@@ -100,6 +100,34 @@ func (s *StateStore) Load(ctx context.Context, key string) ([]byte, error) {
 	return s.vals[key], nil
 }
 
+// Settle implements aggregate.Settler: it waits until the state topic's
+// last stable offset reaches its end as it was at the call, that is until
+// every transaction then open has committed or aborted.
+func (s *StateStore) Settle(ctx context.Context) error {
+	ends, err := s.adm.ListEndOffsets(ctx, s.topic)
+	if err != nil {
+		return fmt.Errorf("state topic %s: %w", s.topic, err)
+	}
+	hw, ok := ends.Lookup(s.topic, 0)
+	if !ok || hw.Err != nil {
+		return fmt.Errorf("state topic %s: no end offset for partition 0", s.topic)
+	}
+	for {
+		stable, err := s.adm.ListCommittedOffsets(ctx, s.topic)
+		if err != nil {
+			return fmt.Errorf("state topic %s: %w", s.topic, err)
+		}
+		if lso, ok := stable.Lookup(s.topic, 0); ok && lso.Err == nil && lso.Offset >= hw.Offset {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("state topic %s: transactions still open below offset %d: %w", s.topic, hw.Offset, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // Close closes the reader.
 func (s *StateStore) Close() { s.cl.Close() }
 
