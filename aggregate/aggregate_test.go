@@ -141,3 +141,34 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		}
 	})
 }
+
+// settling counts Settle calls on top of snapshots.
+type settling struct {
+	snapshots
+	settled int
+}
+
+func (s *settling) Settle(context.Context) error { s.settled++; return nil }
+
+// Before an exactly-once transaction, partitions new to the aggregator are
+// restored once the store has settled; known ones cost nothing.
+func TestPrepareSettlesThenRestores(t *testing.T) {
+	cfg := config()
+	store := &settling{snapshots: snapshots{}}
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	first := New(cfg, Options{Store: store, Group: "g"})
+	store.save(cfg, first.Fold(part, []*pipeline.Item{review(0, t0, "", "tops", "allow"), review(1, t0.Add(time.Second), "", "tops", "allow")}))
+
+	a := New(cfg, Options{Store: store, Group: "g"})
+	a.Prepare([]pipeline.Partition{part})
+	if store.settled != 1 {
+		t.Fatalf("settled %d times, want 1", store.settled)
+	}
+	if st := a.parts[part]; st == nil || st.Offset != 1 {
+		t.Fatalf("partition not restored from its snapshot: %+v", st)
+	}
+	a.Prepare([]pipeline.Partition{part})
+	if store.settled != 1 {
+		t.Fatalf("a known partition made the store settle again")
+	}
+}
