@@ -51,8 +51,8 @@ type Source struct {
 	// per partition must go.
 	forgetter atomic.Pointer[pipeline.StateForgetter]
 	lagMu     sync.Mutex
-	lag      map[pipeline.Partition]prometheus.Gauge
-	closed   atomic.Bool
+	lag       map[pipeline.Partition]prometheus.Gauge
+	closed    atomic.Bool
 }
 
 // NewSource creates the group consumer. brokers are the addresses to dial
