@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/policy"
 )
 
 // Payloads.
@@ -156,13 +157,19 @@ type compiled struct {
 // Stage appends the routed copies to each item's outputs. It implements
 // pipeline.Stage and runs after the policy.
 type Stage struct {
-	routes []compiled
+	routes     []compiled
+	categories map[string][]string // categories model -> its labels, for Topics
 }
 
-// New compiles routes; categoryModels are the categories models in
+// New compiles routes; categories are the categories models in
 // configuration order ({category} means the first).
-func New(routes []Config, categoryModels []string) (*Stage, error) {
-	s := &Stage{}
+func New(routes []Config, categories []policy.Categories) (*Stage, error) {
+	s := &Stage{categories: map[string][]string{}}
+	var categoryModels []string
+	for _, c := range categories {
+		categoryModels = append(categoryModels, c.Model)
+		s.categories[c.Model] = c.Labels
+	}
 	for i, r := range routes {
 		r.EnsureDefaults()
 		if err := r.Validate(i); err != nil {
@@ -294,10 +301,9 @@ func topFlag(it *pipeline.Item) string {
 
 // Topics lists every topic the routes can name that is known before any
 // message arrives: templates over categories and decisions expand to each
-// value (categories maps a categories model to its labels; "other" is
-// added); templates over tenant or channel are left to the broker's topic
-// auto-creation.
-func (s *Stage) Topics(categories map[string][]string) []string {
+// value ("other" included); templates over flags, tenant or channel are
+// left to the broker's topic auto-creation.
+func (s *Stage) Topics() []string {
 	set := map[string]bool{}
 	for _, r := range s.routes {
 		names := []string{""}
@@ -308,7 +314,7 @@ func (s *Stage) Topics(categories map[string][]string) []string {
 			case "":
 				vals = []string{p.lit}
 			case "category":
-				vals = append(slices.Clone(categories[p.model]), pipeline.CategoryOther)
+				vals = append(slices.Clone(s.categories[p.model]), pipeline.CategoryOther)
 			case "decision":
 				vals = decisions
 			default:

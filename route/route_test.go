@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/policy"
 )
 
 func item(decision, tenant string, cats map[string]string, scores map[string]float64, flags ...string) *pipeline.Item {
@@ -29,7 +30,7 @@ func TestRoutes(t *testing.T) {
 		{Topic: "t.{tenant}.{decision}", When: When{Decisions: []string{"flag", "block"}}},
 		{Topic: "spam", When: When{Flags: []string{"spam", "scam"}}},
 		{Topic: "flagged.{flag}", When: When{Decisions: []string{"flag"}}},
-	}, []string{"review_category", "sentiment"})
+	}, []policy.Categories{{Model: "review_category", Labels: []string{"dresses", "tops"}}, {Model: "sentiment", Labels: []string{"negative", "positive"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestRoutes(t *testing.T) {
 		}
 	}
 	want := []string{"reviews.dresses", "reviews.needs-attention", "reviews.other", "reviews.tops", "spam"}
-	if got := s.Topics(map[string][]string{"review_category": {"dresses", "tops"}}); !reflect.DeepEqual(got, want) {
+	if got := s.Topics(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Topics() = %v, want %v (t.{tenant}... cannot be known ahead)", got, want)
 	}
 	if !s.routes[2].Dynamic() || s.routes[0].Dynamic() {
@@ -83,7 +84,7 @@ func TestRoutes(t *testing.T) {
 func TestRouteErrorsNameTheField(t *testing.T) {
 	tests := []struct {
 		r    Config
-		cats []string
+		cats []policy.Categories
 		want string
 	}{
 		{Config{}, nil, "routes[0].topic: is required"},
@@ -91,7 +92,7 @@ func TestRouteErrorsNameTheField(t *testing.T) {
 		{Config{Topic: "x.{category"}, nil, "routes[0].topic: unclosed"},
 		{Config{Topic: "bad topic"}, nil, "routes[0].topic"},
 		{Config{Topic: "x.{category}"}, nil, "needs a categories model"},
-		{Config{Topic: "x.{category.dept}"}, []string{"sentiment"}, "no categories model is named dept"},
+		{Config{Topic: "x.{category.dept}"}, []policy.Categories{{Model: "sentiment"}}, "no categories model is named dept"},
 		{Config{Topic: "x", Payload: "both"}, nil, "routes[0].payload"},
 		{Config{Topic: "x", When: When{Decisions: []string{"maybe"}}}, nil, "routes[0].when.decisions"},
 		{Config{Topic: "x", When: When{Labels: map[string]float64{"spam": 2}}}, nil, "routes[0].when.labels.spam"},

@@ -237,23 +237,31 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		}))
 	}
 	if len(cfg.Routes) > 0 {
-		rs, err := Routes(cfg, cls)
+		rs, err := route.New(cfg.Routes, cls.Categories())
 		if err != nil {
 			return nil, err
 		}
 		stages = append(stages, rs)
 	}
+	// aggregates.cross names categories models, known only here.
+	for i, m := range cfg.Aggregates.Cross {
+		if !slices.ContainsFunc(cls.Categories(), func(c policy.Categories) bool { return c.Model == m }) {
+			return nil, fmt.Errorf("aggregates.cross[%d]: no categories model is named %q", i, m)
+		}
+	}
 	return stages, nil
 }
 
-// Routes builds the route stage over the classify stage's categories
-// models.
-func Routes(cfg *config.Config, cls *classifiers.Stage) (*route.Stage, error) {
-	var names []string
-	for _, c := range cls.Categories() {
-		names = append(names, c.Model)
+// routedTopics are the topics the stages' routes name that can be known
+// before any message arrives (route.Stage.Topics).
+func routedTopics(stages []pipeline.Stage) []string {
+	var out []string
+	for _, st := range stages {
+		if rs, ok := st.(*route.Stage); ok {
+			out = append(out, rs.Topics()...)
+		}
 	}
-	return route.New(cfg.Routes, names)
+	return out
 }
 
 // modelSetVersion names the classifiers and policy whose scores the cache
@@ -333,6 +341,9 @@ func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
 		}
 		o.Stages = st
 	}
+	if err := ensureRoutedTopics(cfg, o.Brokers, routedTopics(o.Stages)); err != nil {
+		return nil, err
+	}
 	extra := o.KafkaOpts
 	for _, r := range cfg.Routes {
 		if r.Dynamic() {
@@ -371,21 +382,6 @@ func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
 // is Sieve's internal topic, not one a user manages.
 func aggregator(cfg *config.Config, o MemberOptions) (*aggregate.Aggregator, *kafka.StateStore, error) {
 	a := cfg.Aggregates
-	if len(a.Cross) > 0 {
-		cs, err := Classifiers(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		have := map[string]bool{}
-		for _, c := range classifiers.NewStage(cs...).Categories() {
-			have[c.Model] = true
-		}
-		for i, m := range a.Cross {
-			if !have[m] {
-				return nil, nil, fmt.Errorf("aggregates.cross[%d]: no categories model is named %q", i, m)
-			}
-		}
-	}
 	cl, err := adminClient(cfg, o.Brokers)
 	if err != nil {
 		return nil, nil, err
@@ -459,16 +455,14 @@ func CreateTopics(ctx context.Context, cfg *config.Config, brokers []string) err
 	defer cl.Close()
 	t := cfg.Kafka.Topics
 	topics := append(append([]string{}, t.Input...), t.Verdicts, t.Rewrites, t.DeadLetters)
-	extra, err := OutputTopics(cfg)
-	if err != nil {
-		return err
-	}
-	extra = append(extra, cfg.Aggregates.Topic)
-	return kafka.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, append(topics, extra...)...)
+	topics = append(topics, cfg.Aggregates.Topic)
+	return kafka.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, topics...)
 }
 
-// CheckTopics fails, naming the config field, when a topic Sieve writes to
-// or reads from does not exist on the cluster.
+// CheckTopics fails, naming the config field, when a topic of the config
+// that Sieve writes to or reads from does not exist on the cluster. The
+// routes' topics are the member's to ensure (NewMember), as they come from
+// its stages.
 func CheckTopics(ctx context.Context, cfg *config.Config, brokers []string) error {
 	cl, err := adminClient(cfg, brokers)
 	if err != nil {
@@ -490,16 +484,14 @@ func CheckTopics(ctx context.Context, cfg *config.Config, brokers []string) erro
 	if cfg.Aggregates.Enabled() {
 		need["aggregates.topic"] = cfg.Aggregates.Topic
 	}
-	routed, err := OutputTopics(cfg)
-	if err != nil {
-		return err
-	}
-	for _, r := range routed {
-		need["routes (topic "+r+")"] = r
-	}
+	return missingTopics(cfg, topics, need)
+}
+
+// missingTopics names, by config field, the needed topics the cluster lacks.
+func missingTopics(cfg *config.Config, have kadm.TopicDetails, need map[string]string) error {
 	var missing []string
 	for field, topic := range need {
-		if !topics.Has(topic) {
+		if !have.Has(topic) {
 			missing = append(missing, fmt.Sprintf("%s: topic %q does not exist", field, topic))
 		}
 	}
@@ -510,26 +502,32 @@ func CheckTopics(ctx context.Context, cfg *config.Config, brokers []string) erro
 	return nil
 }
 
-// OutputTopics are the routed topics known before any message arrives
-// (route.Stage.Topics).
-func OutputTopics(cfg *config.Config) ([]string, error) {
-	if len(cfg.Routes) == 0 {
-		return nil, nil
+// ensureRoutedTopics creates the routes' topics where the config lets Sieve
+// create topics, and otherwise checks they exist: a record for a missing
+// topic would wait in the producer.
+func ensureRoutedTopics(cfg *config.Config, brokers []string, topics []string) error {
+	if len(topics) == 0 {
+		return nil
 	}
-	cs, err := Classifiers(cfg)
+	cl, err := adminClient(cfg, brokers)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cls := classifiers.NewStage(cs...)
-	rs, err := Routes(cfg, cls)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if cfg.Kafka.CreateTopics || cfg.Kafka.Embedded {
+		return kafka.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, topics...)
+	}
+	have, err := kadm.NewClient(cl).ListTopics(ctx)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("list topics: %w", err)
 	}
-	labels := map[string][]string{}
-	for _, c := range cls.Categories() {
-		labels[c.Model] = c.Labels
+	need := map[string]string{}
+	for _, t := range topics {
+		need["routes (topic "+t+")"] = t
 	}
-	return rs.Topics(labels), nil
+	return missingTopics(cfg, have, need)
 }
 
 // costly burns CPU per item before its inner stage, like a heavier model.
