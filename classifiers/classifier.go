@@ -35,38 +35,22 @@ type Description struct {
 	Labels  []string
 	// Thresholds are the per-label scores at or above which a label flags.
 	Thresholds map[string]float64
-	// Categories marks a multi-class model whose labels are exhaustive
-	// categories (a review's department, its sentiment) rather than things
-	// to moderate: a verdict names one category per such model (verdict
+	// Categories marks a multi-class model whose labels are categories (a
+	// review's department, its sentiment) rather than things to moderate: a verdict names one category per such model (verdict
 	// "categories") and its labels never flag.
 	Categories bool
 	// AbstainBelow is the confidence floor of a categories model: when the
-	// most probable label scores below it the category is Other, so a new
+	// most probable label scores below it the category is "other", so a new
 	// kind of text is not forced into a wrong bucket. A multi-class model
 	// whose scores sum to less than one has a background class, the rest;
-	// when that outweighs every label the category is Other too.
+	// when that outweighs every label the category is "other" too.
 	AbstainBelow float64
 }
 
-// Other is the category of a text a categories model abstains on.
-const Other = pipeline.CategoryOther
-
 // Category is the category a categories model gives one text from its
-// scores: the most probable label; Other below the floor, or when what the
-// labels leave of the probability (a background class: texts of another
-// kind) outweighs every label.
+// scores (pipeline.ChooseCategory).
 func (d Description) Category(scores []float32) string {
-	best, sum := -1, float32(0)
-	for j, s := range scores {
-		sum += s
-		if best < 0 || s > scores[best] {
-			best = j
-		}
-	}
-	if best < 0 || float64(scores[best]) < d.AbstainBelow || 1-sum > scores[best] {
-		return Other
-	}
-	return d.Labels[best]
+	return pipeline.ChooseCategory(d.Labels, func(j int) (float64, bool) { return float64(scores[j]), true }, d.AbstainBelow)
 }
 
 // ID is name@version, as verdicts' "models" report it.

@@ -3,6 +3,7 @@ package classifiers
 import (
 	"context"
 	"fmt"
+	"github.com/sieve-stream/sieve/pipeline"
 	"math"
 	"sort"
 )
@@ -209,7 +210,7 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 			}
 			if hasCategories {
 				best = firstCat[i]
-				if best == Other {
+				if best == pipeline.CategoryOther {
 					abstained++
 				} else if best == trueClass {
 					answeredCorrect++

@@ -40,6 +40,8 @@ type Item struct {
 	// Normalized is the message text through textnorm.Normalize, filled in
 	// by the first stage that needs it so that later ones need not redo it.
 	Normalized string
+	// titled is Text() of a message with a title, joined once.
+	titled string
 
 	// Filled in by stages.
 	Scores []Score           // label scores, any order
@@ -93,10 +95,14 @@ func (it *Item) Text() string {
 	if it.Msg == nil {
 		return ""
 	}
-	if it.Msg.Title != "" {
-		return JoinTitle(it.Msg.Title, it.Msg.Text)
+	if it.Msg.Title == "" {
+		return it.Msg.Text
 	}
-	return it.Msg.Text
+	// Several stages read it per message: join once.
+	if it.titled == "" {
+		it.titled = JoinTitle(it.Msg.Title, it.Msg.Text)
+	}
+	return it.titled
 }
 
 // SetScore sets or replaces the score of label.
@@ -134,6 +140,26 @@ func (it *Item) Score(label string) (float64, bool) {
 
 // CategoryOther is the category of an item a categories model abstained on.
 const CategoryOther = "other"
+
+// ChooseCategory is a categories model's rule: the most probable of its
+// labels (score(j) is label j's score, ok false when unscored); Other when
+// that scores below abstainBelow, or when what the labels leave of the
+// probability (a background class: texts of another kind) outweighs it.
+func ChooseCategory(labels []string, score func(j int) (float64, bool), abstainBelow float64) string {
+	best, bestScore, sum := CategoryOther, -1.0, 0.0
+	for j, l := range labels {
+		if s, ok := score(j); ok {
+			sum += s
+			if s > bestScore {
+				best, bestScore = l, s
+			}
+		}
+	}
+	if bestScore < abstainBelow || 1-sum > bestScore {
+		return CategoryOther
+	}
+	return best
+}
 
 // Category is the category one model chose for an item.
 type Category struct {

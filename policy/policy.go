@@ -101,27 +101,9 @@ type Categories struct {
 	AbstainBelow float64
 }
 
-// Other is the category below a model's confidence floor.
-const Other = pipeline.CategoryOther
-
-// Category is the item's category under c: its most probable label, or
-// Other when that scores below the floor, was not scored, or is outweighed
-// by what the labels leave of the probability (the model's background
-// class).
+// Category is the item's category under c (pipeline.ChooseCategory).
 func (c Categories) Category(it *pipeline.Item) string {
-	best, bestScore, sum := Other, -1.0, 0.0
-	for _, l := range c.Labels {
-		if s, ok := it.Score(l); ok {
-			sum += s
-			if s > bestScore {
-				best, bestScore = l, s
-			}
-		}
-	}
-	if bestScore < c.AbstainBelow || 1-sum > bestScore {
-		return Other
-	}
-	return best
+	return pipeline.ChooseCategory(c.Labels, func(j int) (float64, bool) { return it.Score(c.Labels[j]) }, c.AbstainBelow)
 }
 
 // Policy applies a Config. It implements pipeline.Stage.

@@ -71,10 +71,10 @@ func TestCategories(t *testing.T) {
 		want   string
 	}{
 		{map[string]float64{"dresses": 0.8, "tops": 0.2}, "dresses"},
-		{map[string]float64{"dresses": 0.3, "tops": 0.35}, Other},
-		{map[string]float64{"spam": 0.9}, Other},
+		{map[string]float64{"dresses": 0.3, "tops": 0.35}, pipeline.CategoryOther},
+		{map[string]float64{"spam": 0.9}, pipeline.CategoryOther},
 		// The labels leave 0.5 to the model's background class: not a review.
-		{map[string]float64{"dresses": 0.45, "tops": 0.05}, Other},
+		{map[string]float64{"dresses": 0.45, "tops": 0.05}, pipeline.CategoryOther},
 	}
 	for _, tt := range tests {
 		it := &pipeline.Item{}
