@@ -89,6 +89,23 @@ func setup(t *testing.T, cfg Config) (*upstream, *httptest.Server, openai.Client
 	return up, ps, client
 }
 
+// postChat sends one chat completion with key to the proxy at base and
+// returns the response with its body read and closed.
+func postChat(t *testing.T, base, key, content string) *http.Response {
+	t.Helper()
+	body := fmt.Sprintf(`{"model":"m","messages":[{"role":"user","content":%q}]}`, content)
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
 func chatParams(user string) openai.ChatCompletionNewParams {
 	return openai.ChatCompletionNewParams{Model: "stand-in", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(user)}}
 }
@@ -244,15 +261,7 @@ func TestBadRequestsNeverReachUpstream(t *testing.T) {
 	// The key's burst is 2 at 1 request/s: the third request in a row waits.
 	var codes []int
 	for range 3 {
-		req, _ := http.NewRequest(http.MethodPost, ps.URL+"/v1/chat/completions", strings.NewReader(`{"model":"x","messages":[{"role":"user","content":"hi"}]}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+slow)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		resp := postChat(t, ps.URL, slow, "hi")
 		codes = append(codes, resp.StatusCode)
 		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
 			t.Error("429 without Retry-After")

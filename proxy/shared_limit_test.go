@@ -2,10 +2,8 @@ package proxy_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -41,16 +39,7 @@ func TestRateLimitSharedAcrossReplicas(t *testing.T) {
 	}
 	ok, limited := 0, 0
 	for i := range 12 { // a burst, alternating replicas
-		req, _ := http.NewRequest(http.MethodPost, replicas[i%2].URL+"/v1/chat/completions",
-			strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		resp := proxy.PostChat(t, replicas[i%2].URL, key, "hi")
 		switch resp.StatusCode {
 		case 200:
 			ok++
