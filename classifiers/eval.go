@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/sieve-stream/sieve/pipeline"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -13,6 +14,25 @@ type Example struct {
 	ID     string   `json:"id"`
 	Text   string   `json:"text"`
 	Labels []string `json:"labels"`
+	// Functionality names what a functional test case probes ("negation",
+	// "threat_conditional"); Evaluate reports pass rates per functionality.
+	Functionality string `json:"functionality,omitempty"`
+	// Source names where a row of a merged corpus came from.
+	Source string `json:"source,omitempty"`
+	// Unknown are labels this row's source never annotated (partial
+	// labels: a corpus that marks threats but not whether they are
+	// violent): training learns nothing about them from the row, rather
+	// than taking their absence as "no".
+	Unknown []string `json:"unknown,omitempty"`
+}
+
+// Functional is a functional test suite's result for one functionality: a
+// case with labels passes when any of them is flagged, a case without
+// labels when nothing is.
+type Functional struct {
+	Cases    int     `json:"cases"`
+	Passed   int     `json:"passed"`
+	PassRate float64 `json:"pass_rate"`
 }
 
 // PRF is precision, recall, F1 and support of one label.
@@ -46,6 +66,10 @@ type Report struct {
 	Abstention       *float64 `json:"abstention,omitempty"`
 	AnsweredAccuracy *float64 `json:"answered_accuracy,omitempty"`
 	Examples         int      `json:"examples"`
+	// Functionalities and FunctionalPassRate are present when the data's
+	// rows name a functionality (a functional test suite).
+	Functionalities    map[string]Functional `json:"functionalities,omitempty"`
+	FunctionalPassRate *float64              `json:"functional_pass_rate,omitempty"`
 
 	// For plots: every label's scores and truth, row by row, and the
 	// single-label confusion matrix (rows true, columns predicted; "" is
@@ -104,6 +128,7 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 	allScores, allTruth := map[string][]float32{}, map[string][]bool{}
 	confusion := map[[2]string]int{}
 	abstained, answeredCorrect := 0, 0
+	functional := map[string]*Functional{}
 	hasCategories := false
 	for _, c := range cs {
 		hasCategories = hasCategories || c.Describe().Categories
@@ -154,7 +179,7 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 			if len(ex.Labels) > 1 {
 				singleLabel = false
 			}
-			flagged := false
+			flagged, flaggedTrue := false, false
 			best, bestScore := "", 0.0
 			for l, sc := range s {
 				t := 0.5
@@ -171,8 +196,12 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 					pred = chosen
 				}
 				flagged = flagged || pred
+				if !truth[l] && slices.Contains(ex.Unknown, l) {
+					continue // the row's source never said; nothing to score
+				}
 				allScores[l] = append(allScores[l], float32(sc))
 				allTruth[l] = append(allTruth[l], truth[l])
+				flaggedTrue = flaggedTrue || (pred && truth[l])
 				switch {
 				case pred && truth[l]:
 					per[l].tp++
@@ -189,6 +218,17 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 			for _, l := range ex.Labels {
 				if known[l] {
 					has = true
+				}
+			}
+			if ex.Functionality != "" {
+				f := functional[ex.Functionality]
+				if f == nil {
+					f = &Functional{}
+					functional[ex.Functionality] = f
+				}
+				f.Cases++
+				if (len(ex.Labels) == 0 && !flagged) || (len(ex.Labels) > 0 && flaggedTrue) {
+					f.Passed++
 				}
 			}
 			switch {
@@ -251,6 +291,18 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 	}
 	a := anyC.prf()
 	rep.Any = AnyMetrics{Accuracy: round4(ratio(anyCorrect, len(data))), Precision: a.Precision, Recall: a.Recall, F1: a.F1}
+	if len(functional) > 0 {
+		rep.Functionalities = map[string]Functional{}
+		cases, passed := 0, 0
+		for name, f := range functional {
+			f.PassRate = round4(ratio(f.Passed, f.Cases))
+			rep.Functionalities[name] = *f
+			cases += f.Cases
+			passed += f.Passed
+		}
+		r := round4(ratio(passed, cases))
+		rep.FunctionalPassRate = &r
+	}
 	for l := range unsupported {
 		rep.Unsupported = append(rep.Unsupported, l)
 	}

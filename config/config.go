@@ -101,12 +101,18 @@ type ClassifierConfig struct {
 	// Type is linear (a trained model), rules (the keyword/regex baseline)
 	// or nop (scores nothing).
 	Type string `yaml:"type"`
-	// Builtin names a model shipped in the binary (spam, toxicity,
-	// injection, sentiment); Model is the path of a model file from
+	// Builtin names a model shipped in the binary (moderation, spam,
+	// injection, toxicity, sentiment, review_category); Model is the path of a model file from
 	// sieve train. One of them, for type linear.
 	Builtin string                   `yaml:"builtin"`
 	Model   string                   `yaml:"model"`
 	Rules   *classifiers.RulesConfig `yaml:"rules"`
+	// Window and Stride, for type linear: a text longer than Window words
+	// is scored as windows of Window words every Stride words, each label
+	// at its highest over them (default 32 and 16; -1 scores the whole
+	// text at once).
+	Window int `yaml:"window"`
+	Stride int `yaml:"stride"`
 	// Remote is a model on a KServe v2 inference server (Triton, KServe,
 	// MLServer, sieve serve-model), for type remote.
 	Remote *remote.Config `yaml:"remote"`
@@ -127,8 +133,9 @@ type ClassifierConfig struct {
 }
 
 // DefaultClassifiers are the built-in models used when the config names
-// none: a moderation stream's spam, toxicity and prompt-attack screens.
-var DefaultClassifiers = []ClassifierConfig{{Type: "linear", Builtin: "spam"}, {Type: "linear", Builtin: "toxicity"}, {Type: "linear", Builtin: "injection"}}
+// none: the moderation taxonomy, spam and prompt attacks. The older
+// toxicity model (Davidson's hate_speech and offensive_language) is opt-in.
+var DefaultClassifiers = []ClassifierConfig{{Type: "linear", Builtin: "moderation"}, {Type: "linear", Builtin: "spam"}, {Type: "linear", Builtin: "injection"}}
 
 // Cache configures the verdict cache (an in-process LRU, with Redis behind
 // it when redis.addrs is set).
@@ -213,7 +220,8 @@ type Rewrite struct {
 	// mask.
 	Fallback string `yaml:"fallback"`
 	// Judge is the built-in model whose labels a rewrite must clear, and
-	// whose word attributions the embedded rewriter uses (default toxicity).
+	// whose word attributions the embedded rewriter uses (default
+	// moderation).
 	Judge string `yaml:"judge"`
 	// OpenAI, when set, rewrites with an OpenAI-compatible chat server
 	// (vLLM, llama.cpp, Ollama, TGI, OpenAI) instead of the embedded
@@ -323,7 +331,7 @@ func (c *Config) EnsureDefaults() {
 		c.Rewrite.Fallback = "block"
 	}
 	if c.Rewrite.Judge == "" {
-		c.Rewrite.Judge = "toxicity"
+		c.Rewrite.Judge = "moderation"
 	}
 	if c.Signals.Window <= 0 {
 		c.Signals.Window = 10 * time.Minute
@@ -377,6 +385,12 @@ func (c *Config) Validate() error {
 		case "linear":
 			if (cc.Builtin == "") == (cc.Model == "") {
 				return fmt.Errorf("classifiers[%d]: type linear needs exactly one of builtin and model", i)
+			}
+			if cc.Window < -1 || cc.Window == 1 {
+				return fmt.Errorf("classifiers[%d].window: %d is not -1 (whole text) or at least 2 words", i, cc.Window)
+			}
+			if cc.Stride < 0 || (cc.Window > 0 && cc.Stride > cc.Window) {
+				return fmt.Errorf("classifiers[%d].stride: %d is not between 1 and the window", i, cc.Stride)
 			}
 		case "remote":
 			if cc.Remote == nil || cc.Remote.URL == "" || cc.Remote.Model == "" {

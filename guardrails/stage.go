@@ -43,10 +43,8 @@ func (s Stage) Process(_ context.Context, items []*pipeline.Item) error {
 	return nil
 }
 
-var rank = map[string]int{"": 0, pipeline.DecisionAllow: 0, pipeline.DecisionFlag: 1, pipeline.DecisionRewrite: 2, pipeline.DecisionBlock: 3}
-
 func raise(it *pipeline.Item, d string) {
-	if rank[d] > rank[it.Decision] {
+	if pipeline.Severity(d) > pipeline.Severity(it.Decision) {
 		it.Decision = d
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sieve-stream/sieve/classifiers"
@@ -34,7 +35,7 @@ func TestBuiltinModelsReproduce(t *testing.T) {
 	}
 	dir := datasetsDir(t)
 	for _, r := range Recipes {
-		m, err := r.Build(dir, nil)
+		m, err := r.Build(dir, "data", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +59,9 @@ func TestBuiltinModelsHeldOut(t *testing.T) {
 	}{
 		{"spam", "sms_spam/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.94 }},
 		{"toxicity", "davidson_hate_offensive/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return *r.WeightedF1, 0.88 }},
-		{"injection", "prompt_attacks/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["prompt_injection"].F1, 0.88 }},
+		{"injection", "prompt_attacks/train.jsonl#test", func(r *classifiers.Report) (float64, float64) {
+			return (r.Labels["prompt_injection"].F1 + r.Labels["jailbreak"].F1) / 2, 0.90
+		}},
 		{"sentiment", "review_sentiment/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return *r.Accuracy, 0.80 }},
 		// Abstention counts as wrong in Accuracy.
 		{"review_category", "review_category/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return *r.Accuracy, 0.85 }},
@@ -96,5 +99,107 @@ func TestBuiltinNames(t *testing.T) {
 	}
 	if _, err := Builtin("nope"); err == nil {
 		t.Fatal("unknown model must fail")
+	}
+}
+
+// The moderation and spam models keep their held-out figures on the test
+// parts of their recipes' sources, mapped (and partially labelled) as in
+// training. Floors are a little under docs/models.md's figures.
+func TestRecipeHeldOut(t *testing.T) {
+	dir := datasetsDir(t)
+	tests := []struct {
+		model, source string // source "" is every test source of the recipe
+		check         func(*classifiers.Report) (float64, float64)
+	}{
+		{"moderation", "", func(r *classifiers.Report) (float64, float64) { return r.Any.F1, 0.76 }},
+		{"moderation", "", func(r *classifiers.Report) (float64, float64) {
+			sum, n := 0.0, 0
+			for _, f := range r.Labels {
+				if f.Support >= 20 {
+					sum += f.F1
+					n++
+				}
+			}
+			return sum / float64(n), 0.58
+		}},
+		{"moderation", "", func(r *classifiers.Report) (float64, float64) { return r.Labels["self_harm_intent"].F1, 0.80 }},
+		{"spam", "sms_spam/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.94 }},
+		{"spam", "local:spam_synthetic.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.70 }},
+	}
+	for _, tt := range tests {
+		var r Recipe
+		for _, x := range Recipes {
+			if x.Name == tt.model {
+				r = x
+			}
+		}
+		var ex []classifiers.Example
+		for _, s := range r.Tests() {
+			if tt.source != "" && s.Path != tt.source {
+				continue
+			}
+			rows, err := s.Load(dir, "data")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex = append(ex, rows...)
+		}
+		if len(ex) == 0 {
+			t.Fatalf("%s: no test rows for %q", tt.model, tt.source)
+		}
+		for _, e := range ex {
+			if id, _, _ := strings.Cut(e.ID, "#"); datasets.PartOf(id) != datasets.Test {
+				t.Fatalf("%s: evaluation row %s is not held out", tt.model, e.ID)
+			}
+		}
+		m, err := Builtin(tt.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := classifiers.Evaluate(context.Background(), []classifiers.Classifier{m}, ex, nil, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, floor := tt.check(rep)
+		t.Logf("%s on %q (%d rows): %.4f (floor %.2f)", tt.model, tt.source, len(ex), got, floor)
+		if got < floor {
+			t.Errorf("%s on %q: %.4f below %.2f", tt.model, tt.source, got, floor)
+		}
+	}
+}
+
+// The functional suite through the default models: its pass rates are in
+// docs/models.md; the floors catch a regression.
+func TestFunctionalSuite(t *testing.T) {
+	ex, err := datasets.Load("../testdata/functional/moderation.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex) < 400 {
+		t.Fatalf("%d cases, want at least 400", len(ex))
+	}
+	var cs []classifiers.Classifier
+	for _, n := range []string{"moderation", "spam", "injection"} {
+		m, err := Builtin(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, m)
+	}
+	rep, err := classifiers.Evaluate(context.Background(), cs, ex, nil, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("pass rate %.4f", *rep.FunctionalPassRate)
+	if *rep.FunctionalPassRate < 0.80 {
+		t.Errorf("functional suite pass rate %.4f below 0.80", *rep.FunctionalPassRate)
+	}
+	for name, f := range rep.Functionalities {
+		if f.Cases < 10 {
+			t.Errorf("%s: %d cases", name, f.Cases)
+		}
+		if f.PassRate < 0.5 {
+			t.Errorf("%s: pass rate %.4f below 0.5", name, f.PassRate)
+		}
 	}
 }

@@ -199,7 +199,7 @@ func New(src Source, sink Sink, opts Options) *Engine {
 	for _, r := range []string{ReasonInvalidJSON, ReasonInvalidUTF8, ReasonTooLarge, ReasonEmpty, ReasonUnsupportedVersion, ReasonStageFailed, "produce_failed"} {
 		e.m.DeadLetters.WithLabelValues(r)
 	}
-	for _, d := range []string{DecisionAllow, DecisionFlag, DecisionRewrite, DecisionBlock} {
+	for _, d := range Decisions {
 		e.m.Decisions.WithLabelValues(d)
 	}
 	for _, o := range []string{"committed", "aborted", "failed"} {

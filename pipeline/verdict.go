@@ -13,8 +13,29 @@ const (
 	DecisionAllow   = "allow"
 	DecisionFlag    = "flag"
 	DecisionRewrite = "rewrite"
+	// DecisionSupport keeps a post up and shows its author help resources
+	// (self-harm intent): removing it would punish someone asking for help.
+	DecisionSupport = "support"
 	DecisionBlock   = "block"
 )
+
+// Decisions are the contract's decisions, least severe first: where rules,
+// rails or stages disagree, the most severe wins.
+var Decisions = []string{DecisionAllow, DecisionFlag, DecisionRewrite, DecisionSupport, DecisionBlock}
+
+// Severity is d's place in Decisions; "" counts as allow, and an unknown
+// decision is -1.
+func Severity(d string) int {
+	if d == "" {
+		return 0
+	}
+	for i, x := range Decisions {
+		if x == d {
+			return i
+		}
+	}
+	return -1
+}
 
 // Dead-letter headers of the contract.
 const (

@@ -6,6 +6,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/sieve-stream/sieve/pipeline"
@@ -19,6 +20,10 @@ type Rule struct {
 	// any non-negative number. One of the two.
 	Label  string `yaml:"label"`
 	Signal string `yaml:"signal"`
+	// Flagged, with Label, matches when the label is flagged: its score is
+	// at or above its threshold (the model's calibrated one, or
+	// thresholds' override), whatever that threshold is.
+	Flagged bool `yaml:"flagged"`
 	// Min is inclusive; Max exclusive (0 means no upper bound).
 	Min      float64 `yaml:"min"`
 	Max      float64 `yaml:"max"`
@@ -36,13 +41,25 @@ type Config struct {
 
 // Default is a policy a social platform would accept for the built-in
 // labels. Anything at or above its model's calibrated threshold is flagged
-// for review; beyond that, spam is blocked only when near-certain,
-// offensive language is rewritten in its middle band and blocked above it,
-// hate speech is blocked when the model is confident, and confident prompt
-// attacks are blocked. The rule baseline's "toxic" label gets the same
-// treatment as offensive language.
+// for review; beyond that:
+//   - the moderation labels that name the gravest harms are blocked: sexual
+//     content involving minors, threats against a person or a group,
+//     self-harm instructions and requests for violent crime;
+//   - self-harm intent gets "support": the post stays up and its author is
+//     shown help resources (removing it punishes someone asking for help);
+//   - harassment is rewritten when the model is fairly sure, as offensive
+//     language was; hate, sexual, violence and illicit content are flagged;
+//   - spam is blocked only when near-certain; confident prompt attacks are
+//     blocked; the opt-in toxicity model's labels keep their old rules.
 var Default = Config{
 	Rules: []Rule{
+		{Label: "sexual_minors", Flagged: true, Decision: pipeline.DecisionBlock},
+		{Label: "harassment_threatening", Flagged: true, Decision: pipeline.DecisionBlock},
+		{Label: "hate_threatening", Flagged: true, Decision: pipeline.DecisionBlock},
+		{Label: "self_harm_instructions", Flagged: true, Decision: pipeline.DecisionBlock},
+		{Label: "illicit_violent", Flagged: true, Decision: pipeline.DecisionBlock},
+		{Label: "self_harm_intent", Flagged: true, Decision: pipeline.DecisionSupport},
+		{Label: "harassment", Min: 0.8, Decision: pipeline.DecisionRewrite},
 		{Label: "spam", Min: 0.95, Decision: pipeline.DecisionBlock},
 		{Label: "offensive_language", Min: 0.6, Max: 0.9, Decision: pipeline.DecisionRewrite},
 		{Label: "offensive_language", Min: 0.9, Decision: pipeline.DecisionBlock},
@@ -61,12 +78,6 @@ var Default = Config{
 	},
 }
 
-var severity = map[string]int{
-	pipeline.DecisionAllow:   0,
-	pipeline.DecisionFlag:    1,
-	pipeline.DecisionRewrite: 2,
-	pipeline.DecisionBlock:   3,
-}
 
 // Validate names the first bad field.
 func (c *Config) Validate() error {
@@ -79,8 +90,11 @@ func (c *Config) Validate() error {
 		if (r.Label == "") == (r.Signal == "") {
 			return fmt.Errorf("policy.rules[%d]: needs exactly one of label and signal", i)
 		}
-		if _, ok := severity[r.Decision]; !ok {
-			return fmt.Errorf("policy.rules[%d].decision: %q is not allow, flag, rewrite or block", i, r.Decision)
+		if r.Flagged && r.Label == "" {
+			return fmt.Errorf("policy.rules[%d].flagged: goes with label, not signal", i)
+		}
+		if pipeline.Severity(r.Decision) < 0 || r.Decision == "" {
+			return fmt.Errorf("policy.rules[%d].decision: %q is not allow, flag, rewrite, support or block", i, r.Decision)
 		}
 		if r.Label != "" && (r.Min < 0 || r.Min > 1 || r.Max < 0 || r.Max > 1 || (r.Max > 0 && r.Max <= r.Min)) {
 			return fmt.Errorf("policy.rules[%d]: min %v and max %v do not make a range in [0, 1]", i, r.Min, r.Max)
@@ -170,17 +184,20 @@ func (p *Policy) Decide(it *pipeline.Item) {
 		if !ok || s < r.Min || (r.Max > 0 && s >= r.Max) {
 			continue
 		}
+		if r.Flagged && !slices.Contains(it.Flags, r.Label) {
+			continue
+		}
 		matched = true
-		if severity[r.Decision] > severity[best] {
+		if pipeline.Severity(r.Decision) > pipeline.Severity(best) {
 			best = r.Decision
 		}
 	}
-	if matched && severity[best] > severity[decision] {
+	if matched && pipeline.Severity(best) > pipeline.Severity(decision) {
 		decision = best
 	}
 	// A stage earlier in the chain (a media detector, a campaign signal) may
 	// already have decided more severely; never lower it.
-	if severity[it.Decision] > severity[decision] {
+	if pipeline.Severity(it.Decision) > pipeline.Severity(decision) {
 		decision = it.Decision
 	}
 	it.Decision = decision

@@ -7,17 +7,26 @@ import (
 	"time"
 )
 
-// openAICategories are the moderation endpoint's categories. Sieve's labels
-// fill the ones they match; the others are reported unflagged.
+// openAICategories are the moderation endpoint's categories, exactly as
+// OpenAI names them. Sieve's labels fill the ones they match; labels of no
+// category (spam, prompt attacks) are not reported here: the OpenAI SDK and
+// its users read "flagged" as "one of these categories".
 var openAICategories = []string{"harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
 	"self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence", "violence/graphic"}
 
-// sieveToOpenAI maps Sieve labels to OpenAI category names.
+// sieveToOpenAI maps Sieve labels to OpenAI category names: the moderation
+// model's labels one to one, and the opt-in toxicity model's and the rules
+// baseline's to their nearest category.
 var sieveToOpenAI = map[string]string{
+	"harassment": "harassment", "harassment_threatening": "harassment/threatening",
+	"hate": "hate", "hate_threatening": "hate/threatening",
+	"illicit": "illicit", "illicit_violent": "illicit/violent",
+	"self_harm": "self-harm", "self_harm_intent": "self-harm/intent", "self_harm_instructions": "self-harm/instructions",
+	"sexual": "sexual", "sexual_minors": "sexual/minors",
+	"violence": "violence", "violence_graphic": "violence/graphic",
 	"offensive_language": "harassment",
 	"toxic":              "harassment",
 	"hate_speech":        "hate",
-	"harmful_request":    "illicit",
 }
 
 func (s *Server) moderate(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +71,7 @@ func (s *Server) moderate(w http.ResponseWriter, r *http.Request) {
 			for j, l := range d.Labels {
 				name, ok := sieveToOpenAI[l]
 				if !ok {
-					name = "sieve/" + l // Sieve's own categories, under their own names
+					continue
 				}
 				sc := float64(out[i][j])
 				scores[name] = max(scores[name], sc)

@@ -27,6 +27,7 @@ type upstream struct {
 	reply string
 	echo  bool
 	seen  []string
+	chunk int // streamed chunk size in bytes; 0: a word per chunk
 }
 
 func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +49,7 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if u.echo {
 		reply = "You said: " + req.Messages[len(req.Messages)-1].Content
 	}
-	openaitest.WriteChat(w, req.Model, reply, req.Stream)
+	openaitest.WriteChatChunks(w, req.Model, reply, req.Stream, u.chunk)
 }
 
 func (u *upstream) calls() int { u.mu.Lock(); defer u.mu.Unlock(); return len(u.seen) }
@@ -63,16 +64,21 @@ rails:
 
 func setup(t *testing.T, cfg Config) (*upstream, *httptest.Server, openai.Client) {
 	t.Helper()
+	return setupRails(t, cfg, testRails)
+}
+
+func setupRails(t *testing.T, cfg Config, rails string) (*upstream, *httptest.Server, openai.Client) {
+	t.Helper()
 	up := &upstream{reply: "The capital of France is Paris, a city of about two million people."}
 	us := httptest.NewServer(up)
 	t.Cleanup(us.Close)
-	p, err := guardrails.ParsePolicy([]byte(testRails))
+	p, err := guardrails.ParsePolicy([]byte(rails))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Upstream.BaseURL = us.URL + "/v1"
 	var mods []classifiers.Classifier
-	for _, n := range []string{"toxicity", "spam", "injection"} {
+	for _, n := range []string{"moderation", "spam", "injection"} {
 		m, err := models.Builtin(n)
 		if err != nil {
 			t.Fatal(err)
@@ -291,5 +297,73 @@ func TestUpstreamBreaker(t *testing.T) {
 	}
 	if codes[0] != 502 || codes[6] != 503 {
 		t.Fatalf("statuses %v: want 502 while failing, then 503 with the breaker open", codes)
+	}
+}
+
+// A reply with one insult between two long benign passages gets the same
+// decision as JSON and streamed, whatever the upstream's chunk sizes: the
+// models score long texts over windows rather than diluting the insult in
+// the whole reply.
+func TestOutputRailSameDecisionStreamedOrNot(t *testing.T) {
+	const rails = `
+rails:
+  output:
+    - {scanner: classifier, model: moderation, action: block}
+`
+	benign := func(seed int) string {
+		parts := []string{"The museum opens at nine and the guided tours start every hour from the main hall.",
+			"Tickets can be bought online or at the desk, and children under twelve go in for free.",
+			"The cafe on the second floor serves soup, sandwiches and a very good apple cake.",
+			"Most visitors spend about two hours there, longer if they stop for the temporary exhibition.",
+			"There is a cloakroom near the entrance where you can leave coats and larger bags.",
+			"The garden behind the building is worth a short walk when the weather is fine."}
+		var b strings.Builder
+		for i := 0; b.Len() < 450; i++ {
+			b.WriteString(parts[(seed+i)%len(parts)])
+			b.WriteByte(' ')
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name, reply string
+		blocked     bool // want blocked; false: only the same decision both ways
+	}{
+		{"insult in the middle", benign(0) + "Honestly, you are a worthless stupid idiot and a piece of trash. " + benign(3), true},
+		{"benign", benign(0) + benign(3), false},
+	}
+	for _, tt := range tests {
+		var decisions []bool
+		for _, chunk := range []int{0, 200, 256, 1000} {
+			up, ps, _ := setupRails(t, Config{}, rails)
+			up.reply, up.chunk = tt.reply, chunk
+			for _, stream := range []bool{false, true} {
+				body := fmt.Sprintf(`{"model":"stand-in","stream":%v,"messages":[{"role":"user","content":"tell me about the museum"}]}`, stream)
+				resp, err := http.Post(ps.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				blocked := strings.Contains(string(got), "content_filter")
+				decisions = append(decisions, blocked)
+				if tt.blocked && !blocked {
+					t.Errorf("%s, stream %v, chunks of %d: passed, want blocked", tt.name, stream, chunk)
+				}
+				if blocked && strings.Contains(string(got), "worthless") {
+					t.Errorf("%s, stream %v, chunks of %d: the insult reached the client", tt.name, stream, chunk)
+				}
+			}
+		}
+		for _, d := range decisions[1:] {
+			if d != decisions[0] {
+				t.Errorf("%s: decisions differ by chunking and streaming: %v (JSON, streamed; per chunk size 0, 200, 256, 1000)", tt.name, decisions)
+				break
+			}
+		}
+		if !tt.blocked && decisions[0] {
+			// The model's false positive on this text (see docs/models.md's
+			// blind spots), the same whichever way the reply comes.
+			t.Logf("%s: blocked both ways", tt.name)
+		}
 	}
 }

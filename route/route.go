@@ -57,7 +57,7 @@ func (c *Config) EnsureDefaults() {
 	}
 }
 
-var decisions = []string{pipeline.DecisionAllow, pipeline.DecisionFlag, pipeline.DecisionRewrite, pipeline.DecisionBlock}
+var decisions = pipeline.Decisions
 
 // Validate names the first bad field of routes[i].
 func (c *Config) Validate(i int) error {

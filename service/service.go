@@ -79,6 +79,9 @@ func buildClassifier(cc config.ClassifierConfig) (classifiers.Classifier, error)
 		if err != nil {
 			return nil, fmt.Errorf(": %w", err)
 		}
+		if cc.Window != 0 || cc.Stride != 0 {
+			m = m.WithWindow(cc.Window, cc.Stride)
+		}
 		return m, nil
 	case "remote":
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -19,7 +19,41 @@ const (
 	seedWord  = fnvOffset ^ 0x77
 	seedPair  = fnvOffset ^ 0x62
 	seedChar  = fnvOffset ^ 0x63
+	seedNeg   = fnvOffset ^ 0x6e
+	seedWho   = fnvOffset ^ 0x70
 )
+
+// Scopes of the context features: how far back a negation or a personal
+// pronoun still colours a word.
+const (
+	negScope = 3
+	whoScope = 4
+)
+
+// person classes a pronoun: 1 for the speaker (i, me, my), 2 for the one
+// spoken to (you, your, u), 3 for others (he, she, they, them); 0 for a
+// word that is none. "You are worthless" and "I am worthless" share every
+// n-gram that matters but mean harassment and despair.
+func person(w string) byte {
+	switch w {
+	case "i", "me", "my", "myself", "mine", "im", "i'm", "i'll", "i've", "i'd":
+		return 1
+	case "you", "your", "yours", "yourself", "u", "ur", "you're", "youre", "ya", "you'll", "y'all", "yall":
+		return 2
+	case "he", "she", "they", "them", "his", "her", "their", "him", "himself", "herself", "themselves":
+		return 3
+	}
+	return 0
+}
+
+func negation(w string) bool {
+	switch w {
+	case "not", "no", "never", "don't", "dont", "doesn't", "didn't", "isn't", "wasn't", "aren't", "won't", "can't",
+		"cannot", "wouldn't", "shouldn't", "nobody", "nothing", "neither", "nor", "without", "hardly", "n't", "ain't":
+		return true
+	}
+	return false
+}
 
 func hashSlice(h uint64, s []byte) uint64 {
 	for _, c := range s {
@@ -42,6 +76,12 @@ type features struct {
 	idx   []uint32
 	words []string
 	gram  []byte
+	// ends[i] is where word i's features end in idx. Word i's features are
+	// its unigram, then (for i > 0) the bigram with word i-1, then its
+	// character n-grams: the windows of a long text are scored from them.
+	ends []int
+	// context adds the context features (see person and negation).
+	context bool
 }
 
 // featurize fills f.idx with the bucket of every feature of text and
@@ -55,6 +95,7 @@ func (f *features) featurize(text string, dims uint32) float32 {
 // textnorm.Normalize.
 func (f *features) featurizeNormalized(norm string, dims uint32) float32 {
 	f.idx = f.idx[:0]
+	f.ends = f.ends[:0]
 	f.words = splitWords(norm, f.words[:0])
 	for i, w := range f.words {
 		f.idx = append(f.idx, uint32(hashBytes(seedWord, w)%uint64(dims)))
@@ -71,6 +112,29 @@ func (f *features) featurizeNormalized(norm string, dims uint32) float32 {
 				f.idx = append(f.idx, uint32(hashSlice(seedChar^uint64(n), f.gram[s:s+n])%uint64(dims)))
 			}
 		}
+		if !f.context {
+			f.ends = append(f.ends, len(f.idx))
+			continue
+		}
+		// Context features: the word as read under a recent negation, and
+		// as read after the nearest recent personal pronoun.
+		var who byte
+		neg := false
+		for j := i - 1; j >= 0 && j >= i-whoScope; j-- {
+			if who == 0 {
+				who = person(f.words[j])
+			}
+			if j >= i-negScope && negation(f.words[j]) {
+				neg = true
+			}
+		}
+		if neg {
+			f.idx = append(f.idx, uint32(hashBytes(seedNeg, w)%uint64(dims)))
+		}
+		if who != 0 {
+			f.idx = append(f.idx, uint32(hashBytes(seedWho^uint64(who), w)%uint64(dims)))
+		}
+		f.ends = append(f.ends, len(f.idx))
 	}
 	if len(f.idx) == 0 {
 		return 0

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/sieve-stream/sieve/classifiers"
 )
@@ -39,6 +40,9 @@ type header struct {
 	// Added after format 1 shipped; absent means false and 0.
 	Categories   bool    `json:"categories,omitempty"`
 	AbstainBelow float64 `json:"abstain_below,omitempty"`
+	// Added later still; absent means none.
+	Parents map[string]string `json:"parents,omitempty"`
+	Context bool              `json:"context,omitempty"`
 }
 
 // Encode returns the model file's bytes.
@@ -47,7 +51,7 @@ func (m *Model) Encode() []byte {
 	raw.WriteString(magic)
 	binary.Write(&raw, binary.LittleEndian, uint32(fileFormat))
 	h := header{Name: m.Name, Kind: m.Kind, Classes: m.Classes, Thresholds: m.Thresholds, DimsLog2: log2(m.Dims), Meta: m.Meta,
-		Categories: m.Categories, AbstainBelow: m.AbstainBelow}
+		Categories: m.Categories, AbstainBelow: m.AbstainBelow, Parents: m.Parents, Context: m.Context}
 	hb, _ := json.Marshal(h) // map keys are sorted: deterministic
 	binary.Write(&raw, binary.LittleEndian, uint32(len(hb)))
 	raw.Write(hb)
@@ -138,6 +142,11 @@ func Decode(b []byte) (*Model, error) {
 	if h.AbstainBelow < 0 || h.AbstainBelow > 1 || math.IsNaN(h.AbstainBelow) {
 		return nil, fmt.Errorf("%w: abstain_below %v is not in [0, 1]", ErrCorrupt, h.AbstainBelow)
 	}
+	for child, parent := range h.Parents {
+		if !slices.Contains(h.Classes, child) || !slices.Contains(h.Classes, parent) || child == parent {
+			return nil, fmt.Errorf("%w: parent %q of %q is not another class", ErrCorrupt, parent, child)
+		}
+	}
 	if k == 0 || k > 1024 || h.DimsLog2 < 10 || h.DimsLog2 > 24 {
 		return nil, fmt.Errorf("%w: %d classes, dims 2^%d", ErrCorrupt, k, h.DimsLog2)
 	}
@@ -147,7 +156,7 @@ func Decode(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: %d bytes of weights, want %d (truncated?)", ErrCorrupt, r.Len(), want)
 	}
 	m := &Model{Name: h.Name, Kind: h.Kind, Classes: h.Classes, Thresholds: h.Thresholds, Dims: dims, Meta: h.Meta,
-		Categories: h.Categories, AbstainBelow: h.AbstainBelow,
+		Categories: h.Categories, AbstainBelow: h.AbstainBelow, Parents: h.Parents, Context: h.Context,
 		Weights: make([]int16, int(dims)*k), Scales: make([]float32, k), Bias: make([]float32, k)}
 	binary.Read(r, binary.LittleEndian, m.Weights)
 	binary.Read(r, binary.LittleEndian, m.Scales)

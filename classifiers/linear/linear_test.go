@@ -253,3 +253,46 @@ func TestCategoriesModel(t *testing.T) {
 		t.Errorf("without a floor a dress review got %q", got)
 	}
 }
+
+// A long text scores each label at its highest over the windows: the same
+// as scoring each window's words on their own.
+func TestWindowsMaxPool(t *testing.T) {
+	train, _ := sample()
+	m, err := Train(train, TrainOptions{Name: "spam", DimsLog2: 12, Epochs: 20, LR: 1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words []string
+	for _, e := range train {
+		words = append(words, strings.Fields(e.Text)...)
+	}
+	ctx := context.Background()
+	tests := []struct{ window, stride, n int }{
+		{8, 4, 40}, {8, 3, 41}, {5, 5, 23}, {8, 8, 8}, {32, 16, 100},
+	}
+	for _, tt := range tests {
+		text := strings.Join(words[:tt.n], " ")
+		w := m.WithWindow(tt.window, tt.stride)
+		got, _ := w.Classify(ctx, []string{text})
+		want := float32(-1)
+		for start := 0; ; start += tt.stride {
+			if start+tt.window > tt.n {
+				start = max(0, tt.n-tt.window)
+			}
+			s, _ := m.WithWindow(-1, 0).Classify(ctx, []string{strings.Join(words[start:min(tt.n, start+tt.window)], " ")})
+			want = max(want, s[0][0])
+			if start+tt.window >= tt.n {
+				break
+			}
+		}
+		if math.Abs(float64(got[0][0]-want)) > 1e-6 {
+			t.Errorf("window %d stride %d over %d words: %v, want the windows' max %v", tt.window, tt.stride, tt.n, got[0][0], want)
+		}
+	}
+	if whole, _ := m.WithWindow(-1, 0).Classify(ctx, []string{strings.Join(words[:40], " ")}); whole[0][0] == 0 {
+		t.Fatal("no score")
+	}
+	if m.WithWindow(64, 0).Describe().Version == m.Describe().Version {
+		t.Error("a non-default window keeps the model's version; caches would mix its scores with the default's")
+	}
+}

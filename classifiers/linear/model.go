@@ -2,7 +2,9 @@ package linear
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/sieve-stream/sieve/classifiers"
@@ -30,6 +32,17 @@ type Model struct {
 	// the background that makes a text's category Other.
 	Categories   bool
 	AbstainBelow float64
+	// Window and Stride, in words, score a text longer than Window words
+	// as overlapping windows, each label taking its highest probability
+	// over them: one threat in a long post is not diluted away by the rest,
+	// and a reply scores the same whole as it does in the proxy's streamed
+	// windows. Zero means DefaultWindow and half of it; a negative Window
+	// scores the whole text at once. Categories models always read the
+	// whole text: a review's department is a property of all of it.
+	Window, Stride int
+	// Parents and Context: see TrainOptions.
+	Parents map[string]string
+	Context bool
 
 	version string
 	pool    sync.Pool
@@ -71,13 +84,46 @@ func (m *Model) classify(texts []string, normalized bool) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	s := m.scratch()
 	defer m.pool.Put(s)
+	parents := m.parentIndex()
 	for i, t := range texts {
 		row := flat[i*nl : (i+1)*nl : (i+1)*nl]
 		m.probsOf(t, normalized, s)
 		copy(row, s.p[:nl])
+		for _, cp := range parents {
+			row[cp[1]] = max(row[cp[1]], row[cp[0]])
+		}
 		out[i] = row
 	}
 	return out, nil
+}
+
+// parentIndex lists (child, parent) class indexes, deepest first, so that
+// a grandchild's score reaches its grandparent.
+func (m *Model) parentIndex() [][2]int {
+	if len(m.Parents) == 0 {
+		return nil
+	}
+	depth := func(l string) int {
+		d := 0
+		for p, ok := m.Parents[l]; ok && d < len(m.Classes); p, ok = m.Parents[p] {
+			d++
+		}
+		return d
+	}
+	var out [][2]int
+	for child, parent := range m.Parents {
+		c, p := slices.Index(m.Classes, child), slices.Index(m.Classes, parent)
+		if c >= 0 && p >= 0 {
+			out = append(out, [2]int{c, p})
+		}
+	}
+	slices.SortFunc(out, func(a, b [2]int) int {
+		if d := depth(m.Classes[b[0]]) - depth(m.Classes[a[0]]); d != 0 {
+			return d
+		}
+		return a[0] - b[0]
+	})
+	return out
 }
 
 type scratch struct {
@@ -85,6 +131,7 @@ type scratch struct {
 	logit []float32
 	p     []float32
 	acc   []int64
+	best  []float32
 }
 
 func (m *Model) scratch() *scratch {
@@ -92,7 +139,7 @@ func (m *Model) scratch() *scratch {
 		return s
 	}
 	k := len(m.Classes)
-	return &scratch{logit: make([]float32, k), p: make([]float32, k), acc: make([]int64, k)}
+	return &scratch{f: features{context: m.Context}, logit: make([]float32, k), p: make([]float32, k), acc: make([]int64, k)}
 }
 
 // probs fills s.p with every class's probability for text.
@@ -105,6 +152,10 @@ func (m *Model) probsOf(text string, normalized bool, s *scratch) {
 		v = s.f.featurizeNormalized(text, m.Dims)
 	} else {
 		v = s.f.featurize(text, m.Dims)
+	}
+	if window, stride := m.window(); window > 0 && len(s.f.words) > window {
+		m.windowProbs(window, stride, s)
+		return
 	}
 	for c := range s.acc {
 		s.acc[c] = 0
@@ -119,6 +170,81 @@ func (m *Model) probsOf(text string, normalized bool, s *scratch) {
 		s.logit[c] = m.Bias[c] + float32(s.acc[c])*m.Scales[c]*v
 	}
 	activate(m.Kind, s.logit, s.p)
+}
+
+// DefaultWindow is a linear model's window in words: longer than nearly
+// every social post, short enough that one abusive sentence dominates it.
+const DefaultWindow = 32
+
+func (m *Model) window() (window, stride int) {
+	if m.Categories || m.Window < 0 {
+		return 0, 0
+	}
+	window, stride = m.Window, m.Stride
+	if window == 0 {
+		window = DefaultWindow
+	}
+	if stride <= 0 || stride > window {
+		stride = max(1, window/2)
+	}
+	return window, stride
+}
+
+// windowProbs fills s.p with each class's highest probability over the
+// windows of the featurized text; the last window ends at the last word.
+func (m *Model) windowProbs(window, stride int, s *scratch) {
+	k := len(m.Classes)
+	words := len(s.f.words)
+	if cap(s.best) < k {
+		s.best = make([]float32, k)
+	}
+	best := s.best[:k]
+	for c := range best {
+		best[c] = -1
+	}
+	for start := 0; ; start += stride {
+		if start+window > words {
+			start = words - window
+		}
+		for c := range s.acc {
+			s.acc[c] = 0
+		}
+		to := s.f.ends[start+window-1]
+		n := to
+		if start == 0 {
+			m.accumulate(s.f.idx[:to], s.acc)
+		} else {
+			// Word start's features are its unigram, its bigram with the
+			// word before the window (left out), then its n-grams.
+			from := s.f.ends[start-1]
+			m.accumulate(s.f.idx[from:from+1], s.acc)
+			m.accumulate(s.f.idx[from+2:to], s.acc)
+			n = to - from - 1
+		}
+		v := float32(1 / math.Sqrt(float64(max(n, 1))))
+		for c := range k {
+			s.logit[c] = m.Bias[c] + float32(s.acc[c])*m.Scales[c]*v
+		}
+		activate(m.Kind, s.logit, s.p)
+		for c := range k {
+			best[c] = max(best[c], s.p[c])
+		}
+		if start+window >= words {
+			break
+		}
+	}
+	copy(s.p, best)
+}
+
+// accumulate adds the weights of features idx to acc, class by class.
+func (m *Model) accumulate(idx []uint32, acc []int64) {
+	k := len(m.Classes)
+	for _, i := range idx {
+		w := m.Weights[int(i)*k : int(i)*k+k]
+		for c := range w {
+			acc[c] += int64(w[c])
+		}
+	}
 }
 
 func activate(kind classifiers.Kind, logit, p []float32) {
@@ -190,4 +316,18 @@ func (m *Model) Attribution(word, label string) float64 {
 		sum += a
 	}
 	return sum * float64(v)
+}
+
+// WithWindow returns the model scoring long texts over windows of window
+// words every stride words (see Model.Window); the weights are shared. A
+// non-default window is part of the version, so verdict caches keep the
+// scores of different windows apart.
+func (m *Model) WithWindow(window, stride int) *Model {
+	c := &Model{Name: m.Name, Kind: m.Kind, Classes: m.Classes, Thresholds: m.Thresholds, Dims: m.Dims,
+		Weights: m.Weights, Scales: m.Scales, Bias: m.Bias, Meta: m.Meta, Categories: m.Categories,
+		AbstainBelow: m.AbstainBelow, Window: window, Stride: stride, Parents: m.Parents, Context: m.Context, version: m.version}
+	if w, s := c.window(); window != 0 && (w != DefaultWindow || s != DefaultWindow/2) {
+		c.version = fmt.Sprintf("%s+w%ds%d", m.version, w, s)
+	}
+	return c
 }

@@ -34,6 +34,15 @@ type TrainOptions struct {
 	// another kind) is more probable than any label.
 	Categories   bool
 	AbstainBelow float64
+	// Parents maps a label to the broader label it implies
+	// (harassment_threatening to harassment): the parent's score is never
+	// below its child's, so a verdict never flags a child without its
+	// parent. Only for multi-label models.
+	Parents map[string]string
+	// Context adds context features: each word as read under a recent
+	// negation ("not ... stupid") and after the nearest recent personal
+	// pronoun ("you ... worthless" against "I ... worthless").
+	Context bool
 	// Progress, when set, is told after each epoch.
 	Progress func(epoch, epochs int, loss float64)
 	Meta     map[string]string
@@ -111,6 +120,11 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 	if o.Categories && kind != classifiers.MultiClass {
 		return nil, errors.New("train: a categories model must be multi-class")
 	}
+	for child, parent := range o.Parents {
+		if kind != classifiers.MultiLabel || !slices.Contains(labels, child) || !slices.Contains(labels, parent) || child == parent {
+			return nil, fmt.Errorf("train: parent %q of %q: both must be labels of a multi-label model", parent, child)
+		}
+	}
 	if o.AbstainBelow < 0 || o.AbstainBelow > 1 {
 		return nil, fmt.Errorf("train: abstain below %v is not in [0, 1]", o.AbstainBelow)
 	}
@@ -122,9 +136,11 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 		idx []uint32
 		v   float32
 		y   []float32
+		// skip marks the classes the row says nothing about.
+		skip []bool
 	}
 	rows := make([]row, len(train))
-	var f features
+	f := features{context: o.Context}
 	for i, ex := range train {
 		v := f.featurize(ex.Text, dims)
 		y := make([]float32, k)
@@ -138,7 +154,16 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 		if kind == classifiers.MultiClass && benign && !hasAny(ex.Labels, index) {
 			y[k-1] = 1
 		}
-		rows[i] = row{idx: slices.Clone(f.idx), v: v, y: y}
+		var skip []bool
+		for _, l := range ex.Unknown {
+			if j, ok := index[l]; ok && kind != classifiers.MultiClass && y[j] == 0 {
+				if skip == nil {
+					skip = make([]bool, k)
+				}
+				skip[j] = true
+			}
+		}
+		rows[i] = row{idx: slices.Clone(f.idx), v: v, y: y, skip: skip}
 	}
 
 	w := make([]float32, int(dims)*k)
@@ -171,6 +196,10 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 			}
 			activate(kind, logit, p)
 			for c := range g {
+				if x.skip != nil && x.skip[c] {
+					g[c] = 0
+					continue
+				}
 				g[c] = p[c] - x.y[c]
 				if x.y[c] > 0 {
 					loss -= math.Log(math.Max(float64(p[c]), 1e-12))
@@ -193,7 +222,7 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 	}
 
 	m := &Model{Name: o.Name, Kind: kind, Classes: classes, Dims: dims, Bias: bias, Meta: o.Meta,
-		Thresholds: map[string]float64{}, Categories: o.Categories, AbstainBelow: o.AbstainBelow}
+		Thresholds: map[string]float64{}, Categories: o.Categories, AbstainBelow: o.AbstainBelow, Parents: o.Parents, Context: o.Context}
 	m.quantize(w)
 	for _, l := range labels {
 		m.Thresholds[l] = 0.5

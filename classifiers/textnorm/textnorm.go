@@ -95,13 +95,47 @@ func isPlainASCII(s string) bool {
 func foldTokens(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
-	for _, tok := range strings.Fields(s) {
+	toks := strings.Fields(s)
+	for i := 0; i < len(toks); i++ {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(foldToken(tok))
+		// Words spelled out letter by letter ("s t u p i d") are read as
+		// one word: three or more single letters in a row.
+		if j := letterRun(toks, i); j-i >= 3 {
+			b.WriteString(foldToken(strings.Join(toks[i:j], "")))
+			i = j - 1
+			continue
+		}
+		b.WriteString(foldToken(toks[i]))
 	}
 	return b.String()
+}
+
+// letterRun returns the end of the run of single-letter tokens from i.
+func letterRun(toks []string, i int) int {
+	j := i
+	for j < len(toks) && len(toks[j]) == 1 && isLetter(toks[j][0]) {
+		j++
+	}
+	return j
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// undot reads a word spelled with dots between its letters ("i.d.i.o.t")
+// as the word; abbreviations ("e.g.", "u.s.a.") lose their dots too, which
+// changes nothing a model reads.
+func undot(tok string) string {
+	if len(tok) < 3 || len(tok)%2 == 0 {
+		return tok
+	}
+	for i := 0; i < len(tok); i++ {
+		if (i%2 == 0 && !isLetter(tok[i])) || (i%2 == 1 && tok[i] != '.') {
+			return tok
+		}
+	}
+	return strings.ReplaceAll(tok, ".", "")
 }
 
 func foldToken(tok string) string {
@@ -131,7 +165,7 @@ func foldToken(tok string) string {
 	case isNumber(core):
 		out.WriteString(Number)
 	default:
-		out.WriteString(squeeze(unleet(core)))
+		out.WriteString(squeeze(unleet(unmask(undot(core)))))
 	}
 	out.WriteString(squeezePunct(low[end:]))
 	return out.String()
@@ -246,4 +280,37 @@ func squeezePunct(p string) string {
 		return p
 	}
 	return p[:2]
+}
+
+// masked are the words people write with asterisks for some letters
+// ("f*ck", "sh**"); unmask reads them as the word, whatever its suffix.
+var masked = []string{"fuck", "shit", "bitch", "cunt", "dick", "cock", "pussy", "whore", "slut", "bastard",
+	"asshole", "damn", "nigger", "nigga", "faggot", "fag", "retard", "twat", "wanker", "motherfucker"}
+
+func unmask(core string) string {
+	if strings.IndexByte(core, '*') < 0 && strings.IndexByte(core, '#') < 0 {
+		return core
+	}
+	for _, w := range masked {
+		if len(core) < len(w) {
+			continue
+		}
+		ok, stars := true, 0
+		for i := 0; i < len(w); i++ {
+			switch c := core[i]; {
+			case c == '*' || c == '#':
+				stars++
+			case c != w[i]:
+				ok = false
+			}
+			if !ok {
+				break
+			}
+		}
+		// The rest must be a plain suffix ("ing", "s", "ed").
+		if ok && stars > 0 && stars < len(w) && !strings.ContainsAny(core[len(w):], "*#") {
+			return w + core[len(w):]
+		}
+	}
+	return core
 }

@@ -19,6 +19,13 @@ func TestNormalize(t *testing.T) {
 		{"go to deals.example.com today", "go to " + URL + " today"},
 		{"2024", Number},
 		{"h@te", "hate"},
+		{"you are s t u p i d", "you are stupid"}, // spelled letter by letter
+		{"grade a b", "grade a b"},                // two letters are not a word
+		{"what an i.d.i.o.t!", "what an idiot!"},  // dotted
+		{"e.g. this", "eg. this"},
+		{"this is f***ing great", "this is fucking great"}, // masked
+		{"a**hole", "asshole"},
+		{"5*3 stars", "5*3 stars"}, // not a masked word
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.in); got != tt.want {

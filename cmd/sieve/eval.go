@@ -135,6 +135,19 @@ func printReport(w io.Writer, r *classifiers.Report) {
 	if len(r.Unsupported) > 0 {
 		fmt.Fprintf(w, "  labels no model knows: %v\n", r.Unsupported)
 	}
+	if r.FunctionalPassRate != nil {
+		names := make([]string, 0, len(r.Functionalities))
+		for n := range r.Functionalities {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(w, "  functional suite: %.4f of cases pass\n", *r.FunctionalPassRate)
+		fmt.Fprintf(w, "  %-28s %6s %6s %9s\n", "functionality", "cases", "passed", "pass rate")
+		for _, n := range names {
+			f := r.Functionalities[n]
+			fmt.Fprintf(w, "  %-28s %6d %6d %9.4f\n", n, f.Cases, f.Passed, f.PassRate)
+		}
+	}
 }
 
 // evalSpans scores the PII scanners on a span file.

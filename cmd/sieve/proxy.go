@@ -8,11 +8,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/guardrails"
-	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/proxy"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -47,13 +45,13 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		}
 		opts.Rails = guardrails.NewEngine(p)
 	}
-	for _, n := range []string{"toxicity", "spam", "injection"} {
-		m, err := models.Builtin(n)
-		if err != nil {
-			return err
-		}
-		opts.Moderators = append(opts.Moderators, classifiers.Classifier(m))
+	// /v1/moderations answers with the configured classifiers (by default
+	// the built-in moderation model), mapped onto OpenAI's categories.
+	moderators, err := service.Classifiers(cfg)
+	if err != nil {
+		return usageError{err}
 	}
+	opts.Moderators = moderators
 	opts.Metrics = proxy.NewMetrics(obs.reg)
 	if cfg.Proxy.AuditTopic != "" {
 		if err := cfg.Kafka.RequireBrokers(); err != nil {

@@ -1,6 +1,13 @@
-// Command build writes Sieve's built-in models (make models):
+// Command build writes Sieve's built-in models and their model card (make
+// models):
 //
 //	go run ./models/build -data ../shared/datasets -out models/builtin
+//	go run ./models/build -data ../shared/datasets -card docs/models.md
+//
+// The card is a second run because it evaluates the models embedded in the
+// binary, which a run compiled before the first wrote them does not hold.
+// -fasttext DIR writes each recipe's #train and #test rows in fastText's
+// format for scripts/compare-fasttext.sh.
 package main
 
 import (
@@ -8,6 +15,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/sieve-stream/sieve/models"
 )
@@ -15,9 +24,48 @@ import (
 func main() {
 	data := flag.String("data", "../shared/datasets", "the labelled datasets folder")
 	out := flag.String("out", "models/builtin", "where the model files go")
+	local := flag.String("local", "models/data", "the project's own labelled rows (synthetic cases)")
+	only := flag.String("only", "", "build only this model")
+	epochs := flag.Int("epochs", 0, "override the recipe's epochs (experiments; make models uses the recipes as they are)")
+	lr := flag.Float64("lr", 0, "override the recipe's learning rate")
+	dims := flag.Int("dims", 0, "override the recipe's log2 hash dimensions")
+	l2 := flag.Float64("l2", 0, "override the recipe's weight decay")
+	cardPath := flag.String("card", "", "write the model card of the embedded models to this file, and train nothing")
+	suite := flag.String("suite", "testdata/functional/moderation.jsonl", "the functional test suite, for the card")
+	peers := flag.String("peers", "models/fasttext.json", "the fastText peer's figures, for the card")
+	ftDir := flag.String("fasttext", "", "write each recipe's #train and #test rows for fastText to this folder, and train nothing")
 	flag.Parse()
+	if *cardPath != "" {
+		if err := card(*cardPath, *data, *local, *suite, *peers, nil); err != nil {
+			fmt.Fprintln(os.Stderr, "model card:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *ftDir != "" {
+		if err := fastTextData(*ftDir, *data, *local); err != nil {
+			fmt.Fprintln(os.Stderr, "fastText data:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	for _, r := range models.Recipes {
-		m, err := r.Build(*data, func(e, n int, loss float64) {
+		if *only != "" && r.Name != *only {
+			continue
+		}
+		if *epochs > 0 {
+			r.Options.Epochs = *epochs
+		}
+		if *lr > 0 {
+			r.Options.LR = *lr
+		}
+		if *dims > 0 {
+			r.Options.DimsLog2 = *dims
+		}
+		if *l2 > 0 {
+			r.Options.L2 = *l2
+		}
+		m, err := r.Build(*data, *local, func(e, n int, loss float64) {
 			fmt.Fprintf(os.Stderr, "\r%-10s epoch %2d/%d loss %.4f", r.Name, e, n, loss)
 		})
 		fmt.Fprintln(os.Stderr)
@@ -33,4 +81,57 @@ func main() {
 		d := m.Describe()
 		fmt.Printf("%s  %s  thresholds %v\n", path, d.ID(), d.Thresholds)
 	}
+}
+
+// fastTextData writes NAME.train and NAME.test per recipe: one row a line,
+// "__label__X" for each label (or __label__benign), then the lower-cased
+// text on one line. NAME.kind says how to score it.
+func fastTextData(dir, data, local string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	write := func(path string, srcs []models.Source, labels []string) error {
+		var b strings.Builder
+		for _, s := range srcs {
+			ex, err := s.Load(data, local)
+			if err != nil {
+				return err
+			}
+			for _, e := range ex {
+				n := 0
+				for _, l := range e.Labels {
+					if slices.Contains(labels, l) {
+						b.WriteString("__label__" + l + " ")
+						n++
+					}
+				}
+				if n == 0 {
+					b.WriteString("__label__benign ")
+				}
+				b.WriteString(strings.ToLower(strings.Join(strings.Fields(e.Text), " ")) + "\n")
+			}
+		}
+		return os.WriteFile(path, []byte(b.String()), 0o644)
+	}
+	for _, r := range models.Recipes {
+		labels := r.Options.Labels
+		if len(labels) == 0 {
+			m, err := models.Builtin(r.Name)
+			if err != nil {
+				return err
+			}
+			labels = m.Describe().Labels
+		}
+		base := filepath.Join(dir, r.Name)
+		if err := write(base+".train", r.Data, labels); err != nil {
+			return err
+		}
+		if err := write(base+".test", r.Tests(), labels); err != nil {
+			return err
+		}
+		if err := os.WriteFile(base+".kind", []byte(string(r.Options.Kind)+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
