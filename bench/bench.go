@@ -32,6 +32,9 @@ type Options struct {
 	Partitions int32
 	Seed       uint64
 	Mix        traffic.Mix
+	// Corpus, when set, makes the traffic real posts (traffic.Posts) in
+	// place of the synthetic mix.
+	Corpus *traffic.Corpus
 	// Config is the pipeline's config; its kafka section is replaced by the
 	// benchmark's embedded broker and topics.
 	Config *config.Config
@@ -152,7 +155,7 @@ func seed(ctx context.Context, cl *kgo.Client, o Options) (keys []string, invali
 	if o.Config != nil {
 		maxText = o.Config.Pipeline.MaxTextBytes
 	}
-	gen := traffic.New(o.Seed, mix, maxText)
+	gen := o.generator(mix, maxText)
 	keys = make([]string, 0, o.Messages)
 	batch := make([]*kgo.Record, 0, 10_000)
 	flush := func() error {
@@ -376,7 +379,7 @@ func Direct(ctx context.Context, c interface {
 	if mix == (traffic.Mix{}) {
 		mix = traffic.DefaultMix
 	}
-	gen := traffic.New(o.Seed, mix, 64<<10)
+	gen := o.generator(mix, 64<<10)
 	texts := make([]string, 0, o.Messages)
 	for range o.Messages {
 		m := gen.Next()
@@ -392,3 +395,16 @@ func Direct(ctx context.Context, c interface {
 	}
 	return round(float64(o.Messages)/time.Since(start).Seconds(), 1), nil
 }
+
+// generator is the benchmark's traffic: real posts when o.Corpus is set,
+// else the synthetic mix.
+func (o Options) generator(mix traffic.Mix, maxText int) interface{ Next() traffic.Message } {
+	if o.Corpus != nil {
+		return postsNow{traffic.NewPosts(o.Seed, *o.Corpus, traffic.DefaultPostMix)}
+	}
+	return traffic.New(o.Seed, mix, maxText)
+}
+
+type postsNow struct{ p *traffic.Posts }
+
+func (p postsNow) Next() traffic.Message { return p.p.Next(time.Now()) }

@@ -26,11 +26,14 @@ const (
 )
 
 func (k Kind) String() string {
+	if k == Campaign {
+		return "campaign"
+	}
 	return [...]string{"benign", "spam", "toxic", "duplicate", "invalid_json", "invalid_utf8", "empty", "too_large"}[k]
 }
 
 // Invalid reports whether the pipeline must dead-letter this kind.
-func (k Kind) Invalid() bool { return k >= InvalidJSON }
+func (k Kind) Invalid() bool { return k >= InvalidJSON && k <= TooLarge }
 
 // Mix is the share of each kind; the rest is benign.
 type Mix struct {

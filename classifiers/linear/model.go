@@ -132,6 +132,8 @@ type scratch struct {
 	p     []float32
 	acc   []int64
 	best  []float32
+	// prefix and bigram are windowProbs' running sums, words+1 rows of k.
+	prefix, bigram []int64
 }
 
 func (m *Model) scratch() *scratch {
@@ -202,24 +204,43 @@ func (m *Model) windowProbs(window, stride int, s *scratch) {
 	for c := range best {
 		best[c] = -1
 	}
+	// Each feature is added once: prefix holds the running sums of the
+	// words' weights, bigram each word's bigram with the word before it (the
+	// one feature a window starting at that word leaves out), so a window is
+	// a difference of two prefixes however much the windows overlap.
+	need := (words + 1) * k
+	if cap(s.prefix) < need {
+		s.prefix = make([]int64, need)
+		s.bigram = make([]int64, need)
+	}
+	prefix, bigram := s.prefix[:need], s.bigram[:need]
+	clear(prefix[:k])
+	from := 0
+	for i := range words {
+		row := prefix[(i+1)*k : (i+2)*k]
+		copy(row, prefix[i*k:(i+1)*k])
+		bg := bigram[i*k : (i+1)*k]
+		clear(bg)
+		if i > 0 {
+			m.accumulate(s.f.idx[from+1:from+2], bg)
+		}
+		m.accumulate(s.f.idx[from:s.f.ends[i]], row)
+		from = s.f.ends[i]
+	}
 	for start := 0; ; start += stride {
 		if start+window > words {
 			start = words - window
 		}
-		for c := range s.acc {
-			s.acc[c] = 0
+		end := start + window
+		n := s.f.ends[end-1]
+		for c := range k {
+			s.acc[c] = prefix[end*k+c] - prefix[start*k+c]
 		}
-		to := s.f.ends[start+window-1]
-		n := to
-		if start == 0 {
-			m.accumulate(s.f.idx[:to], s.acc)
-		} else {
-			// Word start's features are its unigram, its bigram with the
-			// word before the window (left out), then its n-grams.
-			from := s.f.ends[start-1]
-			m.accumulate(s.f.idx[from:from+1], s.acc)
-			m.accumulate(s.f.idx[from+2:to], s.acc)
-			n = to - from - 1
+		if start > 0 {
+			n -= s.f.ends[start-1] + 1
+			for c := range k {
+				s.acc[c] -= bigram[start*k+c]
+			}
 		}
 		v := float32(1 / math.Sqrt(float64(max(n, 1))))
 		for c := range k {

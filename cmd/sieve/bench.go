@@ -37,6 +37,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	onnxDir := fs.String("onnx", "", "score with this ONNX model directory (model.onnx, tokenizer.json, config.json); \"standin\" writes a MiniLM-sized stand-in; the same run also measures the model alone")
 	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
+	data := fs.String("data", "", "replay real posts from this shared datasets folder's train parts (as sieve demo does) instead of the synthetic mix")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -116,6 +117,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	opts := bench.Options{
 		Messages: *n, Partitions: int32(*partitions), Seed: *seed, Config: cfg, Stages: stages, Copy: *copyLoop, Mix: mix,
 		Timeout: 10 * time.Minute, CPUProfile: profile,
+	}
+	if *data != "" {
+		if opts.Corpus = loadCorpus(*data); opts.Corpus == nil {
+			return usagef("--data: no shared datasets under %s", *data)
+		}
 	}
 	var uncached *bench.Result
 	if *compareCache {

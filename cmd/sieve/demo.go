@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,7 +31,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
 	seed := fs.Uint64("seed", 1, "traffic seed")
 	scenario := fs.String("scenario", "moderation", "moderation (posts: spam, abuse, broken records) or reviews (examples/reviews/sieve.yaml: departments, sentiment, fake reviews, routing, windowed counts)")
-	data := fs.String("data", defaultDatasets(), "reviews scenario: the shared datasets folder whose review sets (train and dev parts, never the held-out test part) make the traffic")
+	data := fs.String("data", defaultDatasets(), "the shared datasets folder whose train parts (never the held-out test part) make the traffic: posts, spam and abuse for the moderation scenario, reviews for the reviews scenario")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -50,11 +51,22 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rateSet := false
+	fs.Visit(func(f *flag.Flag) { rateSet = rateSet || f.Name == "rate" })
 	var reviews []traffic.Review
+	var corpus *traffic.Corpus
+	if *scenario == "moderation" {
+		if corpus = loadCorpus(*data); corpus == nil {
+			fmt.Fprintf(stderr, "no shared datasets under %s (--data); the traffic is synthetic templates\n", *data)
+		} else if !rateSet {
+			// Real texts run out: at 500 a second a text comes back after a
+			// minute or more, too seldom for the campaign signals to call
+			// the repeats a campaign.
+			*rate = 500
+		}
+	}
 	if *scenario == "reviews" {
 		reviews = loadReviews(*data, stderr)
-		rateSet := false
-		fs.Visit(func(f *flag.Flag) { rateSet = rateSet || f.Name == "rate" })
 		if !rateSet {
 			// Slow enough that the ~20,000 reviews last over six minutes
 			// before they repeat (and the campaign signals call every
@@ -102,8 +114,16 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sieve demo: embedded Kafka at %s, %d msgs/s of synthetic traffic into %q; verdicts in %q. Ctrl-C stops.\n",
-		strings.Join(brokers, ","), *rate, cfg.Kafka.Topics.Input[0], cfg.Kafka.Topics.Verdicts)
+	what := "synthetic traffic"
+	switch {
+	case corpus != nil:
+		what = fmt.Sprintf("real posts (%d ordinary, %d spam, %d abusive or harmful, from the shared sets' train parts; a spam campaign from 30 new accounts now and then)",
+			len(corpus.Benign), len(corpus.Spam), len(corpus.Harmful))
+	case reviews != nil:
+		what = fmt.Sprintf("%d reviews", len(reviews))
+	}
+	fmt.Fprintf(stdout, "sieve demo: embedded Kafka at %s, %d msgs/s of %s into %q; verdicts in %q. Ctrl-C stops.\n",
+		strings.Join(brokers, ","), *rate, what, cfg.Kafka.Topics.Input[0], cfg.Kafka.Topics.Verdicts)
 	if obs.server != nil {
 		fmt.Fprintf(stdout, "metrics: http://%s/metrics\n", obs.server.Addr())
 	}
@@ -112,7 +132,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	prodErr := make(chan error, 1)
 	go func() {
 		defer wg.Done()
-		prodErr <- produceTraffic(ctx, cfg.Kafka, brokers, *rate, *seed, cfg.Pipeline.MaxTextBytes, reviews)
+		prodErr <- produceTraffic(ctx, cfg.Kafka, brokers, *rate, *seed, cfg.Pipeline.MaxTextBytes, reviews, corpus)
 	}()
 	go func() {
 		defer wg.Done()
@@ -163,9 +183,48 @@ func loadReviews(dir string, stderr io.Writer) []traffic.Review {
 	return out
 }
 
-// produceTraffic writes synthetic messages at rate until ctx ends: the
-// moderation mix, or reviews when reviews is not nil.
-func produceTraffic(ctx context.Context, kc kafka.Config, brokers []string, rate int, seed uint64, maxText int, reviews []traffic.Review) error {
+// ordinarySources are the moderation corpus's sources of benign rows that
+// look like a platform's everyday traffic. The others were collected where
+// abuse or despair is common (OLID by offensive keywords, the Gab Hate
+// Corpus, depression and suicide forums): their benign rows are hard
+// negatives for evaluation (docs/models.md), not a random day's posts.
+var ordinarySources = []string{"coco_captions", "xstest_safe", "convabuse"}
+
+// loadCorpus reads the posts of the moderation demo from the shared sets'
+// train parts: ordinary posts (reviews, SMS, captions, chat turns, benign
+// prompts), SMS spam, and the moderation corpus's labelled posts and
+// requests. Nil when there are none.
+func loadCorpus(dir string) *traffic.Corpus {
+	var c traffic.Corpus
+	for _, set := range []string{"moderation", "sms_spam", "review_sentiment", "review_category", "prompt_attacks"} {
+		ex, err := datasets.Load(filepath.Join(dir, set, "train.jsonl") + "#" + datasets.Train)
+		if err != nil {
+			continue
+		}
+		for _, e := range ex {
+			switch {
+			case set == "review_sentiment" || set == "review_category":
+				c.Benign = append(c.Benign, e.Text)
+			case set == "moderation" && len(e.Labels) == 0 && slices.Contains(ordinarySources, e.Source):
+				c.Benign = append(c.Benign, e.Text)
+			case set == "moderation" && len(e.Labels) > 0:
+				c.Harmful = append(c.Harmful, e.Text)
+			case set == "sms_spam" && len(e.Labels) == 0, set == "prompt_attacks" && len(e.Labels) == 0:
+				c.Benign = append(c.Benign, e.Text)
+			case set == "sms_spam":
+				c.Spam = append(c.Spam, e.Text)
+			}
+		}
+	}
+	if len(c.Benign) == 0 {
+		return nil
+	}
+	return &c
+}
+
+// produceTraffic writes messages at rate until ctx ends: real posts from
+// corpus, reviews, or (neither given) the synthetic moderation mix.
+func produceTraffic(ctx context.Context, kc kafka.Config, brokers []string, rate int, seed uint64, maxText int, reviews []traffic.Review, corpus *traffic.Corpus) error {
 	opts, err := kafka.ClientOptions(&kc, brokers)
 	if err != nil {
 		return err
@@ -176,9 +235,13 @@ func produceTraffic(ctx context.Context, kc kafka.Config, brokers []string, rate
 	}
 	defer cl.Close()
 	next := traffic.New(seed, traffic.DefaultMix, maxText).Next
-	if reviews != nil {
+	switch {
+	case reviews != nil:
 		rg := traffic.NewReviews(seed, reviews)
 		next = func() traffic.Message { return rg.Next(time.Now()) }
+	case corpus != nil:
+		pg := traffic.NewPosts(seed, *corpus, traffic.DefaultPostMix)
+		next = func() traffic.Message { return pg.Next(time.Now()) }
 	}
 	tick := 20 * time.Millisecond
 	per := float64(rate) * tick.Seconds()
@@ -209,6 +272,7 @@ type liveStats struct {
 	decisions map[string]int
 	cats      map[string]int // the first categories model's categories
 	dead      map[string]int
+	campaigns int // messages the signals put in a campaign of 20 or more authors
 	start     time.Time
 }
 
@@ -230,6 +294,9 @@ func (s *liveStats) add(it *pipeline.Item) {
 	}
 	for _, f := range it.Flags {
 		s.flags[f]++
+	}
+	if it.Signals["campaign_authors"] >= 20 {
+		s.campaigns++
 	}
 	if len(it.Categories) > 0 {
 		s.cats[it.Categories[0].Value]++
@@ -253,8 +320,8 @@ func (s *liveStats) print(ctx context.Context, w io.Writer, tty bool) {
 			s.mu.Lock()
 			rate := float64(s.window) / now.Sub(last).Seconds()
 			p50, p99 := percentile(s.lat, 0.5), percentile(s.lat, 0.99)
-			line := fmt.Sprintf("%8d msgs  %6.0f msg/s  e2e p50 %6.1fms p99 %6.1fms  flags %s  decisions %s  dead %d",
-				s.total, rate, p50, p99, counts(s.flags), counts(s.decisions), sum(s.dead))
+			line := fmt.Sprintf("%8d msgs  %6.0f msg/s  e2e p50 %6.1fms p99 %6.1fms  flags %s  decisions %s%s  campaign posts %d  dead %d",
+				s.total, rate, p50, p99, counts(s.flags), counts(s.decisions), s.share(), s.campaigns, sum(s.dead))
 			if len(s.cats) > 0 {
 				line += "  categories " + counts(s.cats)
 			}
@@ -270,11 +337,27 @@ func (s *liveStats) print(ctx context.Context, w io.Writer, tty bool) {
 	}
 }
 
+// share is the part of the verdicts that were not allowed, the figure a
+// trust-and-safety team watches; s.mu is held.
+func (s *liveStats) share() string {
+	n, acted := 0, 0
+	for d, c := range s.decisions {
+		n += c
+		if d != pipeline.DecisionAllow {
+			acted += c
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%.1f%% not allowed)", 100*float64(acted)/float64(n))
+}
+
 func (s *liveStats) summary() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := fmt.Sprintf("total %d messages in %s: flags %s, decisions %s, dead letters %s",
-		s.total, time.Since(s.start).Round(time.Second), counts(s.flags), counts(s.decisions), counts(s.dead))
+	out := fmt.Sprintf("total %d messages in %s: flags %s, decisions %s%s, campaign posts %d, dead letters %s",
+		s.total, time.Since(s.start).Round(time.Second), counts(s.flags), counts(s.decisions), s.share(), s.campaigns, counts(s.dead))
 	if len(s.cats) > 0 {
 		out += ", categories " + counts(s.cats)
 	}
