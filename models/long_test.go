@@ -71,7 +71,9 @@ func TestModerationCatchesThreatInLongPost(t *testing.T) {
 		for _, at := range []int{1000, 1500, 2000} {
 			tried++
 			post := longPost(t, 3000, at, th)
-			ofAlone := func(f []string) bool { return slices.ContainsFunc(f, func(l string) bool { return slices.Contains(alone, l) }) }
+			ofAlone := func(f []string) bool {
+				return slices.ContainsFunc(f, func(l string) bool { return slices.Contains(alone, l) })
+			}
 			f := flags(post)
 			if !ofAlone(f) {
 				t.Logf("missed: %q after word %d of 3,000: flags %v, alone %v", th, at, f, alone)

@@ -78,7 +78,6 @@ var Default = Config{
 	},
 }
 
-
 // Validate names the first bad field.
 func (c *Config) Validate() error {
 	for l, t := range c.Thresholds {
