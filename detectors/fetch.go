@@ -17,6 +17,26 @@ import (
 // the fetcher may not reach (loopback, private, link-local, metadata...).
 var ErrForbiddenAddress = errors.New("address not allowed")
 
+// errBadURL marks a URL refused for its own form (scheme, credentials),
+// before anything is contacted.
+var errBadURL = errors.New("media url refused")
+
+// PublicDetail is what a verdict may say of a failed fetch: that the URL was
+// malformed or refused by policy, or that it could not be fetched, and
+// never what the network answered (connection refused, a status, a content
+// type, a size), which would let a message's author use the fetcher to
+// probe which hosts and ports answer behind it. The full error is for
+// logs.
+func PublicDetail(err error) string {
+	switch {
+	case errors.Is(err, ErrForbiddenAddress):
+		return "media url refused: its address is not allowed"
+	case errors.Is(err, errBadURL):
+		return err.Error()
+	}
+	return "media url could not be fetched as a PNG or JPEG image"
+}
+
 // Resolver is the part of *net.Resolver the fetcher uses; tests swap in
 // fixed answers.
 type Resolver interface {
@@ -59,6 +79,13 @@ var blocked = func() []netip.Prefix {
 }()
 
 func (f *Fetcher) allowed(a netip.Addr) bool {
+	// A zoned address ([fe80::1%eth0], [::1%lo]) names an interface, which
+	// no public image URL does; and a zoned address is in no prefix
+	// (netip.Prefix.Contains is false for it), so it would slip past every
+	// blocked range.
+	if a.Zone() != "" {
+		return false
+	}
 	a = a.Unmap()
 	for _, p := range f.Allow {
 		if p.Contains(a) {
@@ -146,10 +173,10 @@ func (f *Fetcher) Fetch(ctx context.Context, raw string) ([]byte, error) {
 	f.init()
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("media url: %w", err)
+		return nil, fmt.Errorf("%w: not a URL", errBadURL)
 	}
 	if err := checkScheme(u); err != nil {
-		return nil, fmt.Errorf("media url: %w", err)
+		return nil, fmt.Errorf("%w: %w", errBadURL, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 	defer cancel()

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/sieve-stream/sieve/pipeline"
 )
 
 // fixedResolver answers every name from a table, as a hostile DNS would.
@@ -34,6 +36,9 @@ func TestFetchRefusesInternalAddresses(t *testing.T) {
 		"http://loopback.test/a.png", "http://private.test/a.png", "http://metadata.test/latest/meta-data",
 		"http://v6.test/a.png", "http://mixed.test/a.png", "http://mapped.test/a.png",
 		"http://127.0.0.1/a.png", "http://[::1]:8080/a.png", "http://169.254.169.254/", "http://10.0.0.1/",
+		// IPv6 zones: a zoned address is in no netip.Prefix.
+		"http://[::1%25lo]:8080/a.png", "http://[::1%251]/a.png", "http://[::1%25eth0]/a.png", "http://[::%25lo]/a.png",
+		"http://[fe80::1%25eth0]/a.png",
 	} {
 		_, err := f.Fetch(context.Background(), u)
 		if !errors.Is(err, ErrForbiddenAddress) {
@@ -84,5 +89,40 @@ func TestFetchRechecksRedirects(t *testing.T) {
 	// Without the allow-list entry the same server is refused.
 	if _, err := (&Fetcher{}).Fetch(context.Background(), srv.URL+"/ok.png"); !errors.Is(err, ErrForbiddenAddress) {
 		t.Errorf("loopback server without allow-list: err = %v", err)
+	}
+}
+
+// A failed fetch says the same whether the host answered or not: the
+// finding must not tell an author which internal ports are open.
+func TestFetchFailureIsNoPortOracle(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html>admin console</html>"))
+	}))
+	defer srv.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	f := &Fetcher{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	st := &Stage{Fetch: f.Fetch}
+	details := map[string]string{}
+	for name, u := range map[string]string{"open port": srv.URL + "/x", "closed port": closedURL + "/x", "404": srv.URL + "/missing"} {
+		fs := st.inspect(context.Background(), 0, pipeline.Media{URL: u})
+		if len(fs) != 1 || fs[0].Signal != "unreadable" {
+			t.Fatalf("%s: findings %+v", name, fs)
+		}
+		details[name] = fs[0].Detail
+	}
+	if details["open port"] != details["closed port"] || details["open port"] != details["404"] {
+		t.Fatalf("details differ by what the host answered: %q", details)
+	}
+	for _, leak := range []string{"refused", "html", "404", "127.0.0.1"} {
+		if strings.Contains(details["open port"], leak) {
+			t.Errorf("detail %q reveals %q", details["open port"], leak)
+		}
+	}
+	blocked := (&Stage{Fetch: (&Fetcher{}).Fetch}).inspect(context.Background(), 0, pipeline.Media{URL: srv.URL + "/x"})
+	if len(blocked) != 1 || !strings.Contains(blocked[0].Detail, "not allowed") {
+		t.Fatalf("a refused address: %+v", blocked)
 	}
 }

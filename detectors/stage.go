@@ -109,7 +109,7 @@ func (s *Stage) inspect(ctx context.Context, i int, md pipeline.Media) []Finding
 	case md.URL != "" && s.Fetch != nil:
 		data, err = s.Fetch(ctx, md.URL)
 		if err != nil {
-			return unreadable(err)
+			return []Finding{{Detector: "media", Media: i, Signal: "unreadable", Detail: PublicDetail(err)}}
 		}
 	case md.URL != "":
 		// Fetching is the operator's choice (media.fetch_urls); without it

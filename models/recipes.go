@@ -21,6 +21,10 @@ type Recipe struct {
 	Data    []Source
 	Dev     []Source
 	Options linear.TrainOptions
+	// TargetPrecision, when above zero, calibrates each label's threshold
+	// to the lowest one reaching this precision on the dev part (the
+	// highest recall at it) rather than to the maximum F1.
+	TargetPrecision float64
 	// Card is what the model card (docs/models.md) says beyond figures.
 	Card Card
 }
@@ -277,7 +281,7 @@ func (r Recipe) Build(data, local string, progress func(epoch, epochs int, loss 
 	if err != nil {
 		return nil, err
 	}
-	if err := m.Calibrate(dev, 0); err != nil {
+	if err := m.Calibrate(dev, r.TargetPrecision); err != nil {
 		return nil, err
 	}
 	m.Seal()

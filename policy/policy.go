@@ -43,8 +43,11 @@ type Config struct {
 // labels. Anything at or above its model's calibrated threshold is flagged
 // for review; beyond that:
 //   - the moderation labels that name the gravest harms are blocked: sexual
-//     content involving minors, threats against a person or a group,
-//     self-harm instructions and requests for violent crime;
+//     content involving minors whenever it is flagged; threats against a
+//     person or a group, self-harm instructions and requests for violent
+//     crime when the model is fairly sure (0.7), and flagged for review
+//     below that, since a removal a person never sees must be rare on
+//     ordinary posts;
 //   - self-harm intent gets "support": the post stays up and its author is
 //     shown help resources (removing it punishes someone asking for help);
 //   - harassment is rewritten when the model is fairly sure, as offensive
@@ -54,10 +57,10 @@ type Config struct {
 var Default = Config{
 	Rules: []Rule{
 		{Label: "sexual_minors", Flagged: true, Decision: pipeline.DecisionBlock},
-		{Label: "harassment_threatening", Flagged: true, Decision: pipeline.DecisionBlock},
-		{Label: "hate_threatening", Flagged: true, Decision: pipeline.DecisionBlock},
-		{Label: "self_harm_instructions", Flagged: true, Decision: pipeline.DecisionBlock},
-		{Label: "illicit_violent", Flagged: true, Decision: pipeline.DecisionBlock},
+		{Label: "harassment_threatening", Flagged: true, Min: 0.7, Decision: pipeline.DecisionBlock},
+		{Label: "hate_threatening", Flagged: true, Min: 0.7, Decision: pipeline.DecisionBlock},
+		{Label: "self_harm_instructions", Flagged: true, Min: 0.7, Decision: pipeline.DecisionBlock},
+		{Label: "illicit_violent", Flagged: true, Min: 0.7, Decision: pipeline.DecisionBlock},
 		{Label: "self_harm_intent", Flagged: true, Decision: pipeline.DecisionSupport},
 		{Label: "harassment", Min: 0.8, Decision: pipeline.DecisionRewrite},
 		{Label: "spam", Min: 0.95, Decision: pipeline.DecisionBlock},

@@ -106,23 +106,37 @@ func modelSection(b *strings.Builder, r models.Recipe, m *linear.Model, data, lo
 		n    int
 	}
 	var per []bySource
-	for _, s := range r.Tests() {
+	// A multi-class model's figures are on its own task's set (the first
+	// source); the others only add ordinary text or a background class,
+	// reported per source. A multi-label or binary model's are on all.
+	multiClass := d.Kind == classifiers.MultiClass
+	for i, s := range r.Tests() {
 		ex, err := s.Load(data, local)
 		if err != nil {
 			return err
+		}
+		for j := range ex {
+			// Labels of other tasks (a review's sentiment) are benign here.
+			ex[j].Labels = slices.DeleteFunc(slices.Clone(ex[j].Labels), func(l string) bool { return !slices.Contains(d.Labels, l) })
 		}
 		rep, err := classifiers.Evaluate(context.Background(), []classifiers.Classifier{m}, ex, nil, 512)
 		if err != nil {
 			return err
 		}
 		per = append(per, bySource{s.Path, rep, len(ex)})
-		all = append(all, ex...)
+		if i == 0 || !multiClass {
+			all = append(all, ex...)
+		}
 	}
 	rep, err := classifiers.Evaluate(context.Background(), []classifiers.Classifier{m}, all, nil, 512)
 	if err != nil {
 		return err
 	}
-	p("\n### Held out\n\n%d rows: the `#test` parts of the sources above.", len(all))
+	if multiClass {
+		p("\n### Held out\n\n%d rows: the `#test` part of `%s`.", len(all), per[0].name)
+	} else {
+		p("\n### Held out\n\n%d rows: the `#test` parts of the sources above.", len(all))
+	}
 	if slices.ContainsFunc(all, func(e classifiers.Example) bool { return len(e.Unknown) > 0 }) {
 		p(" Rows whose source never annotated a label (partial labels, see `moderationUnknown`) are not scored on it.")
 	}
@@ -177,6 +191,9 @@ func modelSection(b *strings.Builder, r models.Recipe, m *linear.Model, data, lo
 			}
 			if d.Categories && s.rep.Accuracy != nil {
 				fig = fmt.Sprintf("accuracy %.4f", *s.rep.Accuracy)
+				if s.rep.Abstention != nil && s.rep.Any.Precision == 0 && s.rep.Any.Recall == 0 {
+					fig = fmt.Sprintf("texts of another kind: %.2f%% called `other`", 100**s.rep.Abstention)
+				}
 			}
 			p("| `%s` | %d | %s |\n", s.name, s.n, fig)
 		}

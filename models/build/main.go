@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/models"
 )
 
@@ -30,6 +31,7 @@ func main() {
 	lr := flag.Float64("lr", 0, "override the recipe's learning rate")
 	dims := flag.Int("dims", 0, "override the recipe's log2 hash dimensions")
 	l2 := flag.Float64("l2", 0, "override the recipe's weight decay")
+	precision := flag.Float64("precision", 0, "override the recipe's target precision for thresholds")
 	cardPath := flag.String("card", "", "write the model card of the embedded models to this file, and train nothing")
 	suite := flag.String("suite", "testdata/functional/moderation.jsonl", "the functional test suite, for the card")
 	peers := flag.String("peers", "models/fasttext.json", "the fastText peer's figures, for the card")
@@ -64,6 +66,9 @@ func main() {
 		}
 		if *l2 > 0 {
 			r.Options.L2 = *l2
+		}
+		if *precision > 0 {
+			r.TargetPrecision = *precision
 		}
 		m, err := r.Build(*data, *local, func(e, n int, loss float64) {
 			fmt.Fprintf(os.Stderr, "\r%-10s epoch %2d/%d loss %.4f", r.Name, e, n, loss)
@@ -126,7 +131,11 @@ func fastTextData(dir, data, local string) error {
 		if err := write(base+".train", r.Data, labels); err != nil {
 			return err
 		}
-		if err := write(base+".test", r.Tests(), labels); err != nil {
+		tests := r.Tests()
+		if r.Options.Kind == classifiers.MultiClass {
+			tests = tests[:1] // as the model card scores a multi-class model
+		}
+		if err := write(base+".test", tests, labels); err != nil {
 			return err
 		}
 		if err := os.WriteFile(base+".kind", []byte(string(r.Options.Kind)+"\n"), 0o644); err != nil {
