@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -48,6 +49,11 @@ func (s *Server) moderate(w http.ResponseWriter, r *http.Request) {
 		inputs = []string{one}
 	} else if json.Unmarshal(req.Input, &inputs) != nil {
 		apiError(w, http.StatusBadRequest, "invalid_request_error", "invalid_input", "'input' must be a string or an array of strings.")
+		return
+	}
+	if len(inputs) > s.cfg.MaxModerationInputs {
+		apiError(w, http.StatusBadRequest, "invalid_request_error", "too_many_inputs",
+			fmt.Sprintf("'input' has %d items; at most %d per request.", len(inputs), s.cfg.MaxModerationInputs))
 		return
 	}
 	results := make([]map[string]any, len(inputs))

@@ -49,6 +49,18 @@ type Config struct {
 	// Keys, when set, are the proxy's API keys (sha256 hex of the key, never
 	// the key), each with an id and a rate limit.
 	Keys []Key `yaml:"keys"`
+	// LimiterFailOpen lets a rate-limited key's requests through while the
+	// limiter fails (its Redis is down). Off by default: a limit that stops
+	// holding when its store does is no limit.
+	LimiterFailOpen bool `yaml:"limiter_fail_open"`
+	// MaxModerationInputs bounds the inputs of one /v1/moderations request
+	// (default 256).
+	MaxModerationInputs int `yaml:"max_moderation_inputs"`
+	// ReadTimeout bounds reading a whole request, body included (default
+	// 30s); IdleTimeout a kept-alive connection's wait for the next one
+	// (default 120s). Headers must arrive within 10s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Upstream is the model server behind the proxy.
@@ -119,6 +131,15 @@ func New(cfg Config, o Options) (*Server, error) {
 	}
 	if cfg.Context <= 0 {
 		cfg.Context = 200
+	}
+	if cfg.MaxModerationInputs <= 0 {
+		cfg.MaxModerationInputs = 256
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 120 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -207,23 +228,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) ([]byte, *Key) {
 		apiError(w, http.StatusUnsupportedMediaType, "invalid_request_error", "unsupported_media_type", "Content-Type must be application/json")
 		return nil, nil
 	}
-	var key *Key
-	if len(s.keys) > 0 {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		k, known := s.keys[HashKey(strings.TrimSpace(tok))]
-		if !ok || !known {
-			apiError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
-			return nil, nil
-		}
-		key = &k
-		allowed, wait, err := s.limiter.Allow(r.Context(), k)
-		if err != nil {
-			s.log.Warn("rate limiter failed; letting the request through", "err", err)
-		} else if !allowed {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-			apiError(w, http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded", "Rate limit reached for this key.")
-			return nil, nil
-		}
+	key, ok := s.authorize(w, r)
+	if !ok {
+		return nil, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
@@ -231,6 +238,60 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) ([]byte, *Key) {
 		return nil, nil
 	}
 	return body, key
+}
+
+// authorize checks the request's key and its rate limit; false means the
+// answer (401, 429, 503) is written. Without configured keys every request
+// passes, with a nil key.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*Key, bool) {
+	if len(s.keys) == 0 {
+		return nil, true
+	}
+	// The scheme is case-insensitive (RFC 9110, 11.1).
+	scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	k, known := s.keys[HashKey(strings.TrimSpace(tok))]
+	if !strings.EqualFold(scheme, "Bearer") || !known {
+		apiError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
+		return nil, false
+	}
+	allowed, wait, err := s.limiter.Allow(r.Context(), k)
+	switch {
+	case err != nil && (s.cfg.LimiterFailOpen || k.RPS <= 0):
+		s.log.Warn("rate limiter failed; letting the request through (proxy.limiter_fail_open)", "key", k.ID, "err", err)
+	case err != nil:
+		s.log.Warn("rate limiter failed; refusing the limited key's request", "key", k.ID, "err", err)
+		w.Header().Set("Retry-After", "1")
+		apiError(w, http.StatusServiceUnavailable, "server_error", "rate_limiter_unavailable", "The rate limiter is unavailable; try again shortly.")
+		return nil, false
+	case !allowed:
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+		apiError(w, http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded", "Rate limit reached for this key.")
+		return nil, false
+	}
+	return &k, true
+}
+
+// HTTPServer is the proxy's http.Server with its timeouts: a slow or
+// stalled client cannot hold a connection past them. No WriteTimeout: a
+// streamed reply may rightly take minutes.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.ReadTimeout,
+		IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10}
+}
+
+// requestID is the client's X-Request-Id when it is a short token, else a
+// new one: the header is echoed back and logged.
+func requestID(r *http.Request) string {
+	id := r.Header.Get("X-Request-Id")
+	ok := id != "" && len(id) <= 128
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = c > ' ' && c < 0x7f
+	}
+	if !ok {
+		return "req-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	return id
 }
 
 type message struct {
@@ -283,10 +344,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if key != nil {
 		tenant = key.ID
 	}
-	reqID := r.Header.Get("X-Request-Id")
-	if reqID == "" {
-		reqID = "req-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	}
+	reqID := requestID(r)
 	w.Header().Set("X-Request-Id", reqID)
 	started := time.Now()
 
@@ -620,6 +678,11 @@ func (c *chunker) finish(reason string, info map[string]any) {
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
+	// The listing goes upstream with the proxy's key: only the proxy's
+	// clients may ask for it, within their rate limits.
+	if _, ok := s.authorize(w, r); !ok {
+		return
+	}
 	req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, s.cfg.Upstream.BaseURL+"/models", nil)
 	if s.cfg.Upstream.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.Upstream.APIKey)

@@ -97,13 +97,8 @@ func (p *Posts) Next(ts time.Time) Message {
 	case x < m.Invalid+m.Spam+m.Harmful:
 		kind, text = Toxic, p.deal(2, p.c.Harmful)
 	}
-	switch kind {
-	case InvalidJSON:
-		return Message{id, []byte(`{"v":1,"id":"` + id + `","text":"unterminated`), kind}
-	case InvalidUTF8:
-		return Message{id, []byte("{\"text\":\"bad \xff\xfe bytes\"}"), kind}
-	case Empty:
-		return Message{id, []byte(`{"v":1,"id":"` + id + `","text":"   "}`), kind}
+	if m, ok := broken(id, kind); ok {
+		return m
 	}
 	if text == "" {
 		kind, text = Benign, p.deal(0, p.c.Benign)

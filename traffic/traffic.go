@@ -116,14 +116,11 @@ func (g *Generator) Next() Message {
 	case x < m.Invalid+m.Duplicate+m.Spam+m.Toxic:
 		kind = Toxic
 	}
+	if m, ok := broken(id, kind); ok {
+		return m
+	}
 	var text string
 	switch kind {
-	case InvalidJSON:
-		return Message{id, []byte(`{"v":1,"id":"` + id + `","text":"unterminated`), kind}
-	case InvalidUTF8:
-		return Message{id, []byte("{\"text\":\"bad \xff\xfe bytes\"}"), kind}
-	case Empty:
-		return Message{id, []byte(`{"v":1,"id":"` + id + `","text":"   "}`), kind}
 	case TooLarge:
 		text = strings.Repeat("long post ", g.maxText/10+1)
 	case Duplicate:
@@ -152,6 +149,20 @@ func (g *Generator) Next() Message {
 	}{1, id, text, fmt.Sprintf("u-%d", g.r.IntN(authors)), "comments", time.Unix(1_790_000_000+int64(g.n), 0).UTC().Format(time.RFC3339)}
 	b, _ := json.Marshal(msg)
 	return Message{id, b, kind}
+}
+
+// broken is the record of an invalid kind that needs no text: malformed
+// JSON, invalid UTF-8, or an empty text.
+func broken(id string, kind Kind) (Message, bool) {
+	switch kind {
+	case InvalidJSON:
+		return Message{id, []byte(`{"v":1,"id":"` + id + `","text":"unterminated`), kind}, true
+	case InvalidUTF8:
+		return Message{id, []byte("{\"text\":\"bad \xff\xfe bytes\"}"), kind}, true
+	case Empty:
+		return Message{id, []byte(`{"v":1,"id":"` + id + `","text":"   "}`), kind}, true
+	}
+	return Message{}, false
 }
 
 func (g *Generator) filler(n int) string {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/sieve-stream/sieve/connectors/kafka"
@@ -99,7 +98,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("proxy.listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := srv.HTTPServer()
 	fmt.Fprintf(stdout, "sieve proxy on http://%s/v1 in front of %s\n", ln.Addr(), cfg.Proxy.Upstream.BaseURL)
 	obs.ready(true)
 	return serveUntilSignal(hs, ln)
