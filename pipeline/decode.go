@@ -53,7 +53,17 @@ func decodeFast(data []byte, m *Message, keepUnknown bool) error {
 	// One copy of the whole value instead of one allocation per field.
 	d := &decoder{data: data, src: string(data)}
 	d.ws()
+	var seen uint32
 	if err := d.object(func(key []byte, escaped bool) error {
+		// A field given twice is refused: readers disagree on which one
+		// counts (encoding/json takes the last, others the first), so a
+		// producer could show one text to an auditor and another to Sieve.
+		if bit, ok := fieldBits[string(key)]; ok {
+			if seen&bit != 0 {
+				return d.errorf("duplicate key %q", key)
+			}
+			seen |= bit
+		}
 		return d.messageField(m, key, keepUnknown)
 	}); err != nil {
 		return err
@@ -64,6 +74,10 @@ func decodeFast(data []byte, m *Message, keepUnknown bool) error {
 	}
 	return nil
 }
+
+// fieldBits number the message's fields, for the duplicate check.
+var fieldBits = map[string]uint32{"v": 1, "id": 2, "text": 4, "title": 8, "author": 16, "tenant": 32, "channel": 64,
+	"lang": 128, "ts": 256, "meta": 512, "media": 1024, "context": 2048}
 
 func (d *decoder) messageField(m *Message, key []byte, keepUnknown bool) error {
 	var err error

@@ -111,7 +111,9 @@ func decodeMessageInto(value []byte, opts DecodeOptions, m *Message) error {
 	if opts.MaxRecordBytes > 0 && len(value) > opts.MaxRecordBytes {
 		return &DecodeError{ReasonTooLarge, fmt.Sprintf("record is %d bytes, over the limit of %d", len(value), opts.MaxRecordBytes)}
 	}
-	trimmed := bytes.TrimSpace(value)
+	// A UTF-8 byte order mark, which some editors and Windows tools write,
+	// says nothing; without this a JSON line behind one read as plain text.
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(value, utf8BOM))
 	if len(trimmed) == 0 {
 		return &DecodeError{ReasonEmpty, "value is empty"}
 	}
@@ -145,6 +147,8 @@ func decodeMessageInto(value []byte, opts DecodeOptions, m *Message) error {
 	}
 	return nil
 }
+
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 func decodeObject(data []byte, m *Message, keepUnknown bool) error {
 	return decodeFast(data, m, keepUnknown)

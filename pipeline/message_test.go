@@ -33,7 +33,7 @@ func TestDecodeMessage(t *testing.T) {
 		{"lone surrogate becomes U+FFFD", `{"text":"x\ud800y"}`, "", Message{Text: "x\ufffdy"}},
 		{"unknown fields ignored", `{"text":"hi","extra":{"deep":[1,true,null]}}`, "", Message{Text: "hi"}},
 		{"null fields", `{"text":"hi","id":null,"media":null}`, "", Message{Text: "hi"}},
-		{"last duplicate wins", `{"text":"a","text":"b"}`, "", Message{Text: "b"}},
+		{"a field twice", `{"text":"a","text":"b"}`, ReasonInvalidJSON, Message{}},
 		{"unterminated", `{"text":"oops`, ReasonInvalidJSON, Message{}},
 		{"trailing garbage", `{"text":"a"} x`, ReasonInvalidJSON, Message{}},
 		{"text not a string", `{"text":5}`, ReasonInvalidJSON, Message{}},
@@ -91,8 +91,11 @@ func FuzzDecodeMessage(f *testing.F) {
 		`plain`, `{"text":"a\ud800"}`, `{"text":1}`, `{"media":[null]}`, `{"a":{"b":[{"c":-1.5e+3}]},"text":"t"}`, `{"text":"a","v":-0}`, ``, `{`} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(`{"text":"a","text":"b"}`))
+	f.Add([]byte("\xef\xbb\xbf{\"text\":\"bom\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := DecodeMessage(data, DecodeOptions{KeepUnknown: true})
+		data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a BOM is skipped
 		if !utf8.Valid(data) && len(bytes.TrimSpace(data)) > 0 {
 			var de *DecodeError
 			if !errors.As(err, &de) || de.Code != ReasonInvalidUTF8 {
@@ -118,6 +121,12 @@ func FuzzDecodeMessage(f *testing.F) {
 		// Compare with a case-sensitive reading through encoding/json.
 		var raw map[string]json.RawMessage
 		if json.Unmarshal(data, &raw) != nil {
+			return
+		}
+		if dup := duplicateField(data); dup != "" {
+			if err == nil || de.Code != ReasonInvalidJSON {
+				t.Fatalf("duplicate field %q not refused in %q: %v", dup, data, err)
+			}
 			return
 		}
 		var ref Message
@@ -270,4 +279,60 @@ func strictObjects(raw json.RawMessage, fields []string) ([]map[string]string, b
 		out = append(out, m)
 	}
 	return out, true
+}
+
+// duplicateField is a message field that data's top-level object gives
+// twice, read with encoding/json's tokenizer.
+func duplicateField(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := tok.(string)
+		switch k {
+		case "v", "id", "text", "title", "author", "tenant", "channel", "lang", "ts", "meta", "media", "context":
+			if seen[k] {
+				return k
+			}
+			seen[k] = true
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
+}
+
+func TestDuplicateFieldsAndBOM(t *testing.T) {
+	tests := []struct {
+		in      string
+		code    string // "" accepted
+		text    string
+		comment string
+	}{
+		{`{"text":"you are trash","text":"nice post"}`, ReasonInvalidJSON, "", "two texts: which one a reader takes differs"},
+		{`{"text":"a","te\u0078t":"b"}`, ReasonInvalidJSON, "", "the same key escaped"},
+		{`{"text":"a","x":1,"x":2}`, "", "a", "unknown fields may repeat"},
+		{"\xef\xbb\xbf{\"text\":\"hi\"}", "", "hi", "a BOM before the object"},
+		{"\xef\xbb\xbfplain words", "", "plain words", "a BOM before plain text"},
+	}
+	for _, tt := range tests {
+		m, err := DecodeMessage([]byte(tt.in), DecodeOptions{})
+		var de *DecodeError
+		switch {
+		case tt.code == "" && err != nil:
+			t.Errorf("%s: %v", tt.comment, err)
+		case tt.code == "" && m.Text != tt.text:
+			t.Errorf("%s: text %q, want %q", tt.comment, m.Text, tt.text)
+		case tt.code != "" && (!errors.As(err, &de) || de.Code != tt.code):
+			t.Errorf("%s: %v, want %s", tt.comment, err, tt.code)
+		}
+	}
 }
