@@ -191,6 +191,13 @@ type Media struct {
 	MaxPixels int `yaml:"max_pixels"`
 	// FetchTimeout bounds one URL fetch (default 10s).
 	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+	// MaxMedia is how many images of one message are read (default 16);
+	// MaxDecodeBytes its images' budget for decoded pixels (default 256
+	// MiB); MessageTimeout bounds all its URL fetches together (default
+	// 20s).
+	MaxMedia       int           `yaml:"max_media"`
+	MaxDecodeBytes int64         `yaml:"max_decode_bytes"`
+	MessageTimeout time.Duration `yaml:"message_timeout"`
 	// SkipWatermark turns off the invisible-watermark decoder, the one
 	// media check that decodes pixels (tens of images/s per core instead of
 	// thousands).

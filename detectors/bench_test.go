@@ -45,7 +45,7 @@ func BenchmarkWatermark(b *testing.B) {
 		data := fixture(b, f)
 		b.Run(filepath.Base(f), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				img, err := decodePixels(data, defaultMaxPixels)
+				img, err := decodePixels(data, defaultMaxPixels, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/jpeg" // decoders for the watermark path
 	_ "image/png"
 	"time"
@@ -38,12 +39,23 @@ type Limits struct {
 	// MaxPixels refuses, from the header alone, images that would decode
 	// to more pixels than this.
 	MaxPixels int
+	// MaxDecodeBytes is one message's memory budget for decoded pixels,
+	// over all its images (Stage; default 256 MiB): four images each
+	// under MaxPixels must not add up to gigabytes.
+	MaxDecodeBytes int64
+	// MaxMedia is how many of a message's images are read (Stage; default
+	// 16); the rest get one "too_many_media" finding.
+	MaxMedia int
+	// MessageTimeout bounds all of one message's URL fetches together
+	// (Stage; default 20s), so that slow URLs cannot stall a message, and
+	// the ones behind it, for long.
+	MessageTimeout time.Duration
 }
 
 // EnsureDefaults fills zero fields.
 func (l *Limits) EnsureDefaults() {
 	if l.MaxBytes <= 0 {
-		l.MaxBytes = 32 << 20
+		l.MaxBytes = 16 << 20
 	}
 	if l.MaxMetadataBytes <= 0 {
 		l.MaxMetadataBytes = 4 << 20
@@ -54,7 +66,20 @@ func (l *Limits) EnsureDefaults() {
 	if l.MaxPixels <= 0 {
 		l.MaxPixels = defaultMaxPixels
 	}
+	if l.MaxDecodeBytes <= 0 {
+		l.MaxDecodeBytes = 256 << 20
+	}
+	if l.MaxMedia <= 0 {
+		l.MaxMedia = 16
+	}
+	if l.MessageTimeout <= 0 {
+		l.MessageTimeout = 20 * time.Second
+	}
 }
+
+// ErrDecodeBudget is returned, before any pixel is decoded, for an image
+// whose pixels would overrun its message's MaxDecodeBytes.
+var ErrDecodeBudget = errors.New("image's pixels are over the message's decode budget")
 
 // ErrUnsupported is returned for bytes that are neither PNG nor JPEG; callers
 // treat it as "no evidence", not as a failure of the message.
@@ -82,6 +107,8 @@ type Report struct {
 	Watermarks []WatermarkResult `json:"watermarks,omitempty"`
 	// WatermarkError says why the pixels could not be read.
 	WatermarkError string `json:"watermark_error,omitempty"`
+	// overBudget: the pixels were not decoded, for the message's budget.
+	overBudget bool
 
 	pixels image.Image // decoded when a pixel check ran
 	text   map[string]string
@@ -107,6 +134,9 @@ type Inspector struct {
 	// Watermark decodes the pixels and looks for the invisible watermarks
 	// of open generators (DecodeWatermarks). It is the costly part.
 	Watermark bool
+	// Reserve, when set, is asked for the bytes an image's pixels will take
+	// before they are decoded; false refuses the decode (ErrDecodeBudget).
+	Reserve func(bytes int64) bool
 }
 
 // Inspect reads the metadata of one PNG or JPEG image.
@@ -168,7 +198,7 @@ func (in *Inspector) Inspect(data []byte) (*Report, error) {
 	// watermark when asked for.
 	stealth := r.Generator == nil && pngHasAlpha(data)
 	if stealth || in.Watermark {
-		img, err := decodePixels(data, lim.MaxPixels)
+		img, err := decodePixels(data, lim.MaxPixels, in.Reserve)
 		switch {
 		case err != nil:
 			// A file too large to decode is still reported on from its
@@ -176,6 +206,7 @@ func (in *Inspector) Inspect(data []byte) (*Report, error) {
 			if in.Watermark {
 				r.WatermarkError = err.Error()
 			}
+			r.overBudget = errors.Is(err, ErrDecodeBudget)
 		default:
 			r.pixels = img
 			if stealth {
@@ -194,14 +225,18 @@ func (in *Inspector) Inspect(data []byte) (*Report, error) {
 	return r, nil
 }
 
-// decodePixels refuses pixel bombs from the header, then decodes.
-func decodePixels(data []byte, maxPixels int) (image.Image, error) {
+// decodePixels refuses pixel bombs from the header, and images over the
+// budget reserve keeps (nil: none), then decodes.
+func decodePixels(data []byte, maxPixels int, reserve func(int64) bool) (image.Image, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
 	if err := checkPixels(cfg.Width, cfg.Height, maxPixels); err != nil {
 		return nil, err
+	}
+	if reserve != nil && !reserve(pixelBytes(cfg)) {
+		return nil, fmt.Errorf("%w: %dx%d", ErrDecodeBudget, cfg.Width, cfg.Height)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
@@ -210,11 +245,25 @@ func decodePixels(data []byte, maxPixels int) (image.Image, error) {
 	return img, nil
 }
 
+// pixelBytes is what decoding an image of cfg takes: 8 bytes a pixel for
+// 16-bit colour models, 4 for the rest.
+func pixelBytes(cfg image.Config) int64 {
+	per := int64(4)
+	switch cfg.ColorModel {
+	case color.RGBA64Model, color.NRGBA64Model, color.Gray16Model:
+		per = 8
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * per
+}
+
 // Findings turns a report into the verdict's findings for media index i.
 func (r *Report) Findings(i int) []Finding {
 	var out []Finding
 	add := func(det, sig, detail string) {
 		out = append(out, Finding{Detector: det, Media: i, Signal: sig, Detail: detail})
+	}
+	if r.overBudget {
+		add("media", "over_decode_budget", "pixels not read: the message's images are over media.max_decode_bytes")
 	}
 	if s := r.C2PA; s != nil {
 		if s.Error != "" {

@@ -3,13 +3,20 @@ package detectors
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sieve-stream/sieve/pipeline"
 )
 
 const fixtures = "../../shared/fixtures/media"
@@ -199,11 +206,11 @@ func TestPixelBombRefusedFromHeader(t *testing.T) {
 	// A 100000x100000 RGBA header is 40 GB of pixels; the check must fail
 	// before image.Decode allocates anything.
 	img := pngWith(100000, 100000)
-	_, err := decodePixels(img, defaultMaxPixels)
+	_, err := decodePixels(img, defaultMaxPixels, nil)
 	if !errors.Is(err, ErrTooManyPixels) {
 		t.Fatalf("err = %v, want ErrTooManyPixels", err)
 	}
-	allocs := testing.AllocsPerRun(5, func() { decodePixels(img, defaultMaxPixels) })
+	allocs := testing.AllocsPerRun(5, func() { decodePixels(img, defaultMaxPixels, nil) })
 	if allocs > 50 {
 		t.Errorf("refusing the bomb took %.0f allocations", allocs)
 	}
@@ -248,5 +255,88 @@ func TestShrunkManifestStoreParses(t *testing.T) {
 	}
 	if len(s.Manifests) != 2 || len(seed) > 16<<10 {
 		t.Errorf("shrunk store: %d manifests in %d bytes", len(s.Manifests), len(seed))
+	}
+}
+
+// Finding (issue 18): four small all-zero PNGs of 36 megapixels each took
+// `sieve run` to 2 GB. A message's images now share one budget for decoded
+// pixels, checked from the header before anything is decoded.
+func TestDecodeBudgetPerMessage(t *testing.T) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 2000, 2000))); err != nil {
+		t.Fatal(err)
+	}
+	data := base64.StdEncoding.EncodeToString(buf.Bytes())
+	media := make([]pipeline.Media, 5)
+	for i := range media {
+		media[i] = pipeline.Media{Data: data}
+	}
+	it := &pipeline.Item{Msg: &pipeline.Message{Media: media}}
+	// 2000×2000 at 4 bytes a pixel is 16 MB: a 40 MB budget decodes two.
+	st := &Stage{Limits: Limits{MaxDecodeBytes: 40 << 20}, Watermark: true}
+	if err := st.Process(context.Background(), []*pipeline.Item{it}); err != nil {
+		t.Fatal(err)
+	}
+	over := 0
+	for _, f := range it.Findings {
+		if f.Signal == "over_decode_budget" {
+			over++
+		}
+	}
+	if over != 3 {
+		t.Fatalf("%d of 5 images over the budget, want 3; findings %+v", over, it.Findings)
+	}
+}
+
+// Finding (issue 18): 2,000 media entries were accepted and read. Only
+// the first media.max_media are; the rest are named in one finding.
+func TestMediaPerMessageCapped(t *testing.T) {
+	media := make([]pipeline.Media, 2000)
+	for i := range media {
+		media[i] = pipeline.Media{Data: "bm90IGFuIGltYWdl"} // "not an image"
+	}
+	it := &pipeline.Item{Msg: &pipeline.Message{Media: media}}
+	if err := (&Stage{}).Process(context.Background(), []*pipeline.Item{it}); err != nil {
+		t.Fatal(err)
+	}
+	read, capped := 0, 0
+	for _, f := range it.Findings {
+		switch f.Signal {
+		case "too_many_media":
+			capped++
+		default:
+			read++
+		}
+	}
+	if capped != 1 || read > 16 {
+		t.Fatalf("%d findings from images read, %d cap findings; want at most 16 and 1", read, capped)
+	}
+}
+
+// Finding (issue 18): twelve slow URLs stalled a message, and the next, for
+// 9 s. A message's fetches share one deadline.
+func TestMessageFetchDeadline(t *testing.T) {
+	slow := func(ctx context.Context, url string) ([]byte, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	media := make([]pipeline.Media, 12)
+	for i := range media {
+		media[i] = pipeline.Media{URL: "http://slow.test/a.png"}
+	}
+	it := &pipeline.Item{Msg: &pipeline.Message{Media: media}}
+	st := &Stage{Fetch: slow, Limits: Limits{MessageTimeout: 200 * time.Millisecond}, Workers: 2}
+	done := make(chan error, 1)
+	go func() { done <- st.Process(context.Background(), []*pipeline.Item{it}) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("twelve slow fetches held the message past 10 s with a 200 ms message deadline")
+	}
+	if len(it.Findings) != 12 {
+		t.Fatalf("%d findings for 12 unreadable URLs", len(it.Findings))
 	}
 }

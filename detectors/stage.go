@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"slices"
+	"sync/atomic"
 
 	"github.com/sourcegraph/conc/pool"
 
@@ -51,13 +52,36 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 		media    int
 		findings []Finding
 	}
+	type budget struct {
+		ctx    context.Context
+		cancel context.CancelFunc
+		left   atomic.Int64
+	}
+	lim := s.Limits
+	lim.EnsureDefaults()
 	var jobs []job
+	budgets := map[*pipeline.Item]*budget{}
+	defer func() {
+		for _, b := range budgets {
+			b.cancel()
+		}
+	}()
 	for _, it := range items {
-		if it.Err != nil || it.Msg == nil {
+		if it.Err != nil || it.Msg == nil || len(it.Msg.Media) == 0 {
 			continue
 		}
-		for i := range it.Msg.Media {
+		// Each message's images share one fetch deadline and one budget
+		// for decoded pixels.
+		b := &budget{}
+		b.ctx, b.cancel = context.WithTimeout(ctx, lim.MessageTimeout)
+		b.left.Store(lim.MaxDecodeBytes)
+		budgets[it] = b
+		for i := range min(len(it.Msg.Media), lim.MaxMedia) {
 			jobs = append(jobs, job{it: it, media: i})
+		}
+		if n := len(it.Msg.Media); n > lim.MaxMedia {
+			jobs = append(jobs, job{it: it, media: -1, findings: []Finding{{Detector: "media", Media: lim.MaxMedia, Signal: "too_many_media",
+				Detail: fmt.Sprintf("%d images; the first %d were read (media.max_media)", n, lim.MaxMedia)}}})
 		}
 	}
 	// Most batches carry text only: no pool, no goroutines for them.
@@ -70,9 +94,14 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	}
 	p := pool.New().WithMaxGoroutines(workers).WithContext(ctx)
 	for j := range jobs {
+		if jobs[j].media < 0 {
+			continue
+		}
 		p.Go(func(ctx context.Context) error {
 			jb := &jobs[j]
-			jb.findings = s.inspect(ctx, jb.media, jb.it.Msg.Media[jb.media])
+			b := budgets[jb.it]
+			reserve := func(n int64) bool { return b.left.Add(-n) >= 0 }
+			jb.findings = s.inspect(b.ctx, jb.media, jb.it.Msg.Media[jb.media], reserve)
 			return nil
 		})
 	}
@@ -94,7 +123,7 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	return ctx.Err()
 }
 
-func (s *Stage) inspect(ctx context.Context, i int, md pipeline.Media) []Finding {
+func (s *Stage) inspect(ctx context.Context, i int, md pipeline.Media, reserve func(int64) bool) []Finding {
 	unreadable := func(err error) []Finding {
 		return []Finding{{Detector: "media", Media: i, Signal: "unreadable", Detail: err.Error()}}
 	}
@@ -118,13 +147,13 @@ func (s *Stage) inspect(ctx context.Context, i int, md pipeline.Media) []Finding
 	default:
 		return unreadable(errors.New("media has neither data nor url"))
 	}
-	r, err := (&Inspector{Limits: s.Limits, Trust: s.Trust, Watermark: s.Watermark}).Inspect(data)
+	r, err := (&Inspector{Limits: s.Limits, Trust: s.Trust, Watermark: s.Watermark, Reserve: reserve}).Inspect(data)
 	if err != nil {
 		return unreadable(err)
 	}
 	fs := r.Findings(i)
 	if s.Learned != nil {
-		fs = append(fs, s.learned(ctx, i, r, data)...)
+		fs = append(fs, s.learned(ctx, i, r, data, reserve)...)
 	}
 	return fs
 }
@@ -137,13 +166,13 @@ type ImageClassifier interface {
 	ClassifyImages(ctx context.Context, imgs []image.Image) ([][]float32, error)
 }
 
-func (s *Stage) learned(ctx context.Context, i int, r *Report, data []byte) []Finding {
+func (s *Stage) learned(ctx context.Context, i int, r *Report, data []byte, reserve func(int64) bool) []Finding {
 	img := r.pixels
 	if img == nil {
 		lim := s.Limits
 		lim.EnsureDefaults()
 		var err error
-		if img, err = decodePixels(data, lim.MaxPixels); err != nil {
+		if img, err = decodePixels(data, lim.MaxPixels, reserve); err != nil {
 			return []Finding{{Detector: "learned", Media: i, Signal: "unreadable", Detail: err.Error()}}
 		}
 	}

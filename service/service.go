@@ -550,7 +550,8 @@ func (c costly) Process(ctx context.Context, items []*pipeline.Item) error {
 // mediaStage builds the synthetic-media detectors; they run before the
 // policy so that rules over media_* signals see their findings.
 func mediaStage(c config.Media) (*detectors.Stage, error) {
-	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels}, Watermark: !c.SkipWatermark}
+	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels, MaxMedia: c.MaxMedia,
+		MaxDecodeBytes: c.MaxDecodeBytes, MessageTimeout: c.MessageTimeout}, Watermark: !c.SkipWatermark}
 	if l := c.Learned; l.Dir != "" {
 		m, err := encoder.LoadImageModel(l.Dir, l.Library)
 		if err != nil {
