@@ -443,8 +443,9 @@ func (c *Config) Validate() error {
 	if l := c.Media.Learned; l.Threshold < 0 || l.Threshold > 1 {
 		return fmt.Errorf("media.learned.threshold: %v is not in [0, 1]", l.Threshold)
 	}
-	if c.Media.MaxBytes < 0 || c.Media.MaxPixels < 0 || c.Media.FetchTimeout < 0 {
-		return errors.New("media: max_bytes, max_pixels and fetch_timeout must not be negative")
+	if c.Media.MaxBytes < 0 || c.Media.MaxPixels < 0 || c.Media.FetchTimeout < 0 ||
+		c.Media.MaxMedia < 0 || c.Media.MaxDecodeBytes < 0 || c.Media.MessageTimeout < 0 {
+		return errors.New("media: max_bytes, max_pixels, fetch_timeout, max_media, max_decode_bytes and message_timeout must not be negative")
 	}
 	if c.Rewrite.Fallback != "block" && c.Rewrite.Fallback != "mask" {
 		return fmt.Errorf("rewrite.fallback: %q is not block or mask", c.Rewrite.Fallback)
