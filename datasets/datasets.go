@@ -42,9 +42,10 @@ func PartOf(id string) string {
 }
 
 // Load reads a data source: "path.jsonl", "path.jsonl#train" (one part of
-// the split), "spamassassin:DIR" (the npm package's data folder), or
-// "ratings:path.jsonl" (reviews with a 1–5 rating as sentiment), each with
-// an optional #part.
+// the split), "spamassassin:DIR" (the npm package's data folder),
+// "ratings:path.jsonl" (reviews with a 1–5 rating as sentiment), or
+// "neutral:path.jsonl" (the neutral side of detoxification pairs, as benign
+// text), each with an optional #part.
 func Load(src string) ([]classifiers.Example, error) {
 	path, part, _ := strings.Cut(src, "#")
 	switch part {
@@ -58,6 +59,8 @@ func Load(src string) ([]classifiers.Example, error) {
 		ex, err = SpamAssassin(dir)
 	} else if file, ok := strings.CutPrefix(path, "ratings:"); ok {
 		ex, err = Ratings(file)
+	} else if file, ok := strings.CutPrefix(path, "neutral:"); ok {
+		ex, err = Neutral(file)
 	} else {
 		ex, err = ReadJSONL(path)
 	}
@@ -213,6 +216,28 @@ func Ratings(path string) ([]classifiers.Example, error) {
 	return out, err
 }
 
+// Neutral reads the neutral sides of {"id", "toxic", "neutral"} pairs
+// (ParaDetox) as benign examples: ordinary sentences on the very topics
+// abuse is about, which a model must not flag for their topic.
+func Neutral(path string) ([]classifiers.Example, error) {
+	rows, err := LoadLines(path, func(r *struct {
+		ID      string `json:"id"`
+		Neutral string `json:"neutral"`
+	}) string {
+		return r.ID
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]classifiers.Example, 0, len(rows))
+	for _, r := range rows {
+		if strings.TrimSpace(r.Neutral) != "" {
+			out = append(out, classifiers.Example{ID: r.ID, Text: r.Neutral})
+		}
+	}
+	return out, nil
+}
+
 // LoadLines reads a JSONL source (with an optional #part of the split) into
 // values of any shape that has an "id", for the span and rewrite files.
 func LoadLines[T any](src string, id func(*T) string) ([]T, error) {
@@ -245,7 +270,7 @@ func LoadLines[T any](src string, id func(*T) string) ([]T, error) {
 // "spans", "rewrites" ({toxic, neutral} pairs) or "labels".
 func Kind(src string) (string, error) {
 	path, _, _ := strings.Cut(src, "#")
-	if strings.HasPrefix(path, "spamassassin:") || strings.HasPrefix(path, "ratings:") {
+	if strings.HasPrefix(path, "spamassassin:") || strings.HasPrefix(path, "ratings:") || strings.HasPrefix(path, "neutral:") {
 		return "labels", nil
 	}
 	f, err := os.Open(path)

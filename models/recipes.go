@@ -88,6 +88,8 @@ func (s Source) Load(data, local string) ([]classifiers.Example, error) {
 	path := filepath.Join(data, s.Path)
 	if p, ok := strings.CutPrefix(s.Path, "local:"); ok {
 		path = filepath.Join(local, p)
+	} else if kind, p, ok := strings.Cut(s.Path, ":"); ok {
+		path = kind + ":" + filepath.Join(data, p) // a datasets.Load reader, as in "neutral:"
 	}
 	ex, err := datasets.Load(path)
 	if err != nil {

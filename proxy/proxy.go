@@ -6,7 +6,6 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -20,7 +19,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -61,6 +59,11 @@ type Config struct {
 	// (default 120s). Headers must arrive within 10s.
 	ReadTimeout time.Duration `yaml:"read_timeout"`
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// InputRoles are the roles whose turns the input rails read (default
+	// every role: DefaultInputRoles); MaskRoles those whose personal data
+	// is masked before the upstream sees it (default user and tool).
+	InputRoles []string `yaml:"input_roles"`
+	MaskRoles  []string `yaml:"mask_roles"`
 }
 
 // Upstream is the model server behind the proxy.
@@ -131,6 +134,12 @@ func New(cfg Config, o Options) (*Server, error) {
 	}
 	if cfg.Context <= 0 {
 		cfg.Context = 200
+	}
+	if cfg.InputRoles == nil {
+		cfg.InputRoles = DefaultInputRoles
+	}
+	if cfg.MaskRoles == nil {
+		cfg.MaskRoles = DefaultMaskRoles
 	}
 	if cfg.MaxModerationInputs <= 0 {
 		cfg.MaxModerationInputs = 256
@@ -294,33 +303,6 @@ func requestID(r *http.Request) string {
 	return id
 }
 
-type message struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
-}
-
-// text of a message's content: a string, or the text parts of an array.
-func (m message) text() string {
-	var s string
-	if json.Unmarshal(m.Content, &s) == nil {
-		return s
-	}
-	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
-	if json.Unmarshal(m.Content, &parts) == nil {
-		var b strings.Builder
-		for _, p := range parts {
-			if p.Type == "text" {
-				b.WriteString(p.Text)
-			}
-		}
-		return b.String()
-	}
-	return ""
-}
-
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	body, key := s.admit(w, r)
 	if body == nil {
@@ -331,7 +313,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid_request_error", "invalid_json", "We could not parse the JSON body of your request.")
 		return
 	}
-	var msgs []message
+	var msgs []rawMessage
 	if err := json.Unmarshal(req["messages"], &msgs); err != nil || len(msgs) == 0 {
 		apiError(w, http.StatusBadRequest, "invalid_request_error", "invalid_messages", "'messages' must be a non-empty array of messages.")
 		return
@@ -348,36 +330,38 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", reqID)
 	started := time.Now()
 
-	// Input rails on the latest user turn.
-	last := -1
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Role == "user" {
-			last = i
-			break
-		}
-	}
+	// Input rails on every text of every turn of the configured roles,
+	// each read on its own: an injection in a system prompt, a tool result,
+	// an earlier turn, a name or an image URL is as dangerous as one in
+	// the last user turn. The first block wins.
 	vault := guardrails.NewVault()
-	if last >= 0 {
-		railStart := time.Now()
-		res := s.rails.Input(msgs[last].text(), tenant, "chat")
-		s.m.Rail.WithLabelValues("input").Observe(since(railStart))
-		s.audit(reqID, tenant, "input", res)
-		if res.Action == guardrails.ActionBlock {
-			s.refuse(w, model, stream, "input", res)
-			return
-		}
-	}
-	// Personal data never reaches the upstream: every user turn is masked
-	// reversibly, whatever the rails' other findings.
-	for i, m := range msgs {
-		if m.Role != "user" {
+	railStart := time.Now()
+	var worst guardrails.Result
+	for _, m := range msgs {
+		if !hasRole(s.cfg.InputRoles, m.role()) {
 			continue
 		}
-		t := m.text()
-		if spans := (guardrails.PII{}).Scan(t); len(spans) > 0 {
-			masked := vault.Mask(t, spans)
-			b, _ := json.Marshal(masked)
-			msgs[i].Content = b
+		for _, t := range m.texts() {
+			res := s.rails.Input(t, tenant, "chat")
+			if res.Action == guardrails.ActionBlock {
+				s.m.Rail.WithLabelValues("input").Observe(since(railStart))
+				s.audit(reqID, tenant, "input", res)
+				s.refuse(w, model, stream, "input", res)
+				return
+			}
+			if actionRank(res.Action) > actionRank(worst.Action) {
+				worst = res
+			}
+		}
+	}
+	s.m.Rail.WithLabelValues("input").Observe(since(railStart))
+	s.audit(reqID, tenant, "input", worst)
+	// Personal data never reaches the upstream: the turns of the mask
+	// roles are masked reversibly, in place, whatever the rails' other
+	// findings.
+	for _, m := range msgs {
+		if hasRole(s.cfg.MaskRoles, m.role()) {
+			m.mask(vault)
 		}
 	}
 	mb, _ := json.Marshal(msgs)
@@ -489,132 +473,6 @@ func sieveInfo(rail string, res guardrails.Result) map[string]any {
 	return info
 }
 
-func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string, vault *guardrails.Vault, audit func(guardrails.Result)) {
-	raw, err := io.ReadAll(io.LimitReader(body, 16*s.cfg.MaxBodyBytes))
-	if err != nil {
-		apiError(w, http.StatusBadGateway, "upstream_error", "", "Reading the upstream answer failed.")
-		return
-	}
-	var resp map[string]json.RawMessage
-	var choices []map[string]json.RawMessage
-	if json.Unmarshal(raw, &resp) != nil || json.Unmarshal(resp["choices"], &choices) != nil {
-		apiError(w, http.StatusBadGateway, "upstream_error", "", "The upstream answer is not a chat completion.")
-		return
-	}
-	var model string
-	_ = json.Unmarshal(resp["model"], &model)
-	for i, c := range choices {
-		var msg map[string]json.RawMessage
-		if json.Unmarshal(c["message"], &msg) != nil {
-			continue
-		}
-		var content string
-		_ = json.Unmarshal(msg["content"], &content)
-		railStart := time.Now()
-		res := s.rails.Output(content, tenant, "chat")
-		s.m.Rail.WithLabelValues("output").Observe(since(railStart))
-		audit(res)
-		if res.Action == guardrails.ActionBlock {
-			s.refuse(w, model, false, "output", res)
-			return
-		}
-		if res.Action == guardrails.ActionMask {
-			content = res.Text
-		}
-		cb, _ := json.Marshal(vault.Restore(content))
-		msg["content"] = cb
-		mb, _ := json.Marshal(msg)
-		choices[i]["message"] = mb
-	}
-	cb, _ := json.Marshal(choices)
-	resp["choices"] = cb
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(resp)
-}
-
-// relayStream passes a server-sent-events answer through, holding back the
-// last HoldBack characters until the output rails have checked the window
-// that contains them. On a hit the stream ends with the refusal and
-// finish_reason "content_filter"; the offending text is never sent.
-func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant string, vault *guardrails.Vault, audit func(guardrails.Result), started time.Time) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	var full strings.Builder
-	released := 0
-	c := &chunker{w: w}
-	finishReason := "stop"
-	check := func(final bool) bool {
-		text := full.String()
-		from := max(0, released-s.cfg.Context)
-		railStart := time.Now()
-		res := s.rails.Output(text[from:], tenant, "chat")
-		s.m.Rail.WithLabelValues("output").Observe(since(railStart))
-		if res.Action == guardrails.ActionBlock || res.Action == guardrails.ActionMask || res.Action == guardrails.ActionRewrite {
-			audit(res)
-			c.content(s.cfg.Refusal)
-			c.finish("content_filter", sieveInfo("output", res))
-			return false
-		}
-		upto := len(text)
-		if !final {
-			upto = safeCut(text, max(released, len(text)-s.cfg.HoldBack))
-		}
-		if upto > released {
-			if released == 0 {
-				s.m.TTFT.Observe(since(started))
-			}
-			c.content(vault.Restore(text[released:upto]))
-			released = upto
-		}
-		if final {
-			audit(res)
-		}
-		return true
-	}
-	sc := bufio.NewScanner(io.LimitReader(body, 16*s.cfg.MaxBodyBytes))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data:")
-		if !ok {
-			continue
-		}
-		data = strings.TrimSpace(data)
-		if data == "[DONE]" {
-			break
-		}
-		var chunk struct {
-			ID      string `json:"id"`
-			Model   string `json:"model"`
-			Created int64  `json:"created"`
-			Choices []struct {
-				Delta struct {
-					Content string `json:"content"`
-				} `json:"delta"`
-				FinishReason *string `json:"finish_reason"`
-			} `json:"choices"`
-		}
-		if json.Unmarshal([]byte(data), &chunk) != nil {
-			continue
-		}
-		if c.id == "" {
-			c.id, c.model, c.created = chunk.ID, chunk.Model, chunk.Created
-		}
-		for _, ch := range chunk.Choices {
-			full.WriteString(ch.Delta.Content)
-			if ch.FinishReason != nil {
-				finishReason = *ch.FinishReason
-			}
-		}
-		if !check(false) {
-			return
-		}
-	}
-	if !check(true) {
-		return
-	}
-	c.finish(finishReason, nil)
-}
-
 // safeCut moves a cut back so it splits neither a UTF-8 character nor a
 // mask placeholder ("<EMAIL_ADDRESS_1>") that restoring must see whole.
 func safeCut(s string, i int) int {
@@ -625,56 +483,6 @@ func safeCut(s string, i int) int {
 		i = lt
 	}
 	return i
-}
-
-// chunker writes chat.completion.chunk events.
-type chunker struct {
-	w       http.ResponseWriter
-	id      string
-	model   string
-	created int64
-	started bool
-	mu      sync.Mutex
-}
-
-func (c *chunker) write(delta map[string]any, finish any, extra map[string]any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.created == 0 {
-		c.created = time.Now().Unix()
-	}
-	if !c.started {
-		delta["role"] = "assistant"
-		c.started = true
-	}
-	ev := map[string]any{"id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.model,
-		"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
-	for k, v := range extra {
-		ev[k] = v
-	}
-	b, _ := json.Marshal(ev)
-	fmt.Fprintf(c.w, "data: %s\n\n", b)
-	if f, ok := c.w.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (c *chunker) content(s string) {
-	if s != "" {
-		c.write(map[string]any{"content": s}, nil, nil)
-	}
-}
-
-func (c *chunker) finish(reason string, info map[string]any) {
-	var extra map[string]any
-	if info != nil {
-		extra = map[string]any{"sieve": info}
-	}
-	c.write(map[string]any{}, reason, extra)
-	fmt.Fprint(c.w, "data: [DONE]\n\n")
-	if f, ok := c.w.(http.Flusher); ok {
-		f.Flush()
-	}
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
