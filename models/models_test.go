@@ -57,7 +57,7 @@ func TestBuiltinModelsHeldOut(t *testing.T) {
 		model, data string
 		check       func(*classifiers.Report) (float64, float64)
 	}{
-		{"spam", "sms_spam/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.94 }},
+		{"spam", "sms_spam/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.92 }},
 		{"toxicity", "davidson_hate_offensive/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return *r.WeightedF1, 0.88 }},
 		{"injection", "prompt_attacks/train.jsonl#test", func(r *classifiers.Report) (float64, float64) {
 			return (r.Labels["prompt_injection"].F1 + r.Labels["jailbreak"].F1) / 2, 0.90
@@ -123,8 +123,8 @@ func TestRecipeHeldOut(t *testing.T) {
 			return sum / float64(n), 0.58
 		}},
 		{"moderation", "", func(r *classifiers.Report) (float64, float64) { return r.Labels["self_harm_intent"].F1, 0.80 }},
-		{"spam", "sms_spam/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.94 }},
-		{"spam", "local:spam_synthetic.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.70 }},
+		{"spam", "sms_spam/train.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.92 }},
+		{"spam", "local:spam_synthetic.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.85 }},
 	}
 	for _, tt := range tests {
 		var r Recipe

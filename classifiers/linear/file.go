@@ -41,8 +41,9 @@ type header struct {
 	Categories   bool    `json:"categories,omitempty"`
 	AbstainBelow float64 `json:"abstain_below,omitempty"`
 	// Added later still; absent means none.
-	Parents map[string]string `json:"parents,omitempty"`
-	Context bool              `json:"context,omitempty"`
+	Parents    map[string]string `json:"parents,omitempty"`
+	Context    bool              `json:"context,omitempty"`
+	LongWindow int               `json:"long_window,omitempty"`
 }
 
 // Encode returns the model file's bytes.
@@ -51,7 +52,7 @@ func (m *Model) Encode() []byte {
 	raw.WriteString(magic)
 	binary.Write(&raw, binary.LittleEndian, uint32(fileFormat))
 	h := header{Name: m.Name, Kind: m.Kind, Classes: m.Classes, Thresholds: m.Thresholds, DimsLog2: log2(m.Dims), Meta: m.Meta,
-		Categories: m.Categories, AbstainBelow: m.AbstainBelow, Parents: m.Parents, Context: m.Context}
+		Categories: m.Categories, AbstainBelow: m.AbstainBelow, Parents: m.Parents, Context: m.Context, LongWindow: m.LongWindow}
 	hb, _ := json.Marshal(h) // map keys are sorted: deterministic
 	binary.Write(&raw, binary.LittleEndian, uint32(len(hb)))
 	raw.Write(hb)
@@ -142,6 +143,9 @@ func Decode(b []byte) (*Model, error) {
 	if h.AbstainBelow < 0 || h.AbstainBelow > 1 || math.IsNaN(h.AbstainBelow) {
 		return nil, fmt.Errorf("%w: abstain_below %v is not in [0, 1]", ErrCorrupt, h.AbstainBelow)
 	}
+	if h.LongWindow < 0 || h.LongWindow == 1 || h.LongWindow > 4096 {
+		return nil, fmt.Errorf("%w: long_window %d", ErrCorrupt, h.LongWindow)
+	}
 	for child, parent := range h.Parents {
 		if !slices.Contains(h.Classes, child) || !slices.Contains(h.Classes, parent) || child == parent {
 			return nil, fmt.Errorf("%w: parent %q of %q is not another class", ErrCorrupt, parent, child)
@@ -156,7 +160,7 @@ func Decode(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: %d bytes of weights, want %d (truncated?)", ErrCorrupt, r.Len(), want)
 	}
 	m := &Model{Name: h.Name, Kind: h.Kind, Classes: h.Classes, Thresholds: h.Thresholds, Dims: dims, Meta: h.Meta,
-		Categories: h.Categories, AbstainBelow: h.AbstainBelow, Parents: h.Parents, Context: h.Context,
+		Categories: h.Categories, AbstainBelow: h.AbstainBelow, Parents: h.Parents, Context: h.Context, LongWindow: h.LongWindow,
 		Weights: make([]int16, int(dims)*k), Scales: make([]float32, k), Bias: make([]float32, k)}
 	binary.Read(r, binary.LittleEndian, m.Weights)
 	binary.Read(r, binary.LittleEndian, m.Scales)

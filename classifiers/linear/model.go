@@ -40,9 +40,10 @@ type Model struct {
 	// scores the whole text at once. Categories models always read the
 	// whole text: a review's department is a property of all of it.
 	Window, Stride int
-	// Parents and Context: see TrainOptions.
-	Parents map[string]string
-	Context bool
+	// Parents, Context and LongWindow: see TrainOptions.
+	Parents    map[string]string
+	Context    bool
+	LongWindow int
 
 	version string
 	pool    sync.Pool
@@ -155,7 +156,7 @@ func (m *Model) probsOf(text string, normalized bool, s *scratch) {
 	} else {
 		v = s.f.featurize(text, m.Dims)
 	}
-	if window, stride := m.window(); window > 0 && len(s.f.words) > window {
+	if window, stride := m.window(len(s.f.words)); window > 0 && len(s.f.words) > window {
 		m.windowProbs(window, stride, s)
 		return
 	}
@@ -178,13 +179,24 @@ func (m *Model) probsOf(text string, normalized bool, s *scratch) {
 // every social post, short enough that one abusive sentence dominates it.
 const DefaultWindow = 32
 
-func (m *Model) window() (window, stride int) {
+// LongText is the length in words past which a model's LongWindow applies.
+const LongText = 128
+
+func (m *Model) window(words int) (window, stride int) {
 	if m.Categories || m.Window < 0 {
 		return 0, 0
 	}
 	window, stride = m.Window, m.Stride
 	if window == 0 {
 		window = DefaultWindow
+		// A long text (a post of pages, a long reply) is read in the
+		// model's LongWindow, when it has one: one abusive sentence among
+		// hundreds of ordinary ones then carries its window, where among
+		// 31 neighbours it can be diluted away. Posts of ordinary length
+		// keep the window their thresholds were calibrated on.
+		if words > LongText && m.LongWindow > 0 {
+			window = m.LongWindow
+		}
 	}
 	if stride <= 0 || stride > window {
 		stride = max(1, window/2)
@@ -346,8 +358,8 @@ func (m *Model) Attribution(word, label string) float64 {
 func (m *Model) WithWindow(window, stride int) *Model {
 	c := &Model{Name: m.Name, Kind: m.Kind, Classes: m.Classes, Thresholds: m.Thresholds, Dims: m.Dims,
 		Weights: m.Weights, Scales: m.Scales, Bias: m.Bias, Meta: m.Meta, Categories: m.Categories,
-		AbstainBelow: m.AbstainBelow, Window: window, Stride: stride, Parents: m.Parents, Context: m.Context, version: m.version}
-	if w, s := c.window(); window != 0 && (w != DefaultWindow || s != DefaultWindow/2) {
+		AbstainBelow: m.AbstainBelow, Window: window, Stride: stride, Parents: m.Parents, Context: m.Context, LongWindow: m.LongWindow, version: m.version}
+	if w, s := c.window(0); window != 0 && (w != DefaultWindow || s != DefaultWindow/2) {
 		c.version = fmt.Sprintf("%s+w%ds%d", m.version, w, s)
 	}
 	return c

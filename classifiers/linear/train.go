@@ -43,6 +43,10 @@ type TrainOptions struct {
 	// negation ("not ... stupid") and after the nearest recent personal
 	// pronoun ("you ... worthless" against "I ... worthless").
 	Context bool
+	// LongWindow, when set, is the window in words for texts over LongText
+	// words, for a model whose harm sits in single sentences (threats,
+	// insults) rather than in a text's whole (a jailbreak's framing).
+	LongWindow int
 	// Progress, when set, is told after each epoch.
 	Progress func(epoch, epochs int, loss float64)
 	Meta     map[string]string
@@ -119,6 +123,9 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 	}
 	if o.Categories && kind != classifiers.MultiClass {
 		return nil, errors.New("train: a categories model must be multi-class")
+	}
+	if o.LongWindow < 0 || o.LongWindow == 1 {
+		return nil, fmt.Errorf("train: long window %d is not 0 or at least 2 words", o.LongWindow)
 	}
 	for child, parent := range o.Parents {
 		if kind != classifiers.MultiLabel || !slices.Contains(labels, child) || !slices.Contains(labels, parent) || child == parent {
@@ -222,7 +229,7 @@ func Train(train []Example, o TrainOptions) (*Model, error) {
 	}
 
 	m := &Model{Name: o.Name, Kind: kind, Classes: classes, Dims: dims, Bias: bias, Meta: o.Meta,
-		Thresholds: map[string]float64{}, Categories: o.Categories, AbstainBelow: o.AbstainBelow, Parents: o.Parents, Context: o.Context}
+		Thresholds: map[string]float64{}, Categories: o.Categories, AbstainBelow: o.AbstainBelow, Parents: o.Parents, Context: o.Context, LongWindow: o.LongWindow}
 	m.quantize(w)
 	for _, l := range labels {
 		m.Thresholds[l] = 0.5
