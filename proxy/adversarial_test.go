@@ -462,3 +462,109 @@ func TestStreamChoicesEventsAndUsage(t *testing.T) {
 		t.Fatalf("usage %+v", acc.Usage)
 	}
 }
+
+// keyedProxy is a proxy with two keys (no limits) in front of handler.
+func keyedProxy(t *testing.T, cfg proxy.Config, handler http.HandlerFunc) string {
+	t.Helper()
+	up := httptest.NewServer(handler)
+	t.Cleanup(up.Close)
+	cfg.Upstream.BaseURL = up.URL + "/v1"
+	cfg.Keys = []proxy.Key{{ID: "team-a", SHA256: proxy.HashKey("sk-a")}, {ID: "team-b", SHA256: proxy.HashKey("sk-b")}}
+	s, err := proxy.New(cfg, proxy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// Finding (medium): one tenant could open the shared upstream breaker for
+// everyone: one key's failing requests made 19 of 50 of another key's
+// benign requests get 503.
+func TestOneTenantCannotOpenTheBreakerForOthers(t *testing.T) {
+	base := keyedProxy(t, proxy.Config{}, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(b), "poison") {
+			http.Error(w, `{"error":{"message":"boom"}}`, http.StatusInternalServerError)
+			return
+		}
+		openaitest.WriteChat(w, "m", "ok", false)
+	})
+	bad := `{"model":"m","messages":[{"role":"user","content":"poison"}]}`
+	good := `{"model":"m","messages":[{"role":"user","content":"hello"}]}`
+	for range 10 {
+		do(t, "POST", base+"/v1/chat/completions", "Bearer sk-a", bad, nil)
+	}
+	if r := do(t, "POST", base+"/v1/chat/completions", "Bearer sk-a", good, nil); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("the failing key's own breaker did not open: %d", r.StatusCode)
+	}
+	for i := range 50 {
+		if r := do(t, "POST", base+"/v1/chat/completions", "Bearer sk-b", good, nil); r.StatusCode != 200 {
+			t.Fatalf("another key's request %d got %d", i, r.StatusCode)
+		}
+	}
+}
+
+// Finding (medium): a POST was retried after a timeout: the upstream got
+// it twice, and the client waited twice the timeout.
+func TestPostNotRetriedAfterATimeout(t *testing.T) {
+	var calls atomic.Int64
+	release := make(chan struct{})
+	base := keyedProxy(t, proxy.Config{Upstream: proxy.Upstream{Timeout: 200 * time.Millisecond}}, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		io.ReadAll(r.Body) // the server notices a gone client once the body is read
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() { close(release) }) // before the servers close
+	r := do(t, "POST", base+"/v1/chat/completions", "Bearer sk-a", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, nil)
+	if r.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", r.StatusCode)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the upstream received the POST %d times", n)
+	}
+}
+
+// Findings (low): upstream error bodies, which may echo the upstream's
+// key, were passed through verbatim, and an upstream 401 looked like the
+// proxy's own.
+func TestUpstreamErrorsInTheProxysWords(t *testing.T) {
+	const upKey = "sk-upstream-secret"
+	status := http.StatusUnauthorized
+	base := keyedProxy(t, proxy.Config{Upstream: proxy.Upstream{APIKey: upKey}}, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s"}}`, r.Header.Get("Authorization"))
+	})
+	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+	req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer sk-a")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized || strings.Contains(string(got), upKey) || !strings.Contains(string(got), "upstream_auth") {
+		t.Fatalf("upstream 401 came back as %d %s", resp.StatusCode, got)
+	}
+	status = http.StatusBadRequest
+	resp, err = http.DefaultClient.Do(func() *http.Request {
+		r, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer sk-a")
+		return r
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(string(got), upKey) {
+		t.Fatalf("upstream 400 came back as %d %s", resp.StatusCode, got)
+	}
+}

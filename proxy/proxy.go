@@ -16,9 +16,11 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -97,11 +99,16 @@ type Server struct {
 	limiter    Limiter
 	auditor    Auditor
 	m          *Metrics
-	breaker    *pipeline.Breaker
-	http       *http.Client
-	keys       map[string]Key
-	log        *slog.Logger
-	mux        *http.ServeMux
+	// breaker opens on connection failures, which are the upstream's for
+	// everyone; tenants holds one breaker per key for its 5xx answers, so
+	// one tenant's failing requests cannot shut out the others.
+	breaker   *pipeline.Breaker
+	tenantsMu sync.Mutex
+	tenants   map[string]*pipeline.Breaker
+	http      *http.Client
+	keys      map[string]Key
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // Options are the parts a Server uses.
@@ -165,6 +172,7 @@ func New(cfg Config, o Options) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, rails: o.Rails, moderators: o.Moderators, limiter: o.Limiter, auditor: o.Auditor, m: o.Metrics, log: o.Logger,
 		http: &http.Client{Timeout: cfg.Upstream.Timeout}, keys: map[string]Key{}, mux: http.NewServeMux()}
+	s.tenants = map[string]*pipeline.Breaker{}
 	s.breaker = &pipeline.Breaker{Threshold: 5, Cooldown: 5 * time.Second, OnChange: func(_, to pipeline.BreakerState) {
 		s.log.Warn("upstream breaker changed state", "state", to.String())
 	}}
@@ -379,7 +387,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	} else if s.cfg.Upstream.APIKey != "" {
 		ureq.Header.Set("Authorization", "Bearer "+s.cfg.Upstream.APIKey)
 	}
-	resp, err := s.upstream(ureq)
+	resp, err := s.upstream(ureq, tenant)
 	if errors.Is(err, errBreakerOpen) {
 		w.Header().Set("Retry-After", "5")
 		apiError(w, http.StatusServiceUnavailable, "upstream_error", "upstream_unavailable", "The upstream model server is failing; try again shortly.")
@@ -391,10 +399,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		// Pass the upstream's error through, bounded.
-		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, io.LimitReader(resp.Body, s.cfg.MaxBodyBytes))
+		s.upstreamError(w, resp)
 		return
 	}
 	audit := func(res guardrails.Result) { s.audit(reqID, tenant, "output", res) }
@@ -409,19 +414,78 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 // errBreakerOpen is answered while the upstream's breaker is open.
 var errBreakerOpen = errors.New("upstream breaker open")
 
-// upstream sends a request under the upstream's breaker, retrying once
-// when the connection failed before anything was sent back. Five failures
-// in a row open the breaker: for five seconds requests are answered 503 at
-// once instead of piling up on a dead upstream.
-func (s *Server) upstream(req *http.Request) (*http.Response, error) {
-	if !s.breaker.Allow() {
+// upstreamError answers for an upstream's error in the proxy's own words:
+// its body may echo the proxy's upstream key, and its 401 is about the
+// proxy's credentials, not the client's. A short error message without the
+// key is kept for 4xx answers (a context length exceeded, say), which the
+// client can act on.
+func (s *Server) upstreamError(w http.ResponseWriter, resp *http.Response) {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var body struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(raw, &body)
+	msg := body.Error.Message
+	if len(msg) > 500 || msg == "" || (s.cfg.Upstream.APIKey != "" && strings.Contains(msg, s.cfg.Upstream.APIKey)) {
+		msg = ""
+	}
+	switch code := resp.StatusCode; {
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		apiError(w, http.StatusBadGateway, "upstream_error", "upstream_auth", "The upstream model server refused the proxy's credentials.")
+	case code == http.StatusTooManyRequests:
+		if ra := resp.Header.Get("Retry-After"); ra != "" && len(ra) < 32 {
+			w.Header().Set("Retry-After", ra)
+		}
+		apiError(w, http.StatusTooManyRequests, "upstream_error", "upstream_rate_limited", "The upstream model server is rate limiting; try again shortly.")
+	case code >= 400 && code < 500:
+		text := fmt.Sprintf("The upstream model server refused the request (status %d).", code)
+		if msg != "" {
+			text += " It said: " + msg
+		}
+		apiError(w, code, "invalid_request_error", "upstream_rejected", text)
+	default:
+		apiError(w, http.StatusBadGateway, "upstream_error", "upstream_failed", fmt.Sprintf("The upstream model server failed (status %d).", code))
+	}
+}
+
+// tenantBreaker is the breaker of one key's upstream answers.
+func (s *Server) tenantBreaker(tenant string) *pipeline.Breaker {
+	s.tenantsMu.Lock()
+	defer s.tenantsMu.Unlock()
+	b := s.tenants[tenant]
+	if b == nil {
+		if len(s.tenants) > 10_000 {
+			clear(s.tenants) // keys come from the config; bound it anyway
+		}
+		b = &pipeline.Breaker{Threshold: 5, Cooldown: 5 * time.Second, OnChange: func(_, to pipeline.BreakerState) {
+			s.log.Warn("upstream breaker of a key changed state", "key", tenant, "state", to.String())
+		}}
+		s.tenants[tenant] = b
+	}
+	return b
+}
+
+// upstream sends a request under two breakers: the upstream's, which five
+// connection failures in a row open for everyone, and the tenant's, which
+// five 5xx answers to that tenant's requests open for that tenant alone.
+// While one is open requests are answered 503 at once instead of piling up.
+func (s *Server) upstream(req *http.Request, tenant string) (*http.Response, error) {
+	tb := s.tenantBreaker(tenant)
+	if !s.breaker.Allow() || !tb.Allow() {
 		return nil, errBreakerOpen
 	}
 	resp, err := s.send(req)
-	s.breaker.Done(err == nil && resp.StatusCode < 500)
+	s.breaker.Done(err == nil)
+	tb.Done(err == nil && resp.StatusCode < 500)
 	return resp, err
 }
 
+// send sends req, once more only when the connection failed before any of
+// it was sent (a refused dial): a request that timed out or broke after it
+// left may have been processed, and a chat completion is neither free nor
+// idempotent.
 func (s *Server) send(req *http.Request) (*http.Response, error) {
 	body, _ := io.ReadAll(req.Body)
 	var last error
@@ -432,7 +496,8 @@ func (s *Server) send(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		last = err
-		if req.Context().Err() != nil {
+		var op *net.OpError
+		if req.Context().Err() != nil || !errors.As(err, &op) || op.Op != "dial" {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
