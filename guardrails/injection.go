@@ -4,7 +4,10 @@ import (
 	"encoding/base64"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Labels of the injection heuristics.
@@ -36,13 +39,37 @@ var (
 	rolePlayRe = regexp.MustCompile(`(?i)\b(?:you\s+are\s+now|from\s+now\s+on,?\s+you|pretend\s+(?:to\s+be|you\s+are)|act\s+as\s+(?:an?\s+)?(?:unfiltered|uncensored|evil|jailbroken)|developer\s+mode|do\s+anything\s+now|\bDAN\b|you\s+are\s+no\s+longer\s+bound|without\s+any\s+(?:restrictions|filters|limitations))`)
 	base64Re   = regexp.MustCompile(`[A-Za-z0-9+/]{24,}={0,2}`)
 	exfilRe    = regexp.MustCompile(`!\[[^\]]*\]\(\s*https?://[^)\s]+\?[^)\s]*=[^)\s]*\)`)
+	// A reference-style image (![x][ref] with "[ref]: URL?q=...") sends
+	// data as well as the inline form does.
+	exfilRefUse = regexp.MustCompile(`!\[[^\]]*\]\[([^\]]+)\]`)
+	exfilRefDef = regexp.MustCompile(`(?m)^\s*\[([^\]]+)\]:\s*<?https?://\S+\?\S*=\S*`)
 	zeroWidth  = regexp.MustCompile("[\u200b\u200c\u200d\u2060\ufeff]{3,}")
 	// Words that make decoded or rotated text an instruction.
 	instructionWords = regexp.MustCompile(`(?i)\b(?:ignore|instructions?|system prompt|pretend|disregard|password|secret|jailbreak|bypass)\b`)
 )
 
-// Scan implements Scanner.
+// Scan implements Scanner. The patterns read the text as it is and as a
+// reader sees it (Unfold): combining marks stripped, right-to-left
+// overrides undone, base64 cut into lines joined; a hit only in the
+// unfolded text spans the whole text.
 func (Injection) Scan(text string) []Span {
+	out := scanInjection(text)
+	if u := Unfold(text); u != text {
+		seen := map[string]bool{}
+		for _, s := range out {
+			seen[s.Label] = true
+		}
+		for _, s := range scanInjection(u) {
+			if !seen[s.Label] {
+				seen[s.Label] = true
+				out = append(out, Span{0, len(text), s.Label, s.Score})
+			}
+		}
+	}
+	return ScanAll(text, spanList(out))
+}
+
+func scanInjection(text string) []Span {
 	var out []Span
 	add := func(re *regexp.Regexp, label string) {
 		for _, m := range re.FindAllStringIndex(text, -1) {
@@ -52,6 +79,15 @@ func (Injection) Scan(text string) []Span {
 	add(overrideRe, LabelOverride)
 	add(rolePlayRe, LabelRolePlay)
 	add(exfilRe, LabelExfil)
+	for _, d := range exfilRefDef.FindAllStringSubmatchIndex(text, -1) {
+		ref := text[d[2]:d[3]]
+		for _, u := range exfilRefUse.FindAllStringSubmatch(text, -1) {
+			if strings.EqualFold(u[1], ref) {
+				out = append(out, Span{d[0], d[1], LabelExfil, 1})
+				break
+			}
+		}
+	}
 	add(zeroWidth, LabelHidden)
 	// Unicode tag characters (U+E0000–U+E007F) spell invisible ASCII.
 	for i := 0; i < len(text); {
@@ -81,8 +117,73 @@ func (Injection) Scan(text string) []Span {
 			out = append(out, Span{m[0], m[1], LabelEncoded, 0.8})
 		}
 	}
-	return ScanAll(text, spanList(out))
+	return out
 }
+
+// Unfold is text as a reader (or a model) takes it in, whatever tricks its
+// bytes play: combining marks stacked on letters are dropped ("i\u0301g\u0301n"
+// reads "ign"), a run behind a right-to-left override is reversed back to
+// the order it is displayed in, and lines of base64 are joined so that a
+// payload cut into 16-character lines decodes.
+func Unfold(text string) string {
+	if isASCII(text) && !strings.Contains(text, "\n") {
+		return text
+	}
+	var b strings.Builder
+	b.Grow(len(text))
+	rs := []rune(norm.NFD.String(text))
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			continue
+		case r == '\u202e' || r == '\u2067': // RLO, RLI: shown reversed up to PDF/PDI
+			j := i + 1
+			for j < len(rs) && rs[j] != '\u202c' && rs[j] != '\u2069' && rs[j] != '\n' {
+				j++
+			}
+			for k := j - 1; k > i; k-- {
+				if !unicode.Is(unicode.Mn, rs[k]) {
+					b.WriteRune(rs[k])
+				}
+			}
+			i = j
+			continue
+		case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return joinBase64Lines(norm.NFC.String(b.String()))
+}
+
+// joinBase64Lines joins consecutive lines that are nothing but base64
+// characters (at least 8 of them).
+func joinBase64Lines(s string) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) < 2 {
+		return s
+	}
+	out := lines[:0:0]
+	for i := 0; i < len(lines); i++ {
+		if !base64Line.MatchString(lines[i]) {
+			out = append(out, lines[i])
+			continue
+		}
+		j := i
+		var joined strings.Builder
+		for j < len(lines) && base64Line.MatchString(lines[j]) {
+			joined.WriteString(strings.TrimSpace(lines[j]))
+			j++
+		}
+		out = append(out, joined.String())
+		i = j - 1
+	}
+	return strings.Join(out, "\n")
+}
+
+var base64Line = regexp.MustCompile(`^\s*[A-Za-z0-9+/]{8,}={0,2}\s*$`)
+
 
 func decodeBase64(s string) (string, bool) {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {

@@ -24,7 +24,9 @@ func (c ClassifierScanner) Labels() []string { return c.Classifier.Describe().La
 
 // Scan implements Scanner.
 func (c ClassifierScanner) Scan(text string) []Span {
-	s, err := c.Classifier.Classify(context.Background(), []string{text})
+	// The model reads the text as it is displayed (Unfold): reversed runs
+	// and stacked marks would otherwise hide its words from it.
+	s, err := c.Classifier.Classify(context.Background(), []string{Unfold(text)})
 	if err != nil || len(s) == 0 {
 		return nil
 	}
