@@ -43,7 +43,7 @@ var (
 	// data as well as the inline form does.
 	exfilRefUse = regexp.MustCompile(`!\[[^\]]*\]\[([^\]]+)\]`)
 	exfilRefDef = regexp.MustCompile(`(?m)^\s*\[([^\]]+)\]:\s*<?https?://\S+\?\S*=\S*`)
-	zeroWidth  = regexp.MustCompile("[\u200b\u200c\u200d\u2060\ufeff]{3,}")
+	zeroWidth   = regexp.MustCompile("[\u200b\u200c\u200d\u2060\ufeff]{3,}")
 	// Words that make decoded or rotated text an instruction.
 	instructionWords = regexp.MustCompile(`(?i)\b(?:ignore|instructions?|system prompt|pretend|disregard|password|secret|jailbreak|bypass)\b`)
 )
@@ -183,7 +183,6 @@ func joinBase64Lines(s string) string {
 }
 
 var base64Line = regexp.MustCompile(`^\s*[A-Za-z0-9+/]{8,}={0,2}\s*$`)
-
 
 func decodeBase64(s string) (string, bool) {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
