@@ -52,6 +52,13 @@ func attackSetup(t *testing.T, cfg proxy.Config, lim proxy.Limiter) (base string
 
 func do(t *testing.T, method, url, auth, body string, hdr map[string]string) *http.Response {
 	t.Helper()
+	resp, _ := doRead(t, method, url, auth, body, hdr)
+	return resp
+}
+
+// doRead is do that also returns the response body.
+func doRead(t *testing.T, method, url, auth, body string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -66,9 +73,9 @@ func do(t *testing.T, method, url, auth, body string, hdr map[string]string) *ht
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	return resp
+	return resp, string(b)
 }
 
 // Finding: GET /v1/models needed no key, was never rate-limited, and went
@@ -540,31 +547,13 @@ func TestUpstreamErrorsInTheProxysWords(t *testing.T) {
 		fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s"}}`, r.Header.Get("Authorization"))
 	})
 	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
-	req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer sk-a")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusUnauthorized || strings.Contains(string(got), upKey) || !strings.Contains(string(got), "upstream_auth") {
+	resp, got := doRead(t, "POST", base+"/v1/chat/completions", "Bearer sk-a", body, nil)
+	if resp.StatusCode == http.StatusUnauthorized || strings.Contains(got, upKey) || !strings.Contains(got, "upstream_auth") {
 		t.Fatalf("upstream 401 came back as %d %s", resp.StatusCode, got)
 	}
 	status = http.StatusBadRequest
-	resp, err = http.DefaultClient.Do(func() *http.Request {
-		r, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Authorization", "Bearer sk-a")
-		return r
-	}())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || strings.Contains(string(got), upKey) {
+	resp, got = doRead(t, "POST", base+"/v1/chat/completions", "Bearer sk-a", body, nil)
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(got, upKey) {
 		t.Fatalf("upstream 400 came back as %d %s", resp.StatusCode, got)
 	}
 }
