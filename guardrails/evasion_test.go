@@ -70,3 +70,32 @@ func TestRailEvasionIsUnfolded(t *testing.T) {
 		t.Errorf("Unfold changed plain text: %q", got)
 	}
 }
+
+// Peer-suite gaps (issue 18): a URL with credentials was not a secret; a
+// banned string ending in a symbol (the EICAR test string ends in "*")
+// never matched at the end of a text.
+func TestCredentialURLAndBannedSymbolEdges(t *testing.T) {
+	for _, text := range []string{"clone https://admin:hunter2@git.internal.example/repo.git", "ftp://u:p@10.0.0.1/x"} {
+		if len((Secrets{}).Scan(text)) == 0 {
+			t.Errorf("no secret in %q", text)
+		}
+	}
+	for _, text := range []string{"see https://example.com/docs", "mail bob@example.com", "time is 10:30@home"} {
+		if s := (Secrets{}).Scan(text); len(s) != 0 {
+			t.Errorf("a secret in %q: %v", text, s)
+		}
+	}
+	const eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
+	b, err := newBanned([]string{eicar, "secret project"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{eicar, "payload: " + eicar, "the SECRET PROJECT starts"} {
+		if len(b.Scan(text)) == 0 {
+			t.Errorf("banned string not found in %q", text)
+		}
+	}
+	if len(b.Scan("secret projects")) != 0 {
+		t.Error("a word-edged banned string matched inside a longer word")
+	}
+}

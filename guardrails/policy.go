@@ -269,7 +269,20 @@ type banned struct{ res []*regexp.Regexp }
 func newBanned(words, patterns []string) (banned, error) {
 	var b banned
 	for _, w := range words {
-		b.res = append(b.res, regexp.MustCompile(`(?i)\b`+regexp.QuoteMeta(w)+`\b`))
+		if w == "" {
+			continue
+		}
+		// A word boundary only where the banned string has a word
+		// character: `\b` after a trailing symbol (the EICAR string ends in
+		// "*") would need a letter to follow, and never matches at the end.
+		left, right := "", ""
+		if isWordByte(w[0]) {
+			left = `\b`
+		}
+		if isWordByte(w[len(w)-1]) {
+			right = `\b`
+		}
+		b.res = append(b.res, regexp.MustCompile(`(?i)`+left+regexp.QuoteMeta(w)+right))
 	}
 	for _, p := range patterns {
 		re, err := regexp.Compile(p)
