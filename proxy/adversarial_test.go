@@ -557,3 +557,18 @@ func TestUpstreamErrorsInTheProxysWords(t *testing.T) {
 		t.Fatalf("upstream 400 came back as %d %s", resp.StatusCode, got)
 	}
 }
+
+// Finding: a 1 MiB last turn spent 1.7 s in the rails before it was
+// blocked. A text over proxy.max_rail_bytes is refused before the rails
+// read any of it.
+func TestHugeTurnRefusedBeforeTheRails(t *testing.T) {
+	base, seen := railed(t, jsonReply("ok"))
+	huge := strings.Repeat("lorem ipsum ", 25_000) // 300 KB: within the body limit, over the rails' (1 MiB hits the body limit first)
+	code, body := post(t, base, `{"model":"m","messages":[{"role":"user","content":"`+huge+`"}]}`)
+	if code != http.StatusBadRequest || !strings.Contains(body, "message_too_long") {
+		t.Fatalf("%d %.200s", code, body)
+	}
+	if len(*seen) != 0 {
+		t.Fatal("the huge turn reached the upstream")
+	}
+}

@@ -66,6 +66,10 @@ type Config struct {
 	// is masked before the upstream sees it (default user and tool).
 	InputRoles []string `yaml:"input_roles"`
 	MaskRoles  []string `yaml:"mask_roles"`
+	// MaxRailBytes bounds one text the input rails read (default 128 KiB):
+	// a longer turn is refused before the rails spend seconds on it, never
+	// read in part (a part unread is a place to hide an injection).
+	MaxRailBytes int `yaml:"max_rail_bytes"`
 }
 
 // Upstream is the model server behind the proxy.
@@ -147,6 +151,9 @@ func New(cfg Config, o Options) (*Server, error) {
 	}
 	if cfg.MaskRoles == nil {
 		cfg.MaskRoles = DefaultMaskRoles
+	}
+	if cfg.MaxRailBytes <= 0 {
+		cfg.MaxRailBytes = 128 << 10
 	}
 	if cfg.MaxModerationInputs <= 0 {
 		cfg.MaxModerationInputs = 256
@@ -349,7 +356,15 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		if !hasRole(s.cfg.InputRoles, m.role()) {
 			continue
 		}
-		for _, t := range m.texts() {
+		texts := m.texts()
+		for _, t := range texts {
+			if len(t) > s.cfg.MaxRailBytes {
+				apiError(w, http.StatusBadRequest, "invalid_request_error", "message_too_long",
+					fmt.Sprintf("A %s message has a text of %d bytes; the proxy checks at most %d (proxy.max_rail_bytes).", m.role(), len(t), s.cfg.MaxRailBytes))
+				return
+			}
+		}
+		for _, t := range texts {
 			res := s.rails.Input(t, tenant, "chat")
 			if res.Action == guardrails.ActionBlock {
 				s.m.Rail.WithLabelValues("input").Observe(since(railStart))
