@@ -572,3 +572,19 @@ func TestHugeTurnRefusedBeforeTheRails(t *testing.T) {
 		t.Fatal("the huge turn reached the upstream")
 	}
 }
+
+// Peer suite: the streamed URL check judged a half-arrived URL; a clean
+// reply naming google.com was blocked at some chunk sizes because
+// "https://google.co" looked like a look-alike.
+func TestStreamedURLJudgedWhole(t *testing.T) {
+	const reply = "You can look it up at https://google.com/search?q=paris or ask a librarian. The answer is Paris."
+	for size := 1; size <= 32; size++ {
+		base, _ := railedWith(t, func(w http.ResponseWriter, stream bool) {
+			openaitest.WriteChatChunks(w, "m", reply, stream, size)
+		}, "rails:\n  output:\n    - {scanner: urls, action: block}\n")
+		_, body := post(t, base, `{"model":"m","stream":true,"messages":[{"role":"user","content":"capital of France?"}]}`)
+		if strings.Contains(body, "content_filter") {
+			t.Errorf("chunks of %d: the clean reply was blocked", size)
+		}
+	}
+}

@@ -181,15 +181,25 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 		if len(text) == st.released && !final {
 			return true
 		}
+		// Before the end, the rails read only up to the last space: a word
+		// or URL still arriving ("https://google.co") is judged whole, once
+		// it is.
+		end := len(text)
+		if !final {
+			end = strings.LastIndexAny(text, " \t\n") + 1
+			if end <= st.released {
+				return true
+			}
+		}
 		from := max(0, st.released-s.cfg.Context)
-		res := rail(text[from:])
+		res := rail(text[from:end])
 		if res.Action == guardrails.ActionBlock || res.Action == guardrails.ActionMask || res.Action == guardrails.ActionRewrite {
 			blocked(idx, res)
 			return false
 		}
 		upto := len(text)
 		if !final {
-			upto = safeCut(text, max(st.released, len(text)-s.cfg.HoldBack))
+			upto = min(end, safeCut(text, max(st.released, len(text)-s.cfg.HoldBack)))
 		}
 		if upto > st.released {
 			if first {
