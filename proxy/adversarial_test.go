@@ -588,3 +588,19 @@ func TestStreamedURLJudgedWhole(t *testing.T) {
 		}
 	}
 }
+
+// Peer suite: a mask rule refused a whole streamed reply instead of
+// masking it. Streamed and JSON replies now mask alike.
+func TestStreamedPIIMaskedNotRefused(t *testing.T) {
+	const reply = "Sure. You can write to the organiser at maria.lopez@example.org and she will answer within a day."
+	for _, size := range []int{0, 3, 7, 16, 40} {
+		for _, stream := range []bool{false, true} {
+			base, _ := railedWith(t, func(w http.ResponseWriter, s bool) { openaitest.WriteChatChunks(w, "m", reply, s, size) },
+				"rails:\n  output:\n    - {scanner: pii, action: mask}\n")
+			_, body := post(t, base, fmt.Sprintf(`{"model":"m","stream":%v,"messages":[{"role":"user","content":"who do I write to?"}]}`, stream))
+			if strings.Contains(body, "content_filter") || strings.Contains(body, "maria.lopez") || !strings.Contains(body, "within a day") {
+				t.Errorf("stream %v, chunks of %d: %s", stream, size, body)
+			}
+		}
+	}
+}

@@ -193,7 +193,7 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 		}
 		from := max(0, st.released-s.cfg.Context)
 		res := rail(text[from:end])
-		if res.Action == guardrails.ActionBlock || res.Action == guardrails.ActionMask || res.Action == guardrails.ActionRewrite {
+		if res.Action == guardrails.ActionBlock || res.Action == guardrails.ActionRewrite {
 			blocked(idx, res)
 			return false
 		}
@@ -201,12 +201,33 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 		if !final {
 			upto = min(end, safeCut(text, max(st.released, len(text)-s.cfg.HoldBack)))
 		}
+		out := ""
+		if res.Action == guardrails.ActionMask {
+			// Mask, as the JSON reply would, rather than refuse: hold back
+			// from the start of any masked span the cut would split, then
+			// send the part masked on its own.
+			for _, f := range res.Findings {
+				if f.Action == guardrails.ActionMask && from+f.Span.Start < upto && from+f.Span.End > upto {
+					upto = max(st.released, from+f.Span.Start)
+				}
+			}
+			if upto > st.released {
+				part := s.rails.Output(text[st.released:upto], tenant, "chat")
+				if part.Action == guardrails.ActionBlock || part.Action == guardrails.ActionRewrite {
+					blocked(idx, part)
+					return false
+				}
+				out = part.Text
+			}
+		} else if upto > st.released {
+			out = text[st.released:upto]
+		}
 		if upto > st.released {
 			if first {
 				s.m.TTFT.Observe(since(started))
 				first = false
 			}
-			c.write(idx, map[string]any{field: vault.Restore(text[st.released:upto])}, nil, nil)
+			c.write(idx, map[string]any{field: vault.Restore(out)}, nil, nil)
 			st.released = upto
 		}
 		return true
