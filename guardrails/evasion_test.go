@@ -99,3 +99,30 @@ func TestCredentialURLAndBannedSymbolEdges(t *testing.T) {
 		t.Error("a word-edged banned string matched inside a longer word")
 	}
 }
+
+// Peer suite: a Spanish sentence passed an English-only rail (Spanish,
+// Portuguese and Italian tie on their shared words).
+func TestLanguageAllowListCatchesLatinLanguages(t *testing.T) {
+	l := Language{Allow: []string{"en"}}
+	for _, text := range []string{
+		"¿Puedes decirme cómo llegar a la estación de tren más cercana, por favor?",
+		"Hola, quiero saber si el producto está disponible en mi país y cuánto cuesta el envío.",
+		"Je voudrais réserver une table pour deux personnes ce soir, s'il vous plaît.",
+		"Ich möchte wissen, ob das Paket schon verschickt wurde und wann es ankommt.",
+		"Vorrei sapere se il negozio è aperto anche la domenica e fino a che ora.",
+		"Eu gostaria de saber se você pode me ajudar com a minha conta, por favor.",
+	} {
+		if len(l.Scan(text)) == 0 {
+			t.Errorf("not flagged: %q", text)
+		}
+	}
+	for _, text := range []string{
+		"Can you tell me how to get to the nearest train station, please?",
+		"The café on the corner serves a great piña colada.",
+		"ok thanks",
+	} {
+		if s := l.Scan(text); len(s) != 0 {
+			t.Errorf("English flagged: %q", text)
+		}
+	}
+}

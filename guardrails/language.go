@@ -1,6 +1,7 @@
 package guardrails
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -26,23 +27,83 @@ func (Language) Labels() []string { return []string{"language_not_allowed"} }
 func (l Language) Scan(text string) []Span {
 	lang := DetectLanguage(text)
 	if lang == "" {
-		return nil
-	}
-	for _, a := range l.Allow {
-		if a == lang {
+		// Undecided between Latin-script languages (Spanish, Portuguese
+		// and Italian share many words): still not allowed when every
+		// language at the top is not, and an allowed one is well behind.
+		top, allowedBest := topLatin(text)
+		if len(top) == 0 {
 			return nil
 		}
+		for _, t := range top {
+			if slices.Contains(l.Allow, t.lang) {
+				return nil
+			}
+		}
+		best := top[0].score
+		for _, a := range l.Allow {
+			allowedBest = max(allowedBest, scoreOf(text, a))
+		}
+		if best < 3 || allowedBest*2 >= best {
+			return nil
+		}
+		return []Span{{0, len(text), "language_not_allowed", 1}}
+	}
+	if slices.Contains(l.Allow, lang) {
+		return nil
 	}
 	return []Span{{0, len(text), "language_not_allowed", 1}}
 }
+
+type langScore struct {
+	lang  string
+	score int
+}
+
+// topLatin is the Latin-script languages that share the highest stopword
+// score of text.
+func topLatin(text string) ([]langScore, int) {
+	best := 0
+	var top []langScore
+	for lang := range stopwords {
+		sc := scoreOf(text, lang)
+		switch {
+		case sc > best:
+			best, top = sc, []langScore{{lang, sc}}
+		case sc == best && sc > 0:
+			top = append(top, langScore{lang, sc})
+		}
+	}
+	return top, 0
+}
+
+// scoreOf counts text's words that are among lang's commonest, and its
+// letters that only lang of the listed ones uses.
+func scoreOf(text, lang string) int {
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) })
+	n := 0
+	for _, w := range words {
+		if slices.Contains(stopwords[lang], w) {
+			n++
+		}
+	}
+	for _, r := range strings.ToLower(text) {
+		if strings.ContainsRune(marks[lang], r) {
+			n++
+		}
+	}
+	return n
+}
+
+// marks are letters (and punctuation) that point to one language.
+var marks = map[string]string{"es": "ñ¿¡", "fr": "çœêû", "de": "ßäöü", "pt": "ãõ", "it": "", "nl": "", "en": ""}
 
 var stopwords = map[string][]string{
 	"en": strings.Fields("the and is are was to of in that it for you with on this have not but be they at"),
 	"de": strings.Fields("der die das und ist nicht ich sie es zu mit den ein eine auf für sich auch dem wir"),
 	"fr": strings.Fields("le la les et est des une pas que je vous il pour dans sur du qui avec ce ne"),
-	"es": strings.Fields("el la los las y es que de en un una no por con para se lo del al pero"),
+	"es": strings.Fields("el la los las y es que de en un una no por con para se lo del al pero muy como más está esto porque gracias usted"),
 	"it": strings.Fields("il lo la gli le e è che di un una non per con sono del della si ma anche"),
-	"pt": strings.Fields("o a os as e é que de em um uma não para com do da se mas por são"),
+	"pt": strings.Fields("o a os as e é que de em um uma não para com do da se mas por são você muito isso obrigado"),
 	"nl": strings.Fields("de het een en is dat van in niet ik je met op voor zijn maar ook er"),
 }
 
