@@ -126,3 +126,42 @@ func TestLanguageAllowListCatchesLatinLanguages(t *testing.T) {
 		}
 	}
 }
+
+// Peer suite: no refusal-detection output scanner, and no per-rule choice
+// of which PII entity types to mask.
+func TestRefusalScannerAndPIIEntitySelection(t *testing.T) {
+	for _, text := range []string{
+		"I'm sorry, but I can't help with that request.",
+		"I cannot assist with creating malware.",
+		"As an AI language model, I cannot browse the internet.",
+		"I must decline to answer that.",
+	} {
+		if len((Refusal{}).Scan(text)) == 0 {
+			t.Errorf("no refusal found in %q", text)
+		}
+	}
+	for _, text := range []string{
+		"Sure! Here is the recipe you asked for.",
+		"I can help with that: first, preheat the oven.",
+		"He said he cannot help laughing at that joke.",
+	} {
+		if s := (Refusal{}).Scan(text); len(s) != 0 {
+			t.Errorf("a refusal found in %q: %v", text, s)
+		}
+	}
+	p, err := ParsePolicy([]byte("rails:\n  output:\n    - {scanner: refusal, action: flag}\n    - {scanner: pii, action: mask, labels: [email_address]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := NewEngine(p).Output("I'm sorry, but I can't share that. Mail ann@example.com or call +1 202 555 0100.", "", "")
+	if strings.Contains(res.Text, "ann@example.com") || !strings.Contains(res.Text, "202 555 0100") {
+		t.Errorf("only e-mail addresses should be masked: %q", res.Text)
+	}
+	found := false
+	for _, f := range res.Findings {
+		found = found || f.Scanner == "refusal"
+	}
+	if !found {
+		t.Errorf("the refusal rail found nothing: %+v", res.Findings)
+	}
+}

@@ -30,9 +30,10 @@ var severity = map[string]int{ActionAllow: 0, ActionFlag: 1, ActionMask: 2, Acti
 // Check is one scanner of a rail, with its parameters and the action a hit
 // takes.
 type Check struct {
-	Scanner string `yaml:"scanner"` // pii, secrets, injection, urls, banned, length
+	Scanner string `yaml:"scanner"` // pii, secrets, injection, urls, banned, length, gibberish, language, refusal, classifier
 	Action  string `yaml:"action"`
-	// Labels limits the check to some of the scanner's labels.
+	// Labels limits the check to some of the scanner's labels: for pii,
+	// the entity types it acts on (labels: [email_address, phone_number]).
 	Labels []string `yaml:"labels"`
 	// Scanner parameters.
 	Allow     []string `yaml:"allow"`     // urls: hosts; language: ISO 639-1 codes
@@ -151,6 +152,8 @@ func (c *Check) build(path string) error {
 		c.scanner = lengthScanner{min: c.MinChars, max: c.MaxChars}
 	case "gibberish":
 		c.scanner = Gibberish{}
+	case "refusal":
+		c.scanner = Refusal{}
 	case "language":
 		if len(c.Allow) == 0 {
 			return fmt.Errorf("%s.allow: language needs the allowed languages (ISO 639-1 codes)", path)
@@ -166,7 +169,7 @@ func (c *Check) build(path string) error {
 		}
 		c.scanner = ClassifierScanner{Classifier: m, Threshold: c.Threshold}
 	default:
-		return fmt.Errorf("%s.scanner: %q is not pii, secrets, injection, urls, banned, length, gibberish, language or classifier", path, c.Scanner)
+		return fmt.Errorf("%s.scanner: %q is not pii, secrets, injection, urls, banned, length, gibberish, language, refusal or classifier", path, c.Scanner)
 	}
 	known := map[string]bool{}
 	for _, l := range c.scanner.Labels() {
