@@ -165,3 +165,26 @@ func TestRefusalScannerAndPIIEntitySelection(t *testing.T) {
 		t.Errorf("the refusal rail found nothing: %+v", res.Findings)
 	}
 }
+
+// Peer suite: no code-detection scanner with a language allow or deny list.
+func TestCodeScanner(t *testing.T) {
+	py := "Here you go:\n\nimport os\ndef main():\n    print(os.getcwd())\n"
+	sql := "Run this: SELECT name FROM users WHERE id = 1;\nDROP TABLE users;"
+	fenced := "```go\nx := 1\n```"
+	prose := "I imported the photos from my phone and then printed two of them for my mother."
+	tests := []struct {
+		c    Code
+		text string
+		want bool
+	}{
+		{Code{}, py, true}, {Code{}, sql, true}, {Code{}, fenced, true}, {Code{}, prose, false},
+		{Code{Allow: []string{"python"}}, py, false}, {Code{Allow: []string{"python"}}, sql, true},
+		{Code{Deny: []string{"sql"}}, sql, true}, {Code{Deny: []string{"sql"}}, py, false},
+		{Code{Allow: []string{"go"}}, fenced, false},
+	}
+	for _, tt := range tests {
+		if got := len(tt.c.Scan(tt.text)) > 0; got != tt.want {
+			t.Errorf("%+v on %q: %v, want %v", tt.c, tt.text, got, tt.want)
+		}
+	}
+}

@@ -30,14 +30,14 @@ var severity = map[string]int{ActionAllow: 0, ActionFlag: 1, ActionMask: 2, Acti
 // Check is one scanner of a rail, with its parameters and the action a hit
 // takes.
 type Check struct {
-	Scanner string `yaml:"scanner"` // pii, secrets, injection, urls, banned, length, gibberish, language, refusal, classifier
+	Scanner string `yaml:"scanner"` // pii, secrets, injection, urls, banned, length, gibberish, language, refusal, code, classifier
 	Action  string `yaml:"action"`
 	// Labels limits the check to some of the scanner's labels: for pii,
 	// the entity types it acts on (labels: [email_address, phone_number]).
 	Labels []string `yaml:"labels"`
 	// Scanner parameters.
-	Allow     []string `yaml:"allow"`     // urls: hosts; language: ISO 639-1 codes
-	Deny      []string `yaml:"deny"`      // urls
+	Allow     []string `yaml:"allow"`     // urls: hosts; language: ISO 639-1 codes; code: languages (python, javascript, go, sql, shell, c, java, html)
+	Deny      []string `yaml:"deny"`      // urls; code: languages
 	Words     []string `yaml:"words"`     // banned: substrings, case-insensitive
 	Patterns  []string `yaml:"patterns"`  // banned: regexes
 	MaxChars  int      `yaml:"max_chars"` // length
@@ -154,6 +154,8 @@ func (c *Check) build(path string) error {
 		c.scanner = Gibberish{}
 	case "refusal":
 		c.scanner = Refusal{}
+	case "code":
+		c.scanner = Code{Allow: c.Allow, Deny: c.Deny}
 	case "language":
 		if len(c.Allow) == 0 {
 			return fmt.Errorf("%s.allow: language needs the allowed languages (ISO 639-1 codes)", path)
@@ -169,7 +171,7 @@ func (c *Check) build(path string) error {
 		}
 		c.scanner = ClassifierScanner{Classifier: m, Threshold: c.Threshold}
 	default:
-		return fmt.Errorf("%s.scanner: %q is not pii, secrets, injection, urls, banned, length, gibberish, language, refusal or classifier", path, c.Scanner)
+		return fmt.Errorf("%s.scanner: %q is not pii, secrets, injection, urls, banned, length, gibberish, language, refusal, code or classifier", path, c.Scanner)
 	}
 	known := map[string]bool{}
 	for _, l := range c.scanner.Labels() {
