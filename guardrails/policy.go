@@ -27,6 +27,10 @@ const (
 
 var severity = map[string]int{ActionAllow: 0, ActionFlag: 1, ActionMask: 2, ActionRewrite: 3, ActionBlock: 4}
 
+// Severity orders actions, allow (and "") lowest: where checks disagree the
+// most severe wins.
+func Severity(action string) int { return severity[action] }
+
 // Check is one scanner of a rail, with its parameters and the action a hit
 // takes.
 type Check struct {

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 
 	"github.com/sieve-stream/sieve/guardrails"
@@ -119,19 +118,3 @@ var (
 	DefaultInputRoles = []string{"system", "developer", "user", "assistant", "tool", "function"}
 	DefaultMaskRoles  = []string{"user", "tool"}
 )
-
-func hasRole(roles []string, r string) bool { return slices.Contains(roles, r) }
-
-// actionRank orders rail actions by severity, for the one an audit
-// record names.
-func actionRank(a string) int {
-	switch a {
-	case guardrails.ActionFlag:
-		return 1
-	case guardrails.ActionMask, guardrails.ActionRewrite:
-		return 2
-	case guardrails.ActionBlock:
-		return 3
-	}
-	return 0
-}

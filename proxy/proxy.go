@@ -18,6 +18,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -353,7 +354,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	railStart := time.Now()
 	var worst guardrails.Result
 	for _, m := range msgs {
-		if !hasRole(s.cfg.InputRoles, m.role()) {
+		if !slices.Contains(s.cfg.InputRoles, m.role()) {
 			continue
 		}
 		texts := m.texts()
@@ -372,7 +373,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 				s.refuse(w, model, stream, "input", res)
 				return
 			}
-			if actionRank(res.Action) > actionRank(worst.Action) {
+			if guardrails.Severity(res.Action) > guardrails.Severity(worst.Action) {
 				worst = res
 			}
 		}
@@ -383,7 +384,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	// roles are masked reversibly, in place, whatever the rails' other
 	// findings.
 	for _, m := range msgs {
-		if hasRole(s.cfg.MaskRoles, m.role()) {
+		if slices.Contains(s.cfg.MaskRoles, m.role()) {
 			m.mask(vault)
 		}
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,7 +41,7 @@ func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string,
 	// check runs the rails on one text; false means the reply is refused.
 	check := func(t string) (string, bool) {
 		res := s.rails.Output(t, tenant, "chat")
-		if actionRank(res.Action) > actionRank(worst.Action) {
+		if guardrails.Severity(res.Action) > guardrails.Severity(worst.Action) {
 			worst = res
 		}
 		switch res.Action {
@@ -169,7 +170,7 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 		start := time.Now()
 		res := s.rails.Output(t, tenant, "chat")
 		s.m.Rail.WithLabelValues("output").Observe(since(start))
-		if actionRank(res.Action) > actionRank(worst.Action) {
+		if guardrails.Severity(res.Action) > guardrails.Severity(worst.Action) {
 			worst = res
 		}
 		return res
@@ -292,8 +293,8 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 					st.tools = append(st.tools, &streamTool{})
 				}
 				t := st.tools[i]
-				t.id = cmpOr(tc.ID, t.id)
-				t.typ = cmpOr(tc.Type, t.typ)
+				t.id = cmp.Or(tc.ID, t.id)
+				t.typ = cmp.Or(tc.Type, t.typ)
 				t.name += tc.Function.Name
 				t.args.WriteString(tc.Function.Arguments)
 			}
@@ -332,7 +333,7 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 				blocked(i, res)
 				return
 			}
-			call := map[string]any{"index": k, "id": t.id, "type": cmpOr(t.typ, "function"),
+			call := map[string]any{"index": k, "id": t.id, "type": cmp.Or(t.typ, "function"),
 				"function": map[string]any{"name": t.name, "arguments": vault.Restore(t.args.String())}}
 			c.write(i, map[string]any{"tool_calls": []any{call}}, nil, nil)
 		}
@@ -347,19 +348,12 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 		choice(0)
 	}
 	for _, i := range order {
-		c.write(i, map[string]any{}, cmpOr(choices[i].finish, "stop"), nil)
+		c.write(i, map[string]any{}, cmp.Or(choices[i].finish, "stop"), nil)
 	}
 	if usage != nil {
 		c.usage(usage)
 	}
 	c.done()
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // sseEvents yields the data of each server-sent event of r: its data lines
