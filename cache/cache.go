@@ -42,8 +42,11 @@ type Options struct {
 	// BreakerCooldown; then one batch tries it again.
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
-	Metrics          *Metrics
-	Logger           *slog.Logger
+	// Breaker, when set, is the store's breaker shared with its other
+	// users (redis.Client.Breaker); the two fields above are then unused.
+	Breaker *pipeline.Breaker
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 // Metrics are the cache's collectors.
@@ -51,7 +54,6 @@ type Metrics struct {
 	Lookups      *prometheus.CounterVec
 	Shared       prometheus.Counter
 	StoreLatency prometheus.Histogram
-	StoreUp      prometheus.Gauge
 }
 
 // NewMetrics creates the collectors and registers them on reg (nil: not
@@ -64,11 +66,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Texts not scored because an identical one in flight was."}),
 		StoreLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sieve_redis_duration_seconds",
 			Help: "Round trips to Redis.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
-		StoreUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "sieve_redis_up",
-			Help: "1 while the cache uses Redis, 0 while its breaker is open or no Redis is configured."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Lookups, m.Shared, m.StoreLatency, m.StoreUp)
+		reg.MustRegister(m.Lookups, m.Shared, m.StoreLatency)
 	}
 	return m
 }
@@ -133,14 +133,12 @@ func New(inner pipeline.Stage, o Options) *Stage {
 	s.hitLRU = s.m.Lookups.WithLabelValues("lru", "hit")
 	s.miss = s.m.Lookups.WithLabelValues("lru", "miss")
 	s.hitStore = s.m.Lookups.WithLabelValues("redis", "hit")
-	if o.Store != nil {
-		s.m.StoreUp.Set(1)
-		s.br = &pipeline.Breaker{Threshold: o.BreakerThreshold, Cooldown: o.BreakerCooldown, OnChange: func(from, to pipeline.BreakerState) {
-			up := 0.0
-			if to == pipeline.BreakerClosed {
-				up = 1
-			}
-			s.m.StoreUp.Set(up)
+	switch {
+	case o.Store == nil:
+	case o.Breaker != nil:
+		s.br = o.Breaker
+	default:
+		s.br = &pipeline.Breaker{Threshold: o.BreakerThreshold, Cooldown: o.BreakerCooldown, OnChange: func(_, to pipeline.BreakerState) {
 			if to == pipeline.BreakerOpen {
 				s.log.Warn("redis unavailable; verdict cache carries on in-process only", "cooldown", o.BreakerCooldown)
 			} else if to == pipeline.BreakerClosed {

@@ -35,10 +35,25 @@ func (Injection) Labels() []string {
 }
 
 var (
-	overrideRe = regexp.MustCompile(`(?i)\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|any\s+|the\s+|your\s+|my\s+)?(?:previous|prior|above|earlier|preceding|original|system|safety)?\s*(?:instructions?|rules|prompts?|guidelines|directions|context|restrictions|filters)\b|(?i)\b(?:reveal|print|show|repeat|output)\s+(?:your|the)\s+(?:system\s+prompt|instructions|hidden\s+prompt|initial\s+prompt)\b|(?i)\bnew\s+instructions\s*:`)
-	rolePlayRe = regexp.MustCompile(`(?i)\b(?:you\s+are\s+now|from\s+now\s+on,?\s+you|pretend\s+(?:to\s+be|you\s+are)|act\s+as\s+(?:an?\s+)?(?:unfiltered|uncensored|evil|jailbroken)|developer\s+mode|do\s+anything\s+now|\bDAN\b|you\s+are\s+no\s+longer\s+bound|without\s+any\s+(?:restrictions|filters|limitations))`)
-	base64Re   = regexp.MustCompile(`[A-Za-z0-9+/]{24,}={0,2}`)
-	exfilRe    = regexp.MustCompile(`!\[[^\]]*\]\(\s*https?://[^)\s]+\?[^)\s]*=[^)\s]*\)`)
+	// An override: a verb of setting aside, a few filler words, then what
+	// the model was told ("ignore the above", "disregard prior
+	// directives", "overlook all that you've been instructed before").
+	overrideRe = regexp.MustCompile(`(?i)\b(?:ignore|disregard|forget|override|bypass|skip|overlook|discard|abandon|neglect|set\s+aside|stop\s+following|don'?t\s+follow|do\s+not\s+follow)\s+(?:(?:about|all|any|of|the|your|my|these|those|that|this|and|previous|prior|above|earlier|preceding|following|original|initial|system|safety|other|everything|what|all\s+that|you(?:'ve|\s+have|\s+were)\s+(?:been\s+)?(?:told|given|instructed|programmed)(?:\s+before)?)\s+){0,5}(?:instructions?|rules|prompts?|guidelines|directions|directives|context|restrictions|filters|text|messages?|commands?|orders|guidance|constraints|programming|policies|tasks?|above|(?:everything|all\s+that)\s+(?:above|before|you(?:'ve|\s+have|\s+were)\s+(?:been\s+)?(?:told|given|instructed))|you(?:'ve|\s+have|\s+were)\s+(?:been\s+)?(?:told|given|instructed|programmed))\b` +
+		`|(?i)\b(?:reveal|print|show|repeat|output|display|leak|spell\s+out|write\s+out|tell\s+me|respond\s+with|give\s+me|list)\s+(?:me\s+)?(?:all\s+|every\s+|each\s+)?(?:of\s+)?(?:your|the|my)?\s*(?:system\s+prompt|(?:hidden|initial|original|secret|first)\s+(?:prompt|instructions?)|instructions?\s+(?:you\s+(?:have\s+been|were|got)\s+given|above|you\s+received)|(?:text|words|everything)\s+above)` +
+		`|(?i)\bregardless\s+of\s+(?:any\s+|the\s+|your\s+)?(?:previous|prior|earlier|above)\s+(?:instructions?|tasks?|rules|prompts?)` +
+		`|(?i)\bnew\s+instructions\s*:` +
+		// Common translations of "ignore (the) previous instructions".
+		`|(?i)\bignor(?:e|a|ar|ez|ieren\s+sie)\s+(?:as|las|les|los|le|die|the)?\s*(?:instru[cç][oõ]es|instrucciones|instructions|istruzioni|anweisungen)\s+(?:anteriores|pr[ée]c[ée]dentes|precedenti|vorherigen)` +
+		`|(?i)игнорир\p{L}*\s+(?:все\s+)?предыдущие\s+инструкции|이전\s*지시\p{L}*\s*무시|पिछले\s+निर्देशों\s+की\s+अनदेखी|忽略(?:之前|以上|先前|前面)的?(?:所有)?(?:指令|指示|说明)|(?:以前|前)の指示を無視`)
+	// A persona without limits, or a claimed authority that unlocks one.
+	rolePlayRe = regexp.MustCompile(`\bDAN\b|(?i)\b(?:you\s+are\s+now\s+(?:called|named|known\s+as|going\s+to\s+(?:act|pretend|be)|in\s+\w+\s+mode|["“]|an?\s+(?:unfiltered|uncensored|unrestricted|jailbroken|evil|ai|chatbot|language\s+model))|from\s+now\s+on,?\s+you|pretend\s+(?:to\s+be|you\s+are|that\s+you\s+are)\s+(?:an?\s+|my\s+)?(?:[\w-]+\s+){0,2}(?:ai|chatbot|model|assistant|character|persona|bot|gpt)\b|act\s+as\s+(?:an?\s+)?(?:unfiltered|uncensored|evil|jailbroken)|developer\s+mode|do\s+anything\s+now|you\s+are\s+no\s+longer\s+bound|without\s+any\s+(?:restrictions|filters|limitations)` +
+		`|(?:free\s+(?:of|from)|not\s+bound\s+by|never\s+restricted\s+by|isn'?t\s+limited\s+by|not\s+limited\s+by|no\s+longer\s+(?:has|have)\s+(?:any\s+)?)\s+(?:any\s+|all\s+|the\s+)?(?:\w+\s+){0,3}(?:restrictions|filters|limitations|rules|guidelines|policies|censorship)` +
+		`|for\s+the\s+rest\s+of\s+this\s+conversation,?\s+you\s+(?:are|will\s+be)\s+replaced` +
+		`|you\s+(?:must|will)\s+(?:now\s+)?(?:roleplay|role-play|act|respond|answer)\s+as\s+["“]` +
+		`|without\s+(?:any\s+)?(?:moral|ethical)\s+(?:principles|guidelines|restrictions|limits)|(?:amoral|unfiltered|uncensored|nonmoral|immoral)\s+(?:and\s+\w+\s+)?(?:ai|chatbot|model|assistant)` +
+		`|(?:god|override|maintenance|admin|debug|sudo)\s+mode|\bi\s*(?:'m|\s+am)\s+your\s+(?:developer|creator|programmer|admin(?:istrator)?|owner)|\bas\s+your\s+(?:developer|creator|programmer|administrator))`)
+	base64Re = regexp.MustCompile(`[A-Za-z0-9+/]{24,}={0,2}`)
+	exfilRe  = regexp.MustCompile(`!\[[^\]]*\]\(\s*https?://[^)\s]+\?[^)\s]*=[^)\s]*\)`)
 	// A reference-style image (![x][ref] with "[ref]: URL?q=...") sends
 	// data as well as the inline form does.
 	exfilRefUse = regexp.MustCompile(`!\[[^\]]*\]\[([^\]]+)\]`)

@@ -26,19 +26,39 @@ func (s BreakerState) String() string {
 }
 
 // Breaker is a consecutive-failure circuit breaker. After Threshold failures
-// in a row it opens for Cooldown; then one trial call is let through
-// (half-open), whose result closes or re-opens it.
+// in a row it opens for Cooldown; then trial calls are let through one at a
+// time (half-open): Successes of them in a row close it, one failure
+// re-opens it. A service that comes back slowly (a Redis loading its data,
+// a pool reconnecting) answers one call and fails the next; Successes above
+// 1 and a Cooldown that doubles on each failed trial, up to MaxCooldown,
+// keep the breaker from flapping through that.
 type Breaker struct {
 	Threshold int
 	Cooldown  time.Duration
+	// Successes is the number of trials in a row that close a half-open
+	// breaker; 0 means 1.
+	Successes int
+	// MaxCooldown caps the doubling of the cooldown after failed trials;
+	// 0 keeps the cooldown fixed.
+	MaxCooldown time.Duration
 	// OnChange, when set, is called (outside the lock) on every state change.
 	OnChange func(from, to BreakerState)
 
 	mu       sync.Mutex
 	state    BreakerState
 	failures int
+	okTrials int
+	wait     time.Duration // the current cooldown
 	openedAt time.Time
 	trial    bool
+	now      func() time.Time // tests set a clock; nil is time.Now
+}
+
+func (b *Breaker) clock() time.Time {
+	if b.now != nil {
+		return b.now()
+	}
+	return time.Now()
 }
 
 // Allow reports whether a call may proceed now. In half-open state only one
@@ -56,7 +76,7 @@ func (b *Breaker) Allow() bool {
 	case BreakerClosed:
 		return true
 	case BreakerOpen:
-		if time.Since(b.openedAt) < b.Cooldown {
+		if b.clock().Sub(b.openedAt) < max(b.wait, b.Cooldown) {
 			return false
 		}
 		change = b.setLocked(BreakerHalfOpen)
@@ -78,14 +98,26 @@ func (b *Breaker) Done(ok bool) {
 	if ok {
 		b.failures = 0
 		b.trial = false
-		if b.state != BreakerClosed {
-			change = b.setLocked(BreakerClosed)
+		if b.state == BreakerHalfOpen {
+			b.okTrials++
+			if b.okTrials >= max(b.Successes, 1) {
+				b.okTrials, b.wait = 0, 0
+				change = b.setLocked(BreakerClosed)
+			}
 		}
 	} else {
 		b.failures++
 		b.trial = false
-		if b.state == BreakerHalfOpen || (b.state == BreakerClosed && b.failures >= b.Threshold) {
-			b.openedAt = time.Now()
+		switch {
+		case b.state == BreakerHalfOpen:
+			b.okTrials = 0
+			if b.MaxCooldown > b.Cooldown {
+				b.wait = min(max(b.wait, b.Cooldown)*2, b.MaxCooldown)
+			}
+			b.openedAt = b.clock()
+			change = b.setLocked(BreakerOpen)
+		case b.state == BreakerClosed && b.failures >= b.Threshold:
+			b.openedAt = b.clock()
 			change = b.setLocked(BreakerOpen)
 		}
 	}

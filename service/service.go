@@ -181,6 +181,9 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 			return nil, err
 		}
 	}
+	if cfg.Cache.Enabled || !cfg.Signals.Disabled {
+		redis.Watch(o.Registry, rc, o.Logger)
+	}
 	var classify pipeline.Stage = cls
 	if o.CostPerText > 0 {
 		classify = costly{classify, o.CostPerText}
@@ -189,7 +192,7 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		co := cache.Options{Version: modelSetVersion(cls, cfg), LRUSize: cfg.Cache.LRUSize, TTL: cfg.Cache.TTL,
 			Metrics: cache.NewMetrics(o.Registry), Logger: o.Logger}
 		if rc != nil {
-			co.Store = rc
+			co.Store, co.Breaker = rc, rc.Breaker()
 		}
 		classify = cache.New(classify, co)
 	}
@@ -210,7 +213,7 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 	if !cfg.Signals.Disabled {
 		so := signals.Options{Window: cfg.Signals.Window, MinChars: cfg.Signals.MinChars, Logger: o.Logger, Registry: o.Registry}
 		if rc != nil {
-			so.Store = redis.NewSignals(rc)
+			so.Store, so.Breaker = redis.NewSignals(rc), rc.Breaker()
 		}
 		stages = append(stages, signals.New(so))
 	}

@@ -74,6 +74,9 @@ type Options struct {
 	Store    Store
 	// Fallback serves while Store fails (the in-process store).
 	Fallback Store
+	// Breaker, when set, is Store's breaker shared with its other users
+	// (redis.Client.Breaker); nil: the stage keeps one of its own.
+	Breaker  *pipeline.Breaker
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 }
@@ -113,9 +116,12 @@ func New(o Options) *Stage {
 	if o.Registry != nil {
 		o.Registry.MustRegister(s.sizes)
 	}
-	s.br = &pipeline.Breaker{Threshold: 3, Cooldown: 2 * time.Second, OnChange: func(_, to pipeline.BreakerState) {
-		s.o.Logger.Warn("campaign signals store changed state", "state", to.String())
-	}}
+	s.br = o.Breaker
+	if s.br == nil {
+		s.br = &pipeline.Breaker{Threshold: 3, Cooldown: 2 * time.Second, OnChange: func(_, to pipeline.BreakerState) {
+			s.o.Logger.Warn("campaign signals store changed state", "state", to.String())
+		}}
+	}
 	return s
 }
 

@@ -14,7 +14,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sieve-stream/sieve/pipeline"
 )
 
 // Config is the redis section of sieve.yaml. With no Addrs, Sieve runs
@@ -81,6 +84,45 @@ type Client struct {
 	goredis.UniversalClient
 	Prefix  string
 	Timeout time.Duration
+	br      *pipeline.Breaker
+}
+
+// Breaker is the one circuit breaker of this Redis, shared by every user of
+// the client (the verdict cache, the campaign signals): an outage seen by
+// one is an outage for all, at the same moment, and sieve_redis_up says
+// what they all do. It closes again after three good calls in a row, and
+// its cooldown doubles (to 30s) while trials keep failing, so a Redis that
+// is still loading its data does not make it flap.
+func (c *Client) Breaker() *pipeline.Breaker { return c.br }
+
+// Watch registers sieve_redis_up on reg and logs the breaker's changes.
+// With c nil (no Redis configured) the gauge stays 0. Call it once, before
+// the client is used.
+func Watch(reg prometheus.Registerer, c *Client, log *slog.Logger) {
+	up := prometheus.NewGauge(prometheus.GaugeOpts{Name: "sieve_redis_up",
+		Help: "1 while Sieve uses Redis; 0 while the breaker shared by the verdict cache and the campaign signals is open or half-open, or no Redis is configured."})
+	if reg != nil {
+		reg.MustRegister(up)
+	}
+	if c == nil {
+		return
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	up.Set(1)
+	c.br.OnChange = func(_, to pipeline.BreakerState) {
+		switch to {
+		case pipeline.BreakerClosed:
+			up.Set(1)
+			log.Info("redis is back; the verdict cache and campaign signals use it again")
+		case pipeline.BreakerOpen:
+			up.Set(0)
+			log.Warn("redis unavailable; the verdict cache and campaign signals carry on in-process")
+		default:
+			up.Set(0)
+		}
+	}
 }
 
 // New connects (lazily: go-redis dials on first use).
@@ -106,7 +148,8 @@ func New(c Config) (*Client, error) {
 		}
 		o.TLSConfig = tc
 	}
-	return &Client{UniversalClient: goredis.NewUniversalClient(o), Prefix: c.Prefix, Timeout: c.Timeout}, nil
+	return &Client{UniversalClient: goredis.NewUniversalClient(o), Prefix: c.Prefix, Timeout: c.Timeout,
+		br: &pipeline.Breaker{Threshold: 3, Cooldown: 2 * time.Second, Successes: 3, MaxCooldown: 30 * time.Second}}, nil
 }
 
 // GetMulti reads keys in one round trip (a pipeline of GETs, which, unlike
