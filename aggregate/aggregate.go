@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -247,9 +248,9 @@ func (a *Aggregator) add(c *counts, it *pipeline.Item) {
 	c.Messages++
 	d := it.Decision
 	if d == "" {
-		d = pipeline.DecisionAllow
+		d = contract.DecisionAllow
 	}
-	bump(&c.Decisions, d, 1)
+	bump(&c.Decisions, string(d), 1)
 	for _, cat := range it.Categories {
 		if c.Categories == nil {
 			c.Categories = map[string]map[string]int64{}
@@ -262,7 +263,7 @@ func (a *Aggregator) add(c *counts, it *pipeline.Item) {
 		vals := make([]string, len(a.cfg.Cross))
 		for i, model := range a.cfg.Cross {
 			if vals[i] = it.Category(model); vals[i] == "" {
-				vals[i] = pipeline.CategoryOther
+				vals[i] = contract.CategoryOther
 			}
 		}
 		bump(&c.Cross, strings.Join(vals, "/"), 1)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -34,8 +35,7 @@ func (s snapshots) save(cfg Config, outs []pipeline.Output) (windows []Record) {
 var part = pipeline.Partition{Topic: "reviews", Partition: 0}
 
 func review(offset int64, ts time.Time, tenant, dept, decision string) *pipeline.Item {
-	it := &pipeline.Item{Record: &pipeline.Record{Position: pipeline.Position{Partition: part, Offset: offset}},
-		Msg: &pipeline.Message{TS: ts.Format(time.RFC3339), Tenant: tenant}, Decision: decision}
+	it := &pipeline.Item{Record: &pipeline.Record{Position: pipeline.Position{Partition: part, Offset: offset}}, Msg: &contract.Message{TS: ts.Format(time.RFC3339), Tenant: tenant}, Verdict: contract.Verdict{Decision: contract.Decision(decision)}}
 	it.SetCategory("review_category", dept)
 	it.SetScore("dresses", map[bool]float64{true: 0.9, false: 0.1}[dept == "dresses"], "")
 	return it

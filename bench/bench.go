@@ -20,6 +20,7 @@ import (
 
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/traffic"
@@ -383,7 +384,7 @@ func Direct(ctx context.Context, c interface {
 	texts := make([]string, 0, o.Messages)
 	for range o.Messages {
 		m := gen.Next()
-		if msg, err := pipeline.DecodeMessage(m.Value, pipeline.DefaultDecodeOptions); err == nil {
+		if msg, err := contract.DecodeMessage(m.Value, contract.DefaultDecodeOptions); err == nil {
 			texts = append(texts, msg.Text)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/connectors/redis/redistest"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -28,7 +29,7 @@ func (c *counting) Process(_ context.Context, items []*pipeline.Item) error {
 func items(texts ...string) []*pipeline.Item {
 	out := make([]*pipeline.Item, len(texts))
 	for i, t := range texts {
-		out[i] = &pipeline.Item{Msg: &pipeline.Message{Text: t}}
+		out[i] = &pipeline.Item{Msg: &contract.Message{Text: t}}
 	}
 	return out
 }

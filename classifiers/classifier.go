@@ -10,8 +10,8 @@ import (
 	"fmt"
 
 	"github.com/sieve-stream/sieve/classifiers/textnorm"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
-	"github.com/sieve-stream/sieve/policy"
 )
 
 // Kind says how a classifier's labels relate.
@@ -48,9 +48,9 @@ type Description struct {
 }
 
 // Category is the category a categories model gives one text from its
-// scores (pipeline.ChooseCategory).
+// scores (contract.ChooseCategory).
 func (d Description) Category(scores []float32) string {
-	return pipeline.ChooseCategory(d.Labels, func(j int) (float64, bool) { return float64(scores[j]), true }, d.AbstainBelow)
+	return contract.ChooseCategory(d.Labels, func(j int) (float64, bool) { return float64(scores[j]), true }, d.AbstainBelow)
 }
 
 // ID is name@version, as verdicts' "models" report it.
@@ -131,11 +131,11 @@ func (s *Stage) Thresholds() map[string]float64 {
 
 // Categories describes the stage's categories models for the policy, which
 // names each item's category from its scores (cached or fresh).
-func (s *Stage) Categories() []policy.Categories {
-	var out []policy.Categories
+func (s *Stage) Categories() []contract.Categories {
+	var out []contract.Categories
 	for _, d := range s.descs {
 		if d.Categories {
-			out = append(out, policy.Categories{Model: d.Name, Labels: d.Labels, AbstainBelow: d.AbstainBelow})
+			out = append(out, contract.Categories{Model: d.Name, Labels: d.Labels, AbstainBelow: d.AbstainBelow})
 		}
 	}
 	return out

@@ -3,10 +3,11 @@ package classifiers
 import (
 	"context"
 	"fmt"
-	"github.com/sieve-stream/sieve/pipeline"
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/sieve-stream/sieve/contract"
 )
 
 // Example is one labelled text; no labels means benign.
@@ -250,7 +251,7 @@ func Evaluate(ctx context.Context, cs []Classifier, data []Example, thresholds m
 			}
 			if hasCategories {
 				best = firstCat[i]
-				if best == pipeline.CategoryOther {
+				if best == contract.CategoryOther {
 					abstained++
 				} else if best == trueClass {
 					answeredCorrect++

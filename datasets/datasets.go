@@ -18,7 +18,7 @@ import (
 	"strings"
 
 	"github.com/sieve-stream/sieve/classifiers"
-	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/contract"
 )
 
 // Parts of the split, by the first 8 bytes of sha256(id) mod 100.
@@ -101,7 +101,7 @@ func readJSONL(name string, r io.Reader) ([]classifiers.Example, error) {
 			return err
 		}
 		e := row.Example
-		e.Text = pipeline.JoinTitle(row.Title, e.Text)
+		e.Text = contract.JoinTitle(row.Title, e.Text)
 		if e.ID == "" {
 			e.ID = fmt.Sprintf("%s:%d", filepath.Base(name), line)
 		}

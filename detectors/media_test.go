@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -267,11 +268,11 @@ func TestDecodeBudgetPerMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := base64.StdEncoding.EncodeToString(buf.Bytes())
-	media := make([]pipeline.Media, 5)
+	media := make([]contract.Media, 5)
 	for i := range media {
-		media[i] = pipeline.Media{Data: data}
+		media[i] = contract.Media{Data: data}
 	}
-	it := &pipeline.Item{Msg: &pipeline.Message{Media: media}}
+	it := &pipeline.Item{Msg: &contract.Message{Media: media}}
 	// 2000×2000 at 4 bytes a pixel is 16 MB: a 40 MB budget decodes two.
 	st := &Stage{Limits: Limits{MaxDecodeBytes: 40 << 20}, Watermark: true}
 	if err := st.Process(context.Background(), []*pipeline.Item{it}); err != nil {
@@ -291,11 +292,11 @@ func TestDecodeBudgetPerMessage(t *testing.T) {
 // Finding (issue 18): 2,000 media entries were accepted and read. Only
 // the first media.max_media are; the rest are named in one finding.
 func TestMediaPerMessageCapped(t *testing.T) {
-	media := make([]pipeline.Media, 2000)
+	media := make([]contract.Media, 2000)
 	for i := range media {
-		media[i] = pipeline.Media{Data: "bm90IGFuIGltYWdl"} // "not an image"
+		media[i] = contract.Media{Data: "bm90IGFuIGltYWdl"} // "not an image"
 	}
-	it := &pipeline.Item{Msg: &pipeline.Message{Media: media}}
+	it := &pipeline.Item{Msg: &contract.Message{Media: media}}
 	if err := (&Stage{}).Process(context.Background(), []*pipeline.Item{it}); err != nil {
 		t.Fatal(err)
 	}
@@ -320,11 +321,11 @@ func TestMessageFetchDeadline(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	media := make([]pipeline.Media, 12)
+	media := make([]contract.Media, 12)
 	for i := range media {
-		media[i] = pipeline.Media{URL: "http://slow.test/a.png"}
+		media[i] = contract.Media{URL: "http://slow.test/a.png"}
 	}
-	it := &pipeline.Item{Msg: &pipeline.Message{Media: media}}
+	it := &pipeline.Item{Msg: &contract.Message{Media: media}}
 	st := &Stage{Fetch: slow, Limits: Limits{MessageTimeout: 200 * time.Millisecond}, Workers: 2}
 	done := make(chan error, 1)
 	go func() { done <- st.Process(context.Background(), []*pipeline.Item{it}) }()

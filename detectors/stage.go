@@ -12,6 +12,7 @@ import (
 
 	"github.com/sourcegraph/conc/pool"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -113,7 +114,7 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	for _, jb := range jobs {
 		for _, f := range jb.findings {
 			idx := f.Media
-			jb.it.Findings = append(jb.it.Findings, pipeline.Finding{Detector: f.Detector, Media: &idx, Signal: f.Signal, Detail: f.Detail})
+			jb.it.Findings = append(jb.it.Findings, contract.Finding{Detector: f.Detector, Media: &idx, Signal: f.Signal, Detail: f.Detail})
 			if jb.it.Signals == nil {
 				jb.it.Signals = map[string]float64{}
 			}
@@ -123,7 +124,7 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	return ctx.Err()
 }
 
-func (s *Stage) inspect(ctx context.Context, i int, md pipeline.Media, reserve func(int64) bool) []Finding {
+func (s *Stage) inspect(ctx context.Context, i int, md contract.Media, reserve func(int64) bool) []Finding {
 	unreadable := func(err error) []Finding {
 		return []Finding{{Detector: "media", Media: i, Signal: "unreadable", Detail: err.Error()}}
 	}

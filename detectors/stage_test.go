@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"testing"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -12,9 +13,9 @@ func TestStageAddsFindingsAndSignals(t *testing.T) {
 	c2pa := base64.StdEncoding.EncodeToString(fixture(t, "c2pa/ocsp.jpg"))
 	comfy := base64.StdEncoding.EncodeToString(fixture(t, "sd_parsers/ComfyUI/img2img_cropped.png"))
 	items := []*pipeline.Item{
-		{Msg: &pipeline.Message{Text: "look", Media: []pipeline.Media{{Data: c2pa}, {Data: comfy}}}},
-		{Msg: &pipeline.Message{Text: "bad", Media: []pipeline.Media{{Data: "not base64!"}, {URL: "http://example.test/a.png"}}}},
-		{Msg: &pipeline.Message{Text: "text only"}},
+		{Msg: &contract.Message{Text: "look", Media: []contract.Media{{Data: c2pa}, {Data: comfy}}}},
+		{Msg: &contract.Message{Text: "bad", Media: []contract.Media{{Data: "not base64!"}, {URL: "http://example.test/a.png"}}}},
+		{Msg: &contract.Message{Text: "text only"}},
 	}
 	if err := (&Stage{}).Process(context.Background(), items); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -24,27 +25,21 @@ func (s Stage) Process(_ context.Context, items []*pipeline.Item) error {
 		}
 		r := s.Engine.Input(it.Text(), it.Msg.Tenant, it.Msg.Channel)
 		for _, f := range r.Findings {
-			it.Findings = append(it.Findings, pipeline.Finding{Detector: "guardrails:" + f.Scanner, Signal: f.Label,
+			it.Findings = append(it.Findings, contract.Finding{Detector: "guardrails:" + f.Scanner, Signal: f.Label,
 				Detail: fmt.Sprintf("%s at %d–%d", f.Action, f.Span.Start, f.Span.End)})
 		}
 		switch r.Action {
 		case ActionBlock:
-			it.Decision = pipeline.DecisionBlock
+			it.Decision = contract.DecisionBlock
 		case ActionMask:
 			masked := r.Text
 			it.Rewrite = &masked
-			raise(it, pipeline.DecisionRewrite)
+			it.Raise(contract.DecisionRewrite)
 		case ActionRewrite:
-			raise(it, pipeline.DecisionRewrite)
+			it.Raise(contract.DecisionRewrite)
 		case ActionFlag:
-			raise(it, pipeline.DecisionFlag)
+			it.Raise(contract.DecisionFlag)
 		}
 	}
 	return nil
-}
-
-func raise(it *pipeline.Item, d string) {
-	if pipeline.Severity(d) > pipeline.Severity(it.Decision) {
-		it.Decision = d
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/datasets"
+	"github.com/sieve-stream/sieve/models/recipes"
 )
 
 // datasetsDir finds the shared datasets: $SIEVE_DATASETS, or the shared
@@ -34,7 +35,7 @@ func TestBuiltinModelsReproduce(t *testing.T) {
 		t.Skip("retrains every built-in model; the full (non-short) run checks it")
 	}
 	dir := datasetsDir(t)
-	for _, r := range Recipes {
+	for _, r := range recipes.Recipes {
 		m, err := r.Build(dir, "data", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -94,8 +95,8 @@ func TestBuiltinModelsHeldOut(t *testing.T) {
 
 func TestBuiltinNames(t *testing.T) {
 	names := Names()
-	if len(names) != len(Recipes) {
-		t.Fatalf("built-in models %v, recipes %d", names, len(Recipes))
+	if len(names) != len(recipes.Recipes) {
+		t.Fatalf("built-in models %v, recipes %d", names, len(recipes.Recipes))
 	}
 	if _, err := Builtin("nope"); err == nil {
 		t.Fatal("unknown model must fail")
@@ -127,8 +128,8 @@ func TestRecipeHeldOut(t *testing.T) {
 		{"spam", "local:spam_synthetic.jsonl#test", func(r *classifiers.Report) (float64, float64) { return r.Labels["spam"].F1, 0.85 }},
 	}
 	for _, tt := range tests {
-		var r Recipe
-		for _, x := range Recipes {
+		var r recipes.Recipe
+		for _, x := range recipes.Recipes {
 			if x.Name == tt.model {
 				r = x
 			}

@@ -13,23 +13,23 @@ func TestBreaker(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		b     Breaker
+		b     *Breaker
 		steps []step
 	}{
-		{"opens after Threshold failures, one trial closes", Breaker{Threshold: 2, Cooldown: 10 * time.Millisecond}, []step{
+		{"opens after Threshold failures, one trial closes", &Breaker{Threshold: 2, Cooldown: 10 * time.Millisecond}, []step{
 			{false, 0, BreakerClosed}, {false, 0, BreakerOpen}, {true, 15 * time.Millisecond, BreakerClosed},
 		}},
-		{"Successes trials in a row close it", Breaker{Threshold: 1, Cooldown: 10 * time.Millisecond, Successes: 3}, []step{
+		{"Successes trials in a row close it", &Breaker{Threshold: 1, Cooldown: 10 * time.Millisecond, Successes: 3}, []step{
 			{false, 0, BreakerOpen}, {true, 15 * time.Millisecond, BreakerHalfOpen}, {true, 0, BreakerHalfOpen}, {true, 0, BreakerClosed},
 		}},
-		{"a failed trial re-opens it and starts the count again", Breaker{Threshold: 1, Cooldown: 10 * time.Millisecond, Successes: 2}, []step{
+		{"a failed trial re-opens it and starts the count again", &Breaker{Threshold: 1, Cooldown: 10 * time.Millisecond, Successes: 2}, []step{
 			{false, 0, BreakerOpen}, {true, 15 * time.Millisecond, BreakerHalfOpen}, {false, 0, BreakerOpen},
 			{true, 15 * time.Millisecond, BreakerHalfOpen}, {true, 0, BreakerClosed},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := &tt.b
+			b := tt.b
 			for i, s := range tt.steps {
 				time.Sleep(s.sleep)
 				if !b.Allow() {

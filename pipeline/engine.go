@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sourcegraph/conc/pool"
 )
 
@@ -29,7 +30,7 @@ type Options struct {
 
 	VerdictTopic    string
 	DeadLetterTopic string
-	Decode          DecodeOptions
+	Decode          contract.DecodeOptions
 
 	// MaxRetries is how often a batch is retried after a transient error.
 	MaxRetries int
@@ -60,7 +61,7 @@ type Options struct {
 	Folders []Folder
 
 	// TokenEstimate estimates an item's model cost for the batcher.
-	TokenEstimate func(*Message) int
+	TokenEstimate func(*contract.Message) int
 	// OnDone, when set, sees every item once its outputs (verdict or dead
 	// letter) were acknowledged: the demo's live line and the benchmark's
 	// clock. It must be quick and must not keep the item.
@@ -91,7 +92,7 @@ func (o *Options) EnsureDefaults() {
 		o.DeadLetterTopic = "dead-letters"
 	}
 	if o.Decode.MaxTextBytes == 0 && o.Decode.MaxRecordBytes == 0 {
-		o.Decode = DefaultDecodeOptions
+		o.Decode = contract.DefaultDecodeOptions
 	}
 	if o.Backoff.Initial <= 0 {
 		o.Backoff.Initial = 50 * time.Millisecond
@@ -134,7 +135,7 @@ func (o *Options) EnsureDefaults() {
 
 // EstimateTokens is a cheap stand-in for a tokenizer: about four bytes a
 // token, plus the two special tokens an encoder adds.
-func EstimateTokens(m *Message) int { return len(m.Text)/4 + 2 }
+func EstimateTokens(m *contract.Message) int { return len(m.Text)/4 + 2 }
 
 // Engine runs records from a Source through the stages to a Sink:
 // decode → validate → stages → encode → produce → ack → commit.
@@ -196,11 +197,11 @@ func New(src Source, sink Sink, opts Options) *Engine {
 	e.batcher = newBatcher(opts.Batch, e.batches)
 	// Series that exist before their first event read as 0 in rate() and
 	// alerts, rather than as nothing.
-	for _, r := range []string{ReasonInvalidJSON, ReasonInvalidUTF8, ReasonTooLarge, ReasonEmpty, ReasonUnsupportedVersion, ReasonStageFailed, "produce_failed"} {
-		e.m.DeadLetters.WithLabelValues(r)
+	for _, r := range contract.Reasons {
+		e.m.DeadLetters.WithLabelValues(string(r))
 	}
-	for _, d := range Decisions {
-		e.m.Decisions.WithLabelValues(d)
+	for _, d := range contract.Decisions {
+		e.m.Decisions.WithLabelValues(string(d))
 	}
 	for _, o := range []string{"committed", "aborted", "failed"} {
 		e.m.Transactions.WithLabelValues(o)
@@ -402,12 +403,12 @@ func (e *Engine) submit(r *Record, now time.Time) {
 func (e *Engine) decode(it *Item) {
 	r := it.Record
 	msg := &it.msg
-	if err := decodeMessageInto(r.Value, e.opts.Decode, msg); err != nil {
-		var de *DecodeError
+	if err := contract.DecodeMessageInto(r.Value, e.opts.Decode, msg); err != nil {
+		var de *contract.DecodeError
 		if errors.As(err, &de) {
 			it.Err = &ItemError{Code: de.Code, Detail: de.Detail, Stage: "decode"}
 		} else {
-			it.Err = &ItemError{Code: ReasonInvalidJSON, Detail: err.Error(), Stage: "decode"}
+			it.Err = &ItemError{Code: contract.ReasonInvalidJSON, Detail: err.Error(), Stage: "decode"}
 		}
 		it.ID = e.opts.DefaultID(r)
 		return
@@ -566,7 +567,7 @@ func minDuration(a, b time.Duration) time.Duration {
 
 func failAll(items []*Item, stage, detail string) {
 	for _, it := range items {
-		it.Fail(stage, ReasonStageFailed, detail)
+		it.Fail(stage, contract.ReasonStageFailed, detail)
 	}
 }
 
@@ -596,7 +597,7 @@ func (e *Engine) breakerChanged(from, to BreakerState) {
 // letter.
 func (e *Engine) encode(it *Item, now time.Time) {
 	if it.Err != nil {
-		e.m.DeadLetters.WithLabelValues(it.Err.Code).Inc()
+		e.m.DeadLetters.WithLabelValues(string(it.Err.Code)).Inc()
 		it.outBuf[0] = e.opts.DeadLetter(it)
 		it.outputs = it.outBuf[:1]
 	} else {
@@ -637,8 +638,8 @@ func (e *Engine) acked(it *Item, out *Output, err error) {
 		// The verdict could not be written (too large for the broker, topic
 		// gone): the record still must not be lost, so it becomes a dead letter.
 		e.log.Warn("could not produce output, dead-lettering the record", "topic", out.Topic, "source", it.Record.Position.String(), "err", err)
-		it.Fail("produce", "produce_failed", fmt.Sprintf("producing to %s failed: %v", out.Topic, err))
-		e.m.DeadLetters.WithLabelValues("produce_failed").Inc()
+		it.Fail("produce", contract.ReasonProduceFailed, fmt.Sprintf("producing to %s failed: %v", out.Topic, err))
+		e.m.DeadLetters.WithLabelValues(string(contract.ReasonProduceFailed)).Inc()
 		dl := e.opts.DeadLetter(it)
 		dl.eng, dl.item = e, it
 		e.sink.Produce(e.prodCtx, &dl)
@@ -663,9 +664,9 @@ func (e *Engine) observe(it *Item) {
 		}
 		d := it.Decision
 		if d == "" {
-			d = DecisionAllow
+			d = contract.DecisionAllow
 		}
-		e.counter(&e.decisionCounters, e.m.Decisions, d).Inc()
+		e.counter(&e.decisionCounters, e.m.Decisions, string(d)).Inc()
 		for _, f := range it.Flags {
 			e.counter(&e.flagCounters, e.m.Flags, f).Inc()
 		}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sieve-stream/sieve/contract"
 )
 
 // memSource is a finite in-memory Source for engine tests.
@@ -184,10 +186,10 @@ func TestEngineDeadLettersAfterRetries(t *testing.T) {
 	if len(dead) != 50 {
 		t.Fatalf("%d dead letters, want 50", len(dead))
 	}
-	if h := header(dead[0], HeaderError); h != ReasonStageFailed {
+	if h := header(dead[0], contract.HeaderError); h != string(contract.ReasonStageFailed) {
 		t.Fatalf("reason %q", h)
 	}
-	if h := header(dead[0], HeaderStage); h != "down" {
+	if h := header(dead[0], contract.HeaderStage); h != "down" {
 		t.Fatalf("stage %q", h)
 	}
 }
@@ -240,8 +242,8 @@ func TestEngineDeadLettersWhenVerdictCannotBeProduced(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead := sink.byTopic("dead-letters")
-	if len(dead) != 20 || header(dead[0], HeaderError) != "produce_failed" {
-		t.Fatalf("%d dead letters, first reason %q", len(dead), header(dead[0], HeaderError))
+	if len(dead) != 20 || header(dead[0], contract.HeaderError) != "produce_failed" {
+		t.Fatalf("%d dead letters, first reason %q", len(dead), header(dead[0], contract.HeaderError))
 	}
 }
 

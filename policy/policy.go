@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -25,9 +26,9 @@ type Rule struct {
 	// thresholds' override), whatever that threshold is.
 	Flagged bool `yaml:"flagged"`
 	// Min is inclusive; Max exclusive (0 means no upper bound).
-	Min      float64 `yaml:"min"`
-	Max      float64 `yaml:"max"`
-	Decision string  `yaml:"decision"`
+	Min      float64           `yaml:"min"`
+	Max      float64           `yaml:"max"`
+	Decision contract.Decision `yaml:"decision"`
 }
 
 // Config is the policy section of sieve.yaml.
@@ -56,28 +57,28 @@ type Config struct {
 //     blocked; the opt-in toxicity model's labels keep their old rules.
 var Default = Config{
 	Rules: []Rule{
-		{Label: "sexual_minors", Flagged: true, Decision: pipeline.DecisionBlock},
-		{Label: "harassment_threatening", Flagged: true, Min: 0.7, Decision: pipeline.DecisionBlock},
-		{Label: "hate_threatening", Flagged: true, Min: 0.7, Decision: pipeline.DecisionBlock},
-		{Label: "self_harm_instructions", Flagged: true, Min: 0.7, Decision: pipeline.DecisionBlock},
-		{Label: "illicit_violent", Flagged: true, Min: 0.7, Decision: pipeline.DecisionBlock},
-		{Label: "self_harm_intent", Flagged: true, Decision: pipeline.DecisionSupport},
-		{Label: "harassment", Min: 0.8, Decision: pipeline.DecisionRewrite},
-		{Label: "spam", Min: 0.95, Decision: pipeline.DecisionBlock},
-		{Label: "offensive_language", Min: 0.6, Max: 0.9, Decision: pipeline.DecisionRewrite},
-		{Label: "offensive_language", Min: 0.9, Decision: pipeline.DecisionBlock},
-		{Label: "hate_speech", Min: 0.7, Decision: pipeline.DecisionBlock},
-		{Label: "jailbreak", Min: 0.9, Decision: pipeline.DecisionBlock},
-		{Label: "prompt_injection", Min: 0.9, Decision: pipeline.DecisionBlock},
-		{Label: "toxic", Min: 0.6, Max: 0.9, Decision: pipeline.DecisionRewrite},
-		{Label: "toxic", Min: 0.9, Decision: pipeline.DecisionBlock},
+		{Label: "sexual_minors", Flagged: true, Decision: contract.DecisionBlock},
+		{Label: "harassment_threatening", Flagged: true, Min: 0.7, Decision: contract.DecisionBlock},
+		{Label: "hate_threatening", Flagged: true, Min: 0.7, Decision: contract.DecisionBlock},
+		{Label: "self_harm_instructions", Flagged: true, Min: 0.7, Decision: contract.DecisionBlock},
+		{Label: "illicit_violent", Flagged: true, Min: 0.7, Decision: contract.DecisionBlock},
+		{Label: "self_harm_intent", Flagged: true, Decision: contract.DecisionSupport},
+		{Label: "harassment", Min: 0.8, Decision: contract.DecisionRewrite},
+		{Label: "spam", Min: 0.95, Decision: contract.DecisionBlock},
+		{Label: "offensive_language", Min: 0.6, Max: 0.9, Decision: contract.DecisionRewrite},
+		{Label: "offensive_language", Min: 0.9, Decision: contract.DecisionBlock},
+		{Label: "hate_speech", Min: 0.7, Decision: contract.DecisionBlock},
+		{Label: "jailbreak", Min: 0.9, Decision: contract.DecisionBlock},
+		{Label: "prompt_injection", Min: 0.9, Decision: contract.DecisionBlock},
+		{Label: "toxic", Min: 0.6, Max: 0.9, Decision: contract.DecisionRewrite},
+		{Label: "toxic", Min: 0.9, Decision: contract.DecisionBlock},
 		// The same text from twenty accounts within the window is a
 		// campaign, whatever the spam model thinks of each copy.
-		{Signal: "campaign_authors", Min: 20, Decision: pipeline.DecisionFlag},
+		{Signal: "campaign_authors", Min: 20, Decision: contract.DecisionFlag},
 		// Evidence an attached image was generated (detectors.Stage).
-		{Signal: "media_trained_algorithmic_media", Min: 1, Decision: pipeline.DecisionFlag},
-		{Signal: "media_composite_with_trained_algorithmic_media", Min: 1, Decision: pipeline.DecisionFlag},
-		{Signal: "media_generator_metadata", Min: 1, Decision: pipeline.DecisionFlag},
+		{Signal: "media_trained_algorithmic_media", Min: 1, Decision: contract.DecisionFlag},
+		{Signal: "media_composite_with_trained_algorithmic_media", Min: 1, Decision: contract.DecisionFlag},
+		{Signal: "media_generator_metadata", Min: 1, Decision: contract.DecisionFlag},
 	},
 }
 
@@ -95,8 +96,8 @@ func (c *Config) Validate() error {
 		if r.Flagged && r.Label == "" {
 			return fmt.Errorf("policy.rules[%d].flagged: goes with label, not signal", i)
 		}
-		if pipeline.Severity(r.Decision) < 0 || r.Decision == "" {
-			return fmt.Errorf("policy.rules[%d].decision: %q is not allow, flag, rewrite, support or block", i, r.Decision)
+		if !r.Decision.Valid() {
+			return fmt.Errorf("policy.rules[%d].decision: %q is not one of %s", i, r.Decision, contract.DecisionNames())
 		}
 		if r.Label != "" && (r.Min < 0 || r.Min > 1 || r.Max < 0 || r.Max > 1 || (r.Max > 0 && r.Max <= r.Min)) {
 			return fmt.Errorf("policy.rules[%d]: min %v and max %v do not make a range in [0, 1]", i, r.Min, r.Max)
@@ -108,31 +109,17 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Categories is one categories model (classifiers.Description.Categories):
-// the policy names each item's category from its scores, whether they came
-// from the model or the verdict cache.
-type Categories struct {
-	Model        string
-	Labels       []string
-	AbstainBelow float64
-}
-
-// Category is the item's category under c (pipeline.ChooseCategory).
-func (c Categories) Category(it *pipeline.Item) string {
-	return pipeline.ChooseCategory(c.Labels, func(j int) (float64, bool) { return it.Score(c.Labels[j]) }, c.AbstainBelow)
-}
-
 // Policy applies a Config. It implements pipeline.Stage.
 type Policy struct {
 	thresholds map[string]float64
 	rules      []Rule
-	categories []Categories
+	categories []contract.Categories
 }
 
 // New builds a policy; modelThresholds are the classifiers' own, which
 // cfg.Thresholds override; categories are the categories models, whose
 // choice the policy writes into each item.
-func New(cfg Config, modelThresholds map[string]float64, categories ...Categories) (*Policy, error) {
+func New(cfg Config, modelThresholds map[string]float64, categories ...contract.Categories) (*Policy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -160,7 +147,7 @@ func (p *Policy) Process(_ context.Context, items []*pipeline.Item) error {
 // Decide fills the item's categories, flags and decision from its scores.
 func (p *Policy) Decide(it *pipeline.Item) {
 	for _, c := range p.categories {
-		it.SetCategory(c.Model, c.Category(it))
+		it.SetCategory(c.Model, c.Category(&it.Verdict))
 	}
 	it.Flags = it.Flags[:0]
 	for _, s := range it.Scores {
@@ -169,12 +156,12 @@ func (p *Policy) Decide(it *pipeline.Item) {
 		}
 	}
 	sort.Strings(it.Flags)
-	decision := pipeline.DecisionAllow
+	decision := contract.DecisionAllow
 	if len(it.Flags) > 0 {
-		decision = pipeline.DecisionFlag
+		decision = contract.DecisionFlag
 	}
 	matched := false
-	best := pipeline.DecisionAllow
+	best := contract.DecisionAllow
 	for _, r := range p.rules {
 		var s float64
 		var ok bool
@@ -190,16 +177,16 @@ func (p *Policy) Decide(it *pipeline.Item) {
 			continue
 		}
 		matched = true
-		if pipeline.Severity(r.Decision) > pipeline.Severity(best) {
+		if contract.Severity(r.Decision) > contract.Severity(best) {
 			best = r.Decision
 		}
 	}
-	if matched && pipeline.Severity(best) > pipeline.Severity(decision) {
+	if matched && contract.Severity(best) > contract.Severity(decision) {
 		decision = best
 	}
 	// A stage earlier in the chain (a media detector, a campaign signal) may
 	// already have decided more severely; never lower it.
-	if pipeline.Severity(it.Decision) > pipeline.Severity(decision) {
+	if contract.Severity(it.Decision) > contract.Severity(decision) {
 		decision = it.Decision
 	}
 	it.Decision = decision

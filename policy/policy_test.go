@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -15,26 +16,26 @@ func TestDecide(t *testing.T) {
 	tests := []struct {
 		name     string
 		scores   map[string]float64
-		prior    string
+		prior    contract.Decision
 		flags    []string
-		decision string
+		decision contract.Decision
 	}{
-		{"clean", map[string]float64{"spam": 0.1, "toxic": 0.2}, "", []string{}, pipeline.DecisionAllow},
-		{"flagged, no rule", map[string]float64{"spam": 0.7}, "", []string{"spam"}, pipeline.DecisionFlag},
-		{"spam block", map[string]float64{"spam": 0.97}, "", []string{"spam"}, pipeline.DecisionBlock},
-		{"toxic rewrite band", map[string]float64{"toxic": 0.7}, "", []string{"toxic"}, pipeline.DecisionRewrite},
-		{"toxic top of band blocks", map[string]float64{"toxic": 0.9}, "", []string{"toxic"}, pipeline.DecisionBlock},
-		{"most severe wins", map[string]float64{"toxic": 0.7, "spam": 0.99}, "", []string{"spam", "toxic"}, pipeline.DecisionBlock},
-		{"earlier stage's block is kept", map[string]float64{"spam": 0.1}, pipeline.DecisionBlock, []string{}, pipeline.DecisionBlock},
+		{"clean", map[string]float64{"spam": 0.1, "toxic": 0.2}, "", []string{}, contract.DecisionAllow},
+		{"flagged, no rule", map[string]float64{"spam": 0.7}, "", []string{"spam"}, contract.DecisionFlag},
+		{"spam block", map[string]float64{"spam": 0.97}, "", []string{"spam"}, contract.DecisionBlock},
+		{"toxic rewrite band", map[string]float64{"toxic": 0.7}, "", []string{"toxic"}, contract.DecisionRewrite},
+		{"toxic top of band blocks", map[string]float64{"toxic": 0.9}, "", []string{"toxic"}, contract.DecisionBlock},
+		{"most severe wins", map[string]float64{"toxic": 0.7, "spam": 0.99}, "", []string{"spam", "toxic"}, contract.DecisionBlock},
+		{"earlier stage's block is kept", map[string]float64{"spam": 0.1}, contract.DecisionBlock, []string{}, contract.DecisionBlock},
 	}
-	campaign := &pipeline.Item{Signals: map[string]float64{"campaign_authors": 150, "campaign_size": 200}}
+	campaign := &pipeline.Item{Verdict: contract.Verdict{Signals: map[string]float64{"campaign_authors": 150, "campaign_size": 200}}}
 	campaign.SetScore("spam", 0.2, "")
 	p.Decide(campaign)
-	if campaign.Decision != pipeline.DecisionFlag {
+	if campaign.Decision != contract.DecisionFlag {
 		t.Errorf("a 150-author campaign got %q, want flag", campaign.Decision)
 	}
 	for _, tt := range tests {
-		it := &pipeline.Item{Decision: tt.prior}
+		it := &pipeline.Item{Verdict: contract.Verdict{Decision: tt.prior}}
 		for l, s := range tt.scores {
 			it.SetScore(l, s, "")
 		}
@@ -61,7 +62,7 @@ func TestThresholdOverride(t *testing.T) {
 // Categories models name one category per item, from the scores whether
 // they were cached or fresh, and their labels never flag.
 func TestCategories(t *testing.T) {
-	dept := Categories{Model: "review_category", Labels: []string{"dresses", "tops"}, AbstainBelow: 0.4}
+	dept := contract.Categories{Model: "review_category", Labels: []string{"dresses", "tops"}, AbstainBelow: 0.4}
 	p, err := New(Config{}, map[string]float64{"spam": 0.5}, dept)
 	if err != nil {
 		t.Fatal(err)
@@ -71,10 +72,10 @@ func TestCategories(t *testing.T) {
 		want   string
 	}{
 		{map[string]float64{"dresses": 0.8, "tops": 0.2}, "dresses"},
-		{map[string]float64{"dresses": 0.3, "tops": 0.35}, pipeline.CategoryOther},
-		{map[string]float64{"spam": 0.9}, pipeline.CategoryOther},
+		{map[string]float64{"dresses": 0.3, "tops": 0.35}, contract.CategoryOther},
+		{map[string]float64{"spam": 0.9}, contract.CategoryOther},
 		// The labels leave 0.5 to the model's background class: not a review.
-		{map[string]float64{"dresses": 0.45, "tops": 0.05}, pipeline.CategoryOther},
+		{map[string]float64{"dresses": 0.45, "tops": 0.05}, contract.CategoryOther},
 	}
 	for _, tt := range tests {
 		it := &pipeline.Item{}

@@ -4,14 +4,29 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/guardrails"
-	"github.com/sieve-stream/sieve/pipeline"
 )
 
 // Auditor receives every rail decision. Record must not block for long;
-// the Kafka auditor hands the event to its producer and returns.
+// AuditLog hands the event to a producer and returns.
 type Auditor interface {
 	Record(requestID, keyID, rail string, text string, res guardrails.Result)
+}
+
+// RecordWriter takes a keyed record and returns without waiting for it to
+// be written (kafka.TopicWriter).
+type RecordWriter interface {
+	WriteRecord(key, value []byte)
+}
+
+// AuditLog is the Auditor that writes every rail decision to W as
+// AuditValue, keyed by request id.
+type AuditLog struct{ W RecordWriter }
+
+// Record implements Auditor.
+func (a AuditLog) Record(requestID, keyID, rail, _ string, res guardrails.Result) {
+	a.W.WriteRecord([]byte(requestID), AuditValue(requestID, keyID, rail, res))
 }
 
 // AuditValue encodes a rail decision as the contract's verdict shape plus
@@ -19,33 +34,33 @@ type Auditor interface {
 // labels and offsets, not the matched values, so no personal data or key
 // leaves the proxy in an audit event.
 func AuditValue(requestID, keyID, rail string, res guardrails.Result) []byte {
-	it := &pipeline.Item{ID: requestID, Decision: auditDecision(res.Action)}
+	v := &contract.Verdict{Decision: auditDecision(res.Action)}
 	for _, f := range res.Findings {
-		it.Findings = append(it.Findings, pipeline.Finding{Detector: "guardrails:" + f.Scanner, Signal: f.Label,
+		v.Findings = append(v.Findings, contract.Finding{Detector: "guardrails:" + f.Scanner, Signal: f.Label,
 			Detail: f.Action})
 	}
-	b := pipeline.AppendVerdict(nil, it, 0, false)
+	b := contract.AppendVerdict(nil, requestID, nil, v, nil, 0, false)
 	// Add the proxy's fields to the verdict object (extend by adding).
 	b = b[:len(b)-1]
 	b = append(b, `,"request_id":`...)
-	b = pipeline.AppendString(b, requestID)
+	b = contract.AppendString(b, requestID)
 	b = append(b, `,"key_id":`...)
-	b = pipeline.AppendString(b, keyID)
+	b = contract.AppendString(b, keyID)
 	b = append(b, `,"rail":`...)
-	b = pipeline.AppendString(b, rail)
+	b = contract.AppendString(b, rail)
 	return append(b, '}')
 }
 
-func auditDecision(action string) string {
+func auditDecision(action string) contract.Decision {
 	switch action {
 	case guardrails.ActionBlock:
-		return pipeline.DecisionBlock
+		return contract.DecisionBlock
 	case guardrails.ActionMask, guardrails.ActionRewrite:
-		return pipeline.DecisionRewrite
+		return contract.DecisionRewrite
 	case guardrails.ActionFlag:
-		return pipeline.DecisionFlag
+		return contract.DecisionFlag
 	}
-	return pipeline.DecisionAllow
+	return contract.DecisionAllow
 }
 
 // Metrics are the proxy's collectors.

@@ -40,7 +40,7 @@ func TestAuditEventsToKafka(t *testing.T) {
 	p, _ := guardrails.ParsePolicy([]byte("rails: {input: [{scanner: injection, action: block}, {scanner: pii, action: mask}]}"))
 	key := "sk-audit-secret"
 	s, err := proxy.New(proxy.Config{Upstream: proxy.Upstream{BaseURL: up.URL + "/v1"}, Keys: []proxy.Key{{ID: "team-a", SHA256: proxy.HashKey(key)}}},
-		proxy.Options{Rails: guardrails.NewEngine(p), Auditor: kafka.NewAuditor(cl, "proxy-audit", nil)})
+		proxy.Options{Rails: guardrails.NewEngine(p), Auditor: proxy.AuditLog{W: kafka.NewTopicWriter(cl, "proxy-audit", nil)}})
 	if err != nil {
 		t.Fatal(err)
 	}

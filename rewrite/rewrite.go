@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/pipeline"
@@ -62,7 +63,7 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	var todo []*pipeline.Item
 	for _, it := range items {
 		// A rewrite already made (input rails that masked) stands.
-		if it.Decision == pipeline.DecisionRewrite && it.Text() != "" && it.Rewrite == nil {
+		if it.Decision == contract.DecisionRewrite && it.Text() != "" && it.Rewrite == nil {
 			todo = append(todo, it)
 		}
 	}
@@ -120,30 +121,30 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 func (s *Stage) accept(it *pipeline.Item, text string) {
 	t := text
 	it.Rewrite = &t
-	it.Findings = append(it.Findings, pipeline.Finding{Detector: "rewrite", Signal: "rewritten", Detail: "by " + s.o.Rewriter.Name()})
+	it.Findings = append(it.Findings, contract.Finding{Detector: "rewrite", Signal: "rewritten", Detail: "by " + s.o.Rewriter.Name()})
 	if s.o.Topic != "" {
 		b := []byte(`{"v":1,"id":`)
-		b = pipeline.AppendString(b, it.ID)
+		b = contract.AppendString(b, it.ID)
 		b = append(b, `,"rewrite":`...)
-		b = pipeline.AppendString(b, text)
+		b = contract.AppendString(b, text)
 		b = append(b, `,"rewriter":`...)
-		b = pipeline.AppendString(b, s.o.Rewriter.Name())
+		b = contract.AppendString(b, s.o.Rewriter.Name())
 		b = append(b, '}')
 		it.Extra = append(it.Extra, pipeline.Output{Topic: s.o.Topic, Key: it.Record.Key, Value: b})
 	}
 }
 
 func (s *Stage) fallback(ctx context.Context, it *pipeline.Item, reason string) {
-	it.Findings = append(it.Findings, pipeline.Finding{Detector: "rewrite", Signal: "rewrite_rejected", Detail: reason})
+	it.Findings = append(it.Findings, contract.Finding{Detector: "rewrite", Signal: "rewrite_rejected", Detail: reason})
 	if a, ok := s.o.Judge.(generator.Attributor); ok && s.o.Fallback == FallbackMask {
 		masked := maskWords(it.Text(), a, s.o.Labels)
 		if r, err := s.check(ctx, []string{it.Text()}, []string{masked}); err == nil && r[0] == "" {
 			it.Rewrite = &masked
-			it.Findings = append(it.Findings, pipeline.Finding{Detector: "rewrite", Signal: "masked", Detail: "fallback after: " + reason})
+			it.Findings = append(it.Findings, contract.Finding{Detector: "rewrite", Signal: "masked", Detail: "fallback after: " + reason})
 			return
 		}
 	}
-	it.Decision = pipeline.DecisionBlock
+	it.Decision = contract.DecisionBlock
 }
 
 // maskWords stars out the words that push the judge towards a label.

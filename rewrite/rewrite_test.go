@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/models"
@@ -30,8 +31,7 @@ func (s *scripted) Rewrite(_ context.Context, texts, fb []string) ([]string, err
 }
 
 func item() *pipeline.Item {
-	return &pipeline.Item{ID: "m-1", Decision: pipeline.DecisionRewrite, Msg: &pipeline.Message{Text: toxic},
-		Record: &pipeline.Record{Key: []byte("m-1")}}
+	return &pipeline.Item{ID: "m-1", Msg: &contract.Message{Text: toxic}, Record: &pipeline.Record{Key: []byte("m-1")}, Verdict: contract.Verdict{Decision: contract.DecisionRewrite}}
 }
 
 func stage(t *testing.T, rw generator.Rewriter, fallback string) *Stage {
@@ -49,7 +49,7 @@ func TestRetryWithFeedbackThenAccept(t *testing.T) {
 	if err := stage(t, rw, FallbackBlock).Process(context.Background(), []*pipeline.Item{it}); err != nil {
 		t.Fatal(err)
 	}
-	if it.Rewrite == nil || *it.Rewrite != "the update broke everything" || it.Decision != pipeline.DecisionRewrite {
+	if it.Rewrite == nil || *it.Rewrite != "the update broke everything" || it.Decision != contract.DecisionRewrite {
 		t.Fatalf("rewrite %v decision %s", it.Rewrite, it.Decision)
 	}
 	if len(rw.feedback) != 2 || rw.feedback[0] != nil || !strings.Contains(rw.feedback[1][0], "new link") {
@@ -67,7 +67,7 @@ func TestFallbackWhenRewritesKeepFailing(t *testing.T) {
 		fallback string
 		check    func(*pipeline.Item) bool
 	}{
-		{FallbackBlock, func(it *pipeline.Item) bool { return it.Rewrite == nil && it.Decision == pipeline.DecisionBlock }},
+		{FallbackBlock, func(it *pipeline.Item) bool { return it.Rewrite == nil && it.Decision == contract.DecisionBlock }},
 		{FallbackMask, func(it *pipeline.Item) bool {
 			return it.Rewrite != nil && !strings.Contains(*it.Rewrite, "fucking") && strings.Contains(*it.Rewrite, "*")
 		}},

@@ -9,14 +9,15 @@
 package route
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
-	"github.com/sieve-stream/sieve/policy"
 )
 
 // Payloads.
@@ -40,7 +41,7 @@ type Config struct {
 
 // When is a route's condition. Every part that is set must hold.
 type When struct {
-	Decisions []string `yaml:"decisions"` // the decision is one of these
+	Decisions []contract.Decision `yaml:"decisions"` // the decision is one of these
 	// Categories: each model's category is the one given.
 	Categories map[string]string `yaml:"categories"`
 	Flags      []string          `yaml:"flags"` // at least one of these flagged
@@ -57,8 +58,6 @@ func (c *Config) EnsureDefaults() {
 	}
 }
 
-var decisions = pipeline.Decisions
-
 // Validate names the first bad field of routes[i].
 func (c *Config) Validate(i int) error {
 	field := func(f string) string { return fmt.Sprintf("routes[%d].%s", i, f) }
@@ -74,8 +73,8 @@ func (c *Config) Validate(i int) error {
 		return fmt.Errorf("%s: %q is not verdict or message", field("payload"), c.Payload)
 	}
 	for _, d := range c.When.Decisions {
-		if !slices.Contains(decisions, d) {
-			return fmt.Errorf("%s: %q is not allow, flag, rewrite or block", field("when.decisions"), d)
+		if !d.Valid() {
+			return fmt.Errorf("%s: %q is not one of %s", field("when.decisions"), d, contract.DecisionNames())
 		}
 	}
 	for l, v := range c.When.Labels {
@@ -163,7 +162,7 @@ type Stage struct {
 
 // New compiles routes; categories are the categories models in
 // configuration order ({category} means the first).
-func New(routes []Config, categories []policy.Categories) (*Stage, error) {
+func New(routes []Config, categories []contract.Categories) (*Stage, error) {
 	s := &Stage{categories: map[string][]string{}}
 	var categoryModels []string
 	for _, c := range categories {
@@ -229,7 +228,7 @@ func (r *compiled) matches(it *pipeline.Item) bool {
 	w := &r.When
 	decision := it.Decision
 	if decision == "" {
-		decision = pipeline.DecisionAllow
+		decision = contract.DecisionAllow
 	}
 	if len(w.Decisions) > 0 && !slices.Contains(w.Decisions, decision) {
 		return false
@@ -269,10 +268,7 @@ func (r *compiled) topic(it *pipeline.Item) string {
 		case "category":
 			v = it.Category(p.model)
 		case "decision":
-			v = it.Decision
-			if v == "" {
-				v = pipeline.DecisionAllow
-			}
+			v = string(cmp.Or(it.Decision, contract.DecisionAllow))
 		case "flag":
 			v = topFlag(it)
 		case "tenant":
@@ -314,9 +310,11 @@ func (s *Stage) Topics() []string {
 			case "":
 				vals = []string{p.lit}
 			case "category":
-				vals = append(slices.Clone(s.categories[p.model]), pipeline.CategoryOther)
+				vals = append(slices.Clone(s.categories[p.model]), contract.CategoryOther)
 			case "decision":
-				vals = decisions
+				for _, d := range contract.Decisions {
+					vals = append(vals, string(d))
+				}
 			default:
 				ok = false
 			}

@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
-	"github.com/sieve-stream/sieve/policy"
 )
 
 func item(decision, tenant string, cats map[string]string, scores map[string]float64, flags ...string) *pipeline.Item {
 	it := &pipeline.Item{Record: &pipeline.Record{Key: []byte("k1"), Value: []byte(`{"text":"x"}`),
-		Headers: []pipeline.Header{{Key: "h", Value: []byte("v")}}}, Msg: &pipeline.Message{Tenant: tenant}, Decision: decision, Flags: flags}
+		Headers: []pipeline.Header{{Key: "h", Value: []byte("v")}}}, Msg: &contract.Message{Tenant: tenant}, Verdict: contract.Verdict{Decision: contract.Decision(decision), Flags: flags}}
 	for m, c := range cats {
 		it.SetCategory(m, c)
 	}
@@ -27,10 +27,10 @@ func TestRoutes(t *testing.T) {
 		{Topic: "reviews.{category}"},
 		{Topic: "reviews.needs-attention", Payload: PayloadMessage,
 			When: When{Categories: map[string]string{"sentiment": "negative"}, Labels: map[string]float64{"safety": 0.5}}},
-		{Topic: "t.{tenant}.{decision}", When: When{Decisions: []string{"flag", "block"}}},
+		{Topic: "t.{tenant}.{decision}", When: When{Decisions: []contract.Decision{"flag", "block"}}},
 		{Topic: "spam", When: When{Flags: []string{"spam", "scam"}}},
-		{Topic: "flagged.{flag}", When: When{Decisions: []string{"flag"}}},
-	}, []policy.Categories{{Model: "review_category", Labels: []string{"dresses", "tops"}}, {Model: "sentiment", Labels: []string{"negative", "positive"}}})
+		{Topic: "flagged.{flag}", When: When{Decisions: []contract.Decision{"flag"}}},
+	}, []contract.Categories{{Model: "review_category", Labels: []string{"dresses", "tops"}}, {Model: "sentiment", Labels: []string{"negative", "positive"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestRoutes(t *testing.T) {
 func TestRouteErrorsNameTheField(t *testing.T) {
 	tests := []struct {
 		r    Config
-		cats []policy.Categories
+		cats []contract.Categories
 		want string
 	}{
 		{Config{}, nil, "routes[0].topic: is required"},
@@ -92,9 +92,9 @@ func TestRouteErrorsNameTheField(t *testing.T) {
 		{Config{Topic: "x.{category"}, nil, "routes[0].topic: unclosed"},
 		{Config{Topic: "bad topic"}, nil, "routes[0].topic"},
 		{Config{Topic: "x.{category}"}, nil, "needs a categories model"},
-		{Config{Topic: "x.{category.dept}"}, []policy.Categories{{Model: "sentiment"}}, "no categories model is named dept"},
+		{Config{Topic: "x.{category.dept}"}, []contract.Categories{{Model: "sentiment"}}, "no categories model is named dept"},
 		{Config{Topic: "x", Payload: "both"}, nil, "routes[0].payload"},
-		{Config{Topic: "x", When: When{Decisions: []string{"maybe"}}}, nil, "routes[0].when.decisions"},
+		{Config{Topic: "x", When: When{Decisions: []contract.Decision{"maybe"}}}, nil, "routes[0].when.decisions"},
 		{Config{Topic: "x", When: When{Labels: map[string]float64{"spam": 2}}}, nil, "routes[0].when.labels.spam"},
 		{Config{Topic: "x", When: When{Categories: map[string]string{"dept": "a"}}}, nil, "routes[0].when.categories.dept"},
 	}

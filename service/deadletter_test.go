@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -25,7 +26,7 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 	if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
 		t.Fatal(err)
 	}
-	kinds := []string{pipeline.ReasonInvalidJSON, pipeline.ReasonInvalidUTF8, pipeline.ReasonTooLarge, pipeline.ReasonEmpty, pipeline.ReasonStageFailed}
+	kinds := []contract.Reason{contract.ReasonInvalidJSON, contract.ReasonInvalidUTF8, contract.ReasonTooLarge, contract.ReasonEmpty, contract.ReasonStageFailed}
 	bad := map[string]string{}      // key -> reason
 	badValue := map[string][]byte{} // key -> original bytes
 	var recs []*kgo.Record
@@ -35,18 +36,18 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 		if i%11 == 5 { // 1,000 bad ones spread through the stream
 			reason := kinds[len(bad)%len(kinds)]
 			switch reason {
-			case pipeline.ReasonInvalidJSON:
+			case contract.ReasonInvalidJSON:
 				v = []byte(`{"id":"` + k + `","text":"unterminated`)
-			case pipeline.ReasonInvalidUTF8:
+			case contract.ReasonInvalidUTF8:
 				v = []byte("{\"text\":\"caf\xe9 \xff\"}")
-			case pipeline.ReasonTooLarge:
+			case contract.ReasonTooLarge:
 				v, _ = json.Marshal(map[string]string{"id": k, "text": strings.Repeat("x", 70_000)})
-			case pipeline.ReasonEmpty:
+			case contract.ReasonEmpty:
 				v = []byte(`{"id":"` + k + `","text":"  ","media":[]}`)
-			case pipeline.ReasonStageFailed:
+			case contract.ReasonStageFailed:
 				v, _ = json.Marshal(map[string]string{"id": k, "text": "POISON " + k})
 			}
-			bad[k], badValue[k] = reason, v
+			bad[k], badValue[k] = string(reason), v
 		} else {
 			v, _ = json.Marshal(map[string]string{"id": k, "text": fmt.Sprintf("an ordinary post %d", i)})
 		}

@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/sieve-stream/sieve/aggregate"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -20,6 +19,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sieve-stream/sieve/aggregate"
+	"github.com/sieve-stream/sieve/contract"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/cache"
@@ -251,7 +253,7 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 	}
 	// aggregates.cross names categories models, known only here.
 	for i, m := range cfg.Aggregates.Cross {
-		if !slices.ContainsFunc(cls.Categories(), func(c policy.Categories) bool { return c.Model == m }) {
+		if !slices.ContainsFunc(cls.Categories(), func(c contract.Categories) bool { return c.Model == m }) {
 			return nil, fmt.Errorf("aggregates.cross[%d]: no categories model is named %q", i, m)
 		}
 	}
@@ -292,7 +294,7 @@ func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metr
 		MaxInFlight:        p.MaxInFlight,
 		VerdictTopic:       cfg.Kafka.Topics.Verdicts,
 		DeadLetterTopic:    cfg.Kafka.Topics.DeadLetters,
-		Decode:             pipeline.DecodeOptions{MaxTextBytes: p.MaxTextBytes, MaxRecordBytes: p.MaxRecordBytes, KeepUnknown: p.KeepUnknown},
+		Decode:             contract.DecodeOptions{MaxTextBytes: p.MaxTextBytes, MaxRecordBytes: p.MaxRecordBytes, KeepUnknown: p.KeepUnknown},
 		MaxRetries:         p.Retries,
 		Backoff:            pipeline.Backoff{Initial: p.BackoffInitial, Max: p.BackoffMax},
 		BreakerThreshold:   p.Breaker.Threshold,

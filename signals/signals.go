@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/classifiers/textnorm"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -191,7 +192,7 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 		if c.Size < 2 {
 			continue // one message is not a campaign; its signals say so
 		}
-		it.Findings = append(it.Findings, pipeline.Finding{Detector: "campaign", Signal: "near_duplicate_cluster",
+		it.Findings = append(it.Findings, contract.Finding{Detector: "campaign", Signal: "near_duplicate_cluster",
 			Detail: fmt.Sprintf("cluster %s: %d messages from %d authors in the last %s", c.ID, c.Size, c.Authors, s.o.Window)})
 	}
 	return nil

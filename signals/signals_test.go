@@ -13,6 +13,7 @@ import (
 
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/connectors/redis/redistest"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/signals"
 )
@@ -102,7 +103,7 @@ func campaign(t *testing.T, store signals.Store) {
 	st := signals.New(signals.Options{Store: store})
 	items := make([]*pipeline.Item, len(posts))
 	for i, p := range posts {
-		items[i] = &pipeline.Item{Msg: &pipeline.Message{Text: p.text, Author: p.author}}
+		items[i] = &pipeline.Item{Msg: &contract.Message{Text: p.text, Author: p.author}}
 	}
 	for i := 0; i < len(items); i += 256 {
 		if err := st.Process(context.Background(), items[i:min(i+256, len(items))]); err != nil {
@@ -171,7 +172,7 @@ func TestAuthorVelocity(t *testing.T) {
 	st := signals.New(signals.Options{})
 	var items []*pipeline.Item
 	for range 5 {
-		items = append(items, &pipeline.Item{Msg: &pipeline.Message{Text: "hi", Author: "fast"}})
+		items = append(items, &pipeline.Item{Msg: &contract.Message{Text: "hi", Author: "fast"}})
 	}
 	if err := st.Process(context.Background(), items); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -64,7 +65,7 @@ func TestEscalatesOnlyUncertainTexts(t *testing.T) {
 	}
 	// Through the classify stage, the verdict names the deciding model.
 	st := classifiers.NewStage(c)
-	items := []*pipeline.Item{{Msg: &pipeline.Message{Text: "sure spam"}}, {Msg: &pipeline.Message{Text: "unsure"}}}
+	items := []*pipeline.Item{{Msg: &contract.Message{Text: "sure spam"}}, {Msg: &contract.Message{Text: "unsure"}}}
 	if err := st.Process(context.Background(), items); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/pipeline"
 )
@@ -109,7 +110,7 @@ func TestImageModelInDetectorStage(t *testing.T) {
 		}
 		return base64.StdEncoding.EncodeToString(buf.Bytes())
 	}
-	it := &pipeline.Item{Msg: &pipeline.Message{Media: []pipeline.Media{{Data: enc(color.NRGBA{250, 10, 10, 255})}, {Data: enc(color.NRGBA{10, 10, 250, 255})}}}}
+	it := &pipeline.Item{Msg: &contract.Message{Media: []contract.Media{{Data: enc(color.NRGBA{250, 10, 10, 255})}, {Data: enc(color.NRGBA{10, 10, 250, 255})}}}}
 	st := &detectors.Stage{Learned: m, LearnedPositive: []string{"red"}, LearnedThreshold: 0.8}
 	if err := st.Process(context.Background(), []*pipeline.Item{it}); err != nil {
 		t.Fatal(err)

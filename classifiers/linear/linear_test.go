@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/classifiers"
-	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/contract"
 )
 
 // sample is a fixed, hand-written training set: spam and benign posts.
@@ -235,13 +235,13 @@ func TestCategoriesModel(t *testing.T) {
 	}
 	low0 := d
 	low0.AbstainBelow = 0
-	if got := low0.Category(scores[2]); got != pipeline.CategoryOther {
+	if got := low0.Category(scores[2]); got != contract.CategoryOther {
 		t.Errorf("a background text (%v) got %q, want other even without a floor", scores[2], got)
 	}
-	if got := d.Category(scores[0]); got != "dresses" && got != pipeline.CategoryOther {
+	if got := d.Category(scores[0]); got != "dresses" && got != contract.CategoryOther {
 		t.Errorf("a dress review got %q", got)
 	}
-	if got := d.Category([]float32{0.55, 0.45}); got != pipeline.CategoryOther {
+	if got := d.Category([]float32{0.55, 0.45}); got != contract.CategoryOther {
 		t.Errorf("an unsure 0.55/0.45 got %q, want other under a 0.9 floor", got)
 	}
 	if s := scores[1][0] + scores[1][1]; s > 1+1e-5 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/datasets"
 	"github.com/sieve-stream/sieve/examples"
 	"github.com/sieve-stream/sieve/pipeline"
@@ -286,7 +287,7 @@ func (s *liveStats) add(it *pipeline.Item) {
 	s.total++
 	s.window++
 	if it.Err != nil {
-		s.dead[it.Err.Code]++
+		s.dead[string(it.Err.Code)]++
 		return
 	}
 	if ts := it.Record.Timestamp; !ts.IsZero() {
@@ -303,9 +304,9 @@ func (s *liveStats) add(it *pipeline.Item) {
 	}
 	d := it.Decision
 	if d == "" {
-		d = pipeline.DecisionAllow
+		d = contract.DecisionAllow
 	}
-	s.decisions[d]++
+	s.decisions[string(d)]++
 }
 
 func (s *liveStats) print(ctx context.Context, w io.Writer, tty bool) {
@@ -343,7 +344,7 @@ func (s *liveStats) share() string {
 	n, acted := 0, 0
 	for d, c := range s.decisions {
 		n += c
-		if d != pipeline.DecisionAllow {
+		if d != string(contract.DecisionAllow) {
 			acted += c
 		}
 	}

@@ -76,7 +76,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		opts.Auditor = kafka.NewAuditor(cl, cfg.Proxy.AuditTopic, obs.log)
+		opts.Auditor = proxy.AuditLog{W: kafka.NewTopicWriter(cl, cfg.Proxy.AuditTopic, obs.log)}
 	}
 	if cfg.Redis.Enabled() {
 		rc, err := redis.New(cfg.Redis)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -130,12 +131,12 @@ func (s *Sink) Flush(context.Context) error {
 // a verdict-shaped object with the contract's dead-letter reason in "error".
 func ErrorLine(it *pipeline.Item) []byte {
 	b := []byte(`{"v":1,"id":`)
-	b = pipeline.AppendString(b, it.ID)
+	b = contract.AppendString(b, it.ID)
 	b = append(b, `,"error":{"code":`...)
-	b = pipeline.AppendString(b, it.Err.Code)
+	b = contract.AppendString(b, string(it.Err.Code))
 	b = append(b, `,"detail":`...)
-	b = pipeline.AppendString(b, it.Err.Detail)
+	b = contract.AppendString(b, it.Err.Detail)
 	b = append(b, `,"stage":`...)
-	b = pipeline.AppendString(b, it.Err.Stage)
+	b = contract.AppendString(b, it.Err.Stage)
 	return append(b, "}}"...)
 }

@@ -4,34 +4,31 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/sieve-stream/sieve/guardrails"
-	"github.com/sieve-stream/sieve/proxy"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Auditor writes the proxy's rail decisions to a Kafka topic, keyed by
-// request id. Producing is asynchronous: a slow broker never holds a chat
-// request; a failed write is logged.
-type Auditor struct {
+// TopicWriter produces records to one topic without waiting for them: a
+// slow broker never holds its caller (a chat request whose rail decisions
+// are audited); a failed write is logged.
+type TopicWriter struct {
 	cl    *kgo.Client
 	topic string
 	log   *slog.Logger
 }
 
-// NewAuditor produces to topic with cl (the caller owns cl).
-func NewAuditor(cl *kgo.Client, topic string, log *slog.Logger) *Auditor {
+// NewTopicWriter produces to topic with cl (the caller owns cl).
+func NewTopicWriter(cl *kgo.Client, topic string, log *slog.Logger) *TopicWriter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Auditor{cl: cl, topic: topic, log: log}
+	return &TopicWriter{cl: cl, topic: topic, log: log}
 }
 
-// Record implements proxy.Auditor.
-func (a *Auditor) Record(requestID, keyID, rail, _ string, res guardrails.Result) {
-	v := proxy.AuditValue(requestID, keyID, rail, res)
-	a.cl.Produce(context.Background(), &kgo.Record{Topic: a.topic, Key: []byte(requestID), Value: v}, func(_ *kgo.Record, err error) {
+// WriteRecord hands the record to the producer and returns.
+func (w *TopicWriter) WriteRecord(key, value []byte) {
+	w.cl.Produce(context.Background(), &kgo.Record{Topic: w.topic, Key: key, Value: value}, func(_ *kgo.Record, err error) {
 		if err != nil {
-			a.log.Warn("audit event not written", "request_id", requestID, "err", err)
+			w.log.Warn("record not written", "topic", w.topic, "key", string(key), "err", err)
 		}
 	})
 }

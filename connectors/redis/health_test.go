@@ -12,6 +12,7 @@ import (
 	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/connectors/redis/redistest"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/signals"
 )
@@ -79,7 +80,7 @@ func TestOneBreakerForEveryRedisUser(t *testing.T) {
 	cm := cache.NewMetrics(reg)
 	cached := cache.New(scorer{}, cache.Options{Version: "v", Store: rc, Breaker: rc.Breaker(), Metrics: cm})
 	batch := func(i int) []*pipeline.Item {
-		return []*pipeline.Item{{Msg: &pipeline.Message{Text: fmt.Sprintf("a message long enough to sign, number %d", i), Author: "a"}}}
+		return []*pipeline.Item{{Msg: &contract.Message{Text: fmt.Sprintf("a message long enough to sign, number %d", i), Author: "a"}}}
 	}
 	if up := gauge(t, reg, "sieve_redis_up"); up != 1 {
 		t.Fatalf("sieve_redis_up %v with Redis up", up)

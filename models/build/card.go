@@ -13,8 +13,10 @@ import (
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/linear"
 	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/datasets"
 	"github.com/sieve-stream/sieve/models"
+	"github.com/sieve-stream/sieve/models/recipes"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
 )
@@ -45,7 +47,7 @@ func card(out, data, local, suite, peers string, built map[string]*linear.Model)
 		}
 	}
 	p("# Model card\n\n")
-	p("Written by `make models` from the recipes in `models/recipes.go`; do not edit by hand. ")
+	p("Written by `make models` from the recipes in `models/recipes/recipes.go`; do not edit by hand. ")
 	p("Every figure is on rows the model never trained or calibrated on: the `#test` part of the deterministic split ")
 	p("(`datasets.PartOf`: sha256 of the row id, 80/10/10), mapped as in training. The fastText peer figures come from ")
 	p("`scripts/compare-fasttext.sh` (Debian's fastText, trained on the same `#train` rows, 25 epochs, word bigrams, ")
@@ -56,7 +58,7 @@ func card(out, data, local, suite, peers string, built map[string]*linear.Model)
 	if err := defaults(&b, data, suite); err != nil {
 		return err
 	}
-	for _, r := range models.Recipes {
+	for _, r := range recipes.Recipes {
 		m := built[r.Name]
 		if m == nil {
 			var err error
@@ -71,7 +73,7 @@ func card(out, data, local, suite, peers string, built map[string]*linear.Model)
 	return os.WriteFile(out, []byte(b.String()), 0o644)
 }
 
-func modelSection(b *strings.Builder, r models.Recipe, m *linear.Model, data, local string, pr peer) error {
+func modelSection(b *strings.Builder, r recipes.Recipe, m *linear.Model, data, local string, pr peer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	d := m.Describe()
 	p("## %s (`%s`)\n\n%s\n\n", r.Name, d.ID(), r.Card.Summary)
@@ -249,7 +251,7 @@ func defaults(b *strings.Builder, data, suite string) error {
 	}
 	p("\n### Benign texts flagged and blocked\n\nThe default config (models, verdict cache, campaign signals, policy) over benign `#test` rows, each as a message without an author:\n\n")
 	p("| benign rows | rows | flagged | blocked |\n|---|---:|---:|---:|\n")
-	for _, src := range []models.Source{
+	for _, src := range []recipes.Source{
 		{Path: "review_sentiment/train.jsonl#test"},
 		{Path: "review_category/train.jsonl#test"},
 		{Path: "sms_spam/train.jsonl#test", BenignOnly: true},
@@ -282,7 +284,7 @@ func decide(cfg *config.Config, ex []classifiers.Example) (flagged, blocked int,
 		batch := ex[start:min(start+256, len(ex))]
 		items := make([]*pipeline.Item, len(batch))
 		for i, e := range batch {
-			items[i] = &pipeline.Item{ID: e.ID, Msg: &pipeline.Message{ID: e.ID, Text: e.Text}, Record: &pipeline.Record{}}
+			items[i] = &pipeline.Item{ID: e.ID, Msg: &contract.Message{ID: e.ID, Text: e.Text}, Record: &pipeline.Record{}}
 		}
 		for _, st := range stages {
 			if err := st.Process(ctx, items); err != nil {
@@ -290,10 +292,10 @@ func decide(cfg *config.Config, ex []classifiers.Example) (flagged, blocked int,
 			}
 		}
 		for _, it := range items {
-			if it.Decision != "" && it.Decision != pipeline.DecisionAllow {
+			if it.Decision != "" && it.Decision != contract.DecisionAllow {
 				flagged++
 			}
-			if it.Decision == pipeline.DecisionBlock {
+			if it.Decision == contract.DecisionBlock {
 				blocked++
 			}
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/models"
+	"github.com/sieve-stream/sieve/models/recipes"
 )
 
 func main() {
@@ -51,7 +52,7 @@ func main() {
 		}
 		return
 	}
-	for _, r := range models.Recipes {
+	for _, r := range recipes.Recipes {
 		if *only != "" && r.Name != *only {
 			continue
 		}
@@ -95,7 +96,7 @@ func fastTextData(dir, data, local string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	write := func(path string, srcs []models.Source, labels []string) error {
+	write := func(path string, srcs []recipes.Source, labels []string) error {
 		var b strings.Builder
 		for _, s := range srcs {
 			ex, err := s.Load(data, local)
@@ -118,7 +119,7 @@ func fastTextData(dir, data, local string) error {
 		}
 		return os.WriteFile(path, []byte(b.String()), 0o644)
 	}
-	for _, r := range models.Recipes {
+	for _, r := range recipes.Recipes {
 		labels := r.Options.Labels
 		if len(labels) == 0 {
 			m, err := models.Builtin(r.Name)

@@ -1,4 +1,7 @@
-package models
+// Package recipes says how each built-in model is trained: its sources, their
+// labels and the training options. `make models` (models/build) and the
+// reproducibility tests follow it; the runtime never imports it.
+package recipes
 
 import (
 	"fmt"

@@ -1,4 +1,8 @@
-package pipeline
+// Package contract is Sieve's outside contract in code (docs/contract.md):
+// the input message and its decoder, the verdict and its encoder, findings,
+// and the typed decisions and dead-letter reasons with their one severity
+// order. It imports nothing of Sieve's: every other package speaks it.
+package contract
 
 import (
 	"bytes"
@@ -10,15 +14,25 @@ import (
 	"unicode/utf8"
 )
 
-// Reason codes of the contract's dead letters (header sieve-error).
+// Reason is why a message became a dead letter (contract: header
+// sieve-error).
+type Reason string
+
+// Reason codes of the contract's dead letters.
 const (
-	ReasonInvalidJSON        = "invalid_json"
-	ReasonInvalidUTF8        = "invalid_utf8"
-	ReasonTooLarge           = "too_large"
-	ReasonEmpty              = "empty"
-	ReasonUnsupportedVersion = "unsupported_version"
-	ReasonStageFailed        = "stage_failed"
+	ReasonInvalidJSON        Reason = "invalid_json"
+	ReasonInvalidUTF8        Reason = "invalid_utf8"
+	ReasonTooLarge           Reason = "too_large"
+	ReasonEmpty              Reason = "empty"
+	ReasonUnsupportedVersion Reason = "unsupported_version"
+	ReasonStageFailed        Reason = "stage_failed"
+	// ReasonProduceFailed: the verdict could not be written, so the
+	// message went to the dead-letter topic instead.
+	ReasonProduceFailed Reason = "produce_failed"
 )
+
+// Reasons are the contract's dead-letter reasons.
+var Reasons = []Reason{ReasonInvalidJSON, ReasonInvalidUTF8, ReasonTooLarge, ReasonEmpty, ReasonUnsupportedVersion, ReasonStageFailed, ReasonProduceFailed}
 
 // MessageVersion is the version of the input and verdict formats this build
 // reads and writes.
@@ -75,11 +89,11 @@ func JoinTitle(title, text string) string {
 // DecodeError is why a record cannot become a Message. Code is one of the
 // Reason constants and becomes the dead letter's sieve-error header.
 type DecodeError struct {
-	Code   string
+	Code   Reason
 	Detail string
 }
 
-func (e *DecodeError) Error() string { return e.Code + ": " + e.Detail }
+func (e *DecodeError) Error() string { return string(e.Code) + ": " + e.Detail }
 
 // DecodeOptions bound what a record may hold.
 type DecodeOptions struct {
@@ -99,7 +113,7 @@ var DefaultDecodeOptions = DecodeOptions{MaxTextBytes: 64 << 10, MaxRecordBytes:
 // UTF-8 but not a JSON object is taken as {"text": value}.
 func DecodeMessage(value []byte, opts DecodeOptions) (*Message, error) {
 	var m Message
-	if err := decodeMessageInto(value, opts, &m); err != nil {
+	if err := DecodeMessageInto(value, opts, &m); err != nil {
 		return nil, err
 	}
 	return &m, nil
@@ -107,7 +121,7 @@ func DecodeMessage(value []byte, opts DecodeOptions) (*Message, error) {
 
 // decodeMessageInto is DecodeMessage into a Message the caller owns (the
 // engine's items embed theirs, saving an allocation per record).
-func decodeMessageInto(value []byte, opts DecodeOptions, m *Message) error {
+func DecodeMessageInto(value []byte, opts DecodeOptions, m *Message) error {
 	if opts.MaxRecordBytes > 0 && len(value) > opts.MaxRecordBytes {
 		return &DecodeError{ReasonTooLarge, fmt.Sprintf("record is %d bytes, over the limit of %d", len(value), opts.MaxRecordBytes)}
 	}

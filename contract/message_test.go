@@ -1,4 +1,4 @@
-package pipeline
+package contract
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ func TestDecodeMessage(t *testing.T) {
 	tests := []struct {
 		name  string
 		value string
-		code  string // "" means valid
+		code  Reason // "" means valid
 		want  Message
 	}{
 		{"contract example", `{"v": 1, "id": "m-1", "text": "win a free phone", "author": "u-42", "tenant": "acme",
@@ -313,7 +313,7 @@ func duplicateField(data []byte) string {
 func TestDuplicateFieldsAndBOM(t *testing.T) {
 	tests := []struct {
 		in      string
-		code    string // "" accepted
+		code    Reason // "" accepted
 		text    string
 		comment string
 	}{

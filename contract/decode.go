@@ -1,4 +1,4 @@
-package pipeline
+package contract
 
 import (
 	"encoding/binary"
