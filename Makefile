@@ -27,11 +27,11 @@ test:
 # Each fuzz target for a while (FUZZTIME=1m by default).
 FUZZTIME ?= 1m
 fuzz:
-	$(GO) test ./pipeline -run '^$$' -fuzz FuzzDecodeMessage -fuzztime $(FUZZTIME)
+	$(GO) test ./contract -run '^$$' -fuzz FuzzDecodeMessage -fuzztime $(FUZZTIME)
 	$(GO) test ./aggregate -run '^$$' -fuzz FuzzDecodeSnapshot -fuzztime $(FUZZTIME) -parallel 1
 	$(GO) test ./proxy -run '^$$' -fuzz FuzzSSE -fuzztime $(FUZZTIME)
 	$(GO) test ./proxy -run '^$$' -fuzz FuzzChatRequest -fuzztime $(FUZZTIME)
-	$(GO) test ./classifiers/textnorm -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/textnorm -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./pipeline ./classifiers

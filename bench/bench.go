@@ -409,3 +409,27 @@ func (o Options) generator(mix traffic.Mix, maxText int) interface{ Next() traff
 type postsNow struct{ p *traffic.Posts }
 
 func (p postsNow) Next() traffic.Message { return p.p.Next(time.Now()) }
+
+// Costly wraps a stage to burn per of CPU for each item before it runs, as
+// a heavier model (a transformer encoder) would; 0 leaves it as it is.
+func Costly(per time.Duration) func(pipeline.Stage) pipeline.Stage {
+	return func(st pipeline.Stage) pipeline.Stage {
+		if per <= 0 {
+			return st
+		}
+		return costly{st, per}
+	}
+}
+
+type costly struct {
+	pipeline.Stage
+	per time.Duration
+}
+
+func (c costly) Process(ctx context.Context, items []*pipeline.Item) error {
+	for range items {
+		for end := time.Now().Add(c.per); time.Now().Before(end); {
+		}
+	}
+	return c.Stage.Process(ctx, items)
+}

@@ -20,7 +20,8 @@ import (
 	"github.com/cespare/xxhash/v2"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/sieve-stream/sieve/classifiers/textnorm"
+	"github.com/sieve-stream/sieve/internal/resilience"
+	"github.com/sieve-stream/sieve/internal/textnorm"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -44,7 +45,7 @@ type Options struct {
 	BreakerCooldown  time.Duration
 	// Breaker, when set, is the store's breaker shared with its other
 	// users (redis.Client.Breaker); the two fields above are then unused.
-	Breaker *pipeline.Breaker
+	Breaker *resilience.Breaker
 	Metrics *Metrics
 	Logger  *slog.Logger
 }
@@ -91,7 +92,7 @@ type Stage struct {
 	inner pipeline.Stage
 	o     Options
 	lru   *lru.Cache[uint64, *entry]
-	br    *pipeline.Breaker
+	br    *resilience.Breaker
 	m     *Metrics
 	log   *slog.Logger
 
@@ -138,10 +139,10 @@ func New(inner pipeline.Stage, o Options) *Stage {
 	case o.Breaker != nil:
 		s.br = o.Breaker
 	default:
-		s.br = &pipeline.Breaker{Threshold: o.BreakerThreshold, Cooldown: o.BreakerCooldown, OnChange: func(_, to pipeline.BreakerState) {
-			if to == pipeline.BreakerOpen {
+		s.br = &resilience.Breaker{Threshold: o.BreakerThreshold, Cooldown: o.BreakerCooldown, OnChange: func(_, to resilience.BreakerState) {
+			if to == resilience.BreakerOpen {
 				s.log.Warn("redis unavailable; verdict cache carries on in-process only", "cooldown", o.BreakerCooldown)
-			} else if to == pipeline.BreakerClosed {
+			} else if to == resilience.BreakerClosed {
 				s.log.Info("redis is back; verdict cache uses it again")
 			}
 		}}

@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/connectors/redis"
-	"github.com/sieve-stream/sieve/connectors/redis/redistest"
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/redistest"
+	"github.com/sieve-stream/sieve/internal/resilience"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -158,7 +159,7 @@ func TestRedisDownCarriesOn(t *testing.T) {
 			t.Fatalf("a batch waited %s on a dead Redis", d)
 		}
 	}
-	if s.br.State() == pipeline.BreakerClosed {
+	if s.br.State() == resilience.BreakerClosed {
 		t.Fatal("breaker still closed with Redis down")
 	}
 	srv.Restart()
@@ -168,7 +169,7 @@ func TestRedisDownCarriesOn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if s.br.State() != pipeline.BreakerClosed {
+	if s.br.State() != resilience.BreakerClosed {
 		t.Fatalf("breaker %v after Redis came back", s.br.State())
 	}
 	if n := rc.DBSize(context.Background()).Val(); n == 0 {

@@ -9,7 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/sieve-stream/sieve/classifiers/textnorm"
+	"github.com/sieve-stream/sieve/internal/textnorm"
 	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/pipeline"
 )

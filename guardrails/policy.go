@@ -7,35 +7,55 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/models"
 	"gopkg.in/yaml.v3"
 )
 
+// Action is what a rail's hit does to the text.
+type Action string
+
 // Actions, least to most severe.
 const (
-	ActionAllow   = "allow"
-	ActionFlag    = "flag"
-	ActionMask    = "mask"
-	ActionRewrite = "rewrite"
-	ActionBlock   = "block"
+	ActionAllow   Action = "allow"
+	ActionFlag    Action = "flag"
+	ActionMask    Action = "mask"
+	ActionRewrite Action = "rewrite"
+	ActionBlock   Action = "block"
 )
 
-var severity = map[string]int{ActionAllow: 0, ActionFlag: 1, ActionMask: 2, ActionRewrite: 3, ActionBlock: 4}
+// Decision is the verdict's decision for a text the rails took this action
+// on: a mask or a rewrite changes the text, so both are a rewrite.
+func (a Action) Decision() contract.Decision {
+	switch a {
+	case ActionBlock:
+		return contract.DecisionBlock
+	case ActionMask, ActionRewrite:
+		return contract.DecisionRewrite
+	case ActionFlag:
+		return contract.DecisionFlag
+	}
+	return contract.DecisionAllow
+}
+
+// Actions are the rail actions, least severe first.
+var Actions = []Action{ActionAllow, ActionFlag, ActionMask, ActionRewrite, ActionBlock}
 
 // Severity orders actions, allow (and "") lowest: where checks disagree the
 // most severe wins.
-func Severity(action string) int { return severity[action] }
+func Severity(a Action) int { return max(slices.Index(Actions, a), 0) }
 
 // Check is one scanner of a rail, with its parameters and the action a hit
 // takes.
 type Check struct {
 	Scanner string `yaml:"scanner"` // pii, secrets, injection, urls, banned, length, gibberish, language, refusal, code, classifier
-	Action  string `yaml:"action"`
+	Action  Action `yaml:"action"`
 	// Labels limits the check to some of the scanner's labels: for pii,
 	// the entity types it acts on (labels: [email_address, phone_number]).
 	Labels []string `yaml:"labels"`
@@ -131,7 +151,7 @@ func (r *Rails) build(path string) error {
 }
 
 func (c *Check) build(path string) error {
-	if _, ok := severity[c.Action]; !ok {
+	if !slices.Contains(Actions, c.Action) {
 		return fmt.Errorf("%s.action: %q is not allow, flag, mask, rewrite or block", path, c.Action)
 	}
 	switch c.Scanner {
@@ -197,14 +217,14 @@ func (c *Check) build(path string) error {
 type Finding struct {
 	Scanner string
 	Label   string
-	Action  string
+	Action  Action
 	Span    Span
 }
 
 // Result is what a rail decided about a text.
 type Result struct {
 	// Action is the most severe action of the hits, allow when none.
-	Action   string
+	Action   Action
 	Findings []Finding
 	// Text is the text with the spans of mask hits replaced by typed
 	// placeholders (the text itself when nothing was masked).
@@ -256,7 +276,7 @@ func run(checks []Check, text string) Result {
 				continue
 			}
 			res.Findings = append(res.Findings, Finding{Scanner: c.Scanner, Label: s.Label, Action: c.Action, Span: s})
-			if severity[c.Action] > severity[res.Action] {
+			if Severity(c.Action) > Severity(res.Action) {
 				res.Action = c.Action
 			}
 			if c.Action == ActionMask {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/resilience"
 	"github.com/sourcegraph/conc/pool"
 )
 
@@ -34,7 +35,7 @@ type Options struct {
 
 	// MaxRetries is how often a batch is retried after a transient error.
 	MaxRetries int
-	Backoff    Backoff
+	Backoff    resilience.Backoff
 	// BreakerThreshold transient failures in a row open a stage's breaker
 	// for BreakerCooldown.
 	BreakerThreshold int
@@ -157,7 +158,7 @@ type Engine struct {
 	commitMu  sync.Mutex
 	committed map[Partition]int64
 
-	breakers []*Breaker
+	breakers []*resilience.Breaker
 	openMu   sync.Mutex
 	open     int // breakers open while PauseOnOpenBreaker
 
@@ -211,10 +212,10 @@ func New(src Source, sink Sink, opts Options) *Engine {
 		e.m.StageRetries.WithLabelValues(name)
 		e.m.StageFailures.WithLabelValues(name)
 		gauge := e.m.BreakerState.WithLabelValues(name)
-		e.breakers = append(e.breakers, &Breaker{
+		e.breakers = append(e.breakers, &resilience.Breaker{
 			Threshold: opts.BreakerThreshold,
 			Cooldown:  opts.BreakerCooldown,
-			OnChange: func(from, to BreakerState) {
+			OnChange: func(from, to resilience.BreakerState) {
 				gauge.Set(float64(to))
 				e.log.Warn("circuit breaker changed state", "stage", name, "from", from.String(), "to", to.String())
 				e.breakerChanged(from, to)
@@ -504,7 +505,7 @@ func alive(items []*Item) []*Item {
 }
 
 // runStage runs one stage over a batch with retries and its breaker.
-func (e *Engine) runStage(ctx context.Context, st Stage, br *Breaker, items []*Item) {
+func (e *Engine) runStage(ctx context.Context, st Stage, br *resilience.Breaker, items []*Item) {
 	name := st.Name()
 	for attempt := 0; ; {
 		if !br.Allow() {
@@ -571,20 +572,20 @@ func failAll(items []*Item, stage, detail string) {
 	}
 }
 
-func (e *Engine) breakerChanged(from, to BreakerState) {
+func (e *Engine) breakerChanged(from, to resilience.BreakerState) {
 	if !e.opts.PauseOnOpenBreaker {
 		return
 	}
 	e.openMu.Lock()
 	defer e.openMu.Unlock()
 	switch {
-	case from == BreakerClosed && to != BreakerClosed:
+	case from == resilience.BreakerClosed && to != resilience.BreakerClosed:
 		e.open++
 		if e.open == 1 {
 			e.m.Paused.Set(1)
 			e.src.Pause()
 		}
-	case from != BreakerClosed && to == BreakerClosed:
+	case from != resilience.BreakerClosed && to == resilience.BreakerClosed:
 		e.open--
 		if e.open == 0 {
 			e.m.Paused.Set(0)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/resilience"
 )
 
 // memSource is a finite in-memory Source for engine tests.
@@ -158,7 +159,7 @@ func TestEngineRetriesTransientErrors(t *testing.T) {
 		}
 		return nil
 	}}
-	e := New(src, sink, Options{Stages: []Stage{flaky}, MaxRetries: 5, Backoff: Backoff{Initial: time.Microsecond, Max: time.Millisecond},
+	e := New(src, sink, Options{Stages: []Stage{flaky}, MaxRetries: 5, Backoff: resilience.Backoff{Initial: time.Microsecond, Max: time.Millisecond},
 		BreakerThreshold: 1000})
 	if err := e.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -177,7 +178,7 @@ func TestEngineDeadLettersAfterRetries(t *testing.T) {
 	src := newMemSource(1, 50, func(p, i int) string { return "text" })
 	sink := &memSink{}
 	down := StageFunc{StageName: "down", Fn: func(context.Context, []*Item) error { return Transient(errors.New("connection refused")) }}
-	e := New(src, sink, Options{Stages: []Stage{down}, MaxRetries: 2, Backoff: Backoff{Initial: time.Microsecond, Max: time.Microsecond},
+	e := New(src, sink, Options{Stages: []Stage{down}, MaxRetries: 2, Backoff: resilience.Backoff{Initial: time.Microsecond, Max: time.Microsecond},
 		BreakerThreshold: 1000})
 	if err := e.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -206,7 +207,7 @@ func TestEnginePausesWhileBreakerOpen(t *testing.T) {
 		}
 		return nil
 	}}
-	e := New(src, sink, Options{Stages: []Stage{backend}, MaxRetries: 1, Backoff: Backoff{Initial: time.Microsecond, Max: time.Millisecond},
+	e := New(src, sink, Options{Stages: []Stage{backend}, MaxRetries: 1, Backoff: resilience.Backoff{Initial: time.Microsecond, Max: time.Millisecond},
 		BreakerThreshold: 3, BreakerCooldown: 20 * time.Millisecond, PauseOnOpenBreaker: true})
 	go func() {
 		time.Sleep(150 * time.Millisecond)

@@ -20,7 +20,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
-	"github.com/sieve-stream/sieve/generator/openaitest"
+	"github.com/sieve-stream/sieve/internal/openaitest"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/proxy"
 )

@@ -34,10 +34,10 @@ func (a AuditLog) Record(requestID, keyID, rail, _ string, res guardrails.Result
 // labels and offsets, not the matched values, so no personal data or key
 // leaves the proxy in an audit event.
 func AuditValue(requestID, keyID, rail string, res guardrails.Result) []byte {
-	v := &contract.Verdict{Decision: auditDecision(res.Action)}
+	v := &contract.Verdict{Decision: res.Action.Decision()}
 	for _, f := range res.Findings {
 		v.Findings = append(v.Findings, contract.Finding{Detector: "guardrails:" + f.Scanner, Signal: f.Label,
-			Detail: f.Action})
+			Detail: string(f.Action)})
 	}
 	b := contract.AppendVerdict(nil, requestID, nil, v, nil, 0, false)
 	// Add the proxy's fields to the verdict object (extend by adding).
@@ -49,18 +49,6 @@ func AuditValue(requestID, keyID, rail string, res guardrails.Result) []byte {
 	b = append(b, `,"rail":`...)
 	b = contract.AppendString(b, rail)
 	return append(b, '}')
-}
-
-func auditDecision(action string) contract.Decision {
-	switch action {
-	case guardrails.ActionBlock:
-		return contract.DecisionBlock
-	case guardrails.ActionMask, guardrails.ActionRewrite:
-		return contract.DecisionRewrite
-	case guardrails.ActionFlag:
-		return contract.DecisionFlag
-	}
-	return contract.DecisionAllow
 }
 
 // Metrics are the proxy's collectors.

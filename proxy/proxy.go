@@ -27,7 +27,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/guardrails"
-	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/internal/resilience"
 )
 
 // Config is the proxy section of sieve.yaml.
@@ -107,9 +107,9 @@ type Server struct {
 	// breaker opens on connection failures, which are the upstream's for
 	// everyone; tenants holds one breaker per key for its 5xx answers, so
 	// one tenant's failing requests cannot shut out the others.
-	breaker   *pipeline.Breaker
+	breaker   *resilience.Breaker
 	tenantsMu sync.Mutex
-	tenants   map[string]*pipeline.Breaker
+	tenants   map[string]*resilience.Breaker
 	http      *http.Client
 	keys      map[string]Key
 	log       *slog.Logger
@@ -180,8 +180,8 @@ func New(cfg Config, o Options) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, rails: o.Rails, moderators: o.Moderators, limiter: o.Limiter, auditor: o.Auditor, m: o.Metrics, log: o.Logger,
 		http: &http.Client{Timeout: cfg.Upstream.Timeout}, keys: map[string]Key{}, mux: http.NewServeMux()}
-	s.tenants = map[string]*pipeline.Breaker{}
-	s.breaker = &pipeline.Breaker{Threshold: 5, Cooldown: 5 * time.Second, OnChange: func(_, to pipeline.BreakerState) {
+	s.tenants = map[string]*resilience.Breaker{}
+	s.breaker = &resilience.Breaker{Threshold: 5, Cooldown: 5 * time.Second, OnChange: func(_, to resilience.BreakerState) {
 		s.log.Warn("upstream breaker changed state", "state", to.String())
 	}}
 	for i, k := range cfg.Keys {
@@ -467,7 +467,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, resp *http.Response) {
 }
 
 // tenantBreaker is the breaker of one key's upstream answers.
-func (s *Server) tenantBreaker(tenant string) *pipeline.Breaker {
+func (s *Server) tenantBreaker(tenant string) *resilience.Breaker {
 	s.tenantsMu.Lock()
 	defer s.tenantsMu.Unlock()
 	b := s.tenants[tenant]
@@ -475,7 +475,7 @@ func (s *Server) tenantBreaker(tenant string) *pipeline.Breaker {
 		if len(s.tenants) > 10_000 {
 			clear(s.tenants) // keys come from the config; bound it anyway
 		}
-		b = &pipeline.Breaker{Threshold: 5, Cooldown: 5 * time.Second, OnChange: func(_, to pipeline.BreakerState) {
+		b = &resilience.Breaker{Threshold: 5, Cooldown: 5 * time.Second, OnChange: func(_, to resilience.BreakerState) {
 			s.log.Warn("upstream breaker of a key changed state", "key", tenant, "state", to.String())
 		}}
 		s.tenants[tenant] = b

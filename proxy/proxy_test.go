@@ -14,7 +14,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/sieve-stream/sieve/classifiers"
-	"github.com/sieve-stream/sieve/generator/openaitest"
+	"github.com/sieve-stream/sieve/internal/openaitest"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/models"
 )

@@ -1,4 +1,4 @@
-// Writes the byte-level BPE goldens (classifiers/tokenizer/testdata/gpt2.golden.jsonl)
+// Writes the byte-level BPE goldens (internal/tokenizer/testdata/gpt2.golden.jsonl)
 // with an independent implementation of OpenAI's GPT-2 encoder (the npm
 // package gpt-3-encoder, a port of encoder.py, whose ids equal Hugging Face's
 // GPT2Tokenizer's). Run: node scripts/golden-gpt2.js .cache/npm/gpt-3-encoder

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/connectors/redis"
-	"github.com/sieve-stream/sieve/connectors/redis/redistest"
+	"github.com/sieve-stream/sieve/internal/redistest"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sieve-stream/sieve/aggregate"
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/resilience"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/cache"
@@ -150,10 +151,10 @@ type StageOptions struct {
 	// OnGuardrails, when set, receives the rail engine built from
 	// guardrails.policy, so that the caller can reload it.
 	OnGuardrails func(*guardrails.Engine)
-	// CostPerText adds this much CPU work per scored text to the classify
-	// stage: `sieve bench --encoder-cost` uses it to stand in for a
-	// transformer encoder when measuring what the cache saves.
-	CostPerText time.Duration
+	// WrapClassify, when set, wraps the classify stage inside the verdict
+	// cache: `sieve bench --encoder-cost` adds CPU work per text with it
+	// (bench.Costly) to stand in for a transformer encoder.
+	WrapClassify func(pipeline.Stage) pipeline.Stage
 }
 
 // Stages builds the stages the config names, with metrics unregistered.
@@ -187,8 +188,8 @@ func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
 		redis.Watch(o.Registry, rc, o.Logger)
 	}
 	var classify pipeline.Stage = cls
-	if o.CostPerText > 0 {
-		classify = costly{classify, o.CostPerText}
+	if o.WrapClassify != nil {
+		classify = o.WrapClassify(classify)
 	}
 	if cfg.Cache.Enabled {
 		co := cache.Options{Version: modelSetVersion(cls, cfg), LRUSize: cfg.Cache.LRUSize, TTL: cfg.Cache.TTL,
@@ -296,7 +297,7 @@ func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metr
 		DeadLetterTopic:    cfg.Kafka.Topics.DeadLetters,
 		Decode:             contract.DecodeOptions{MaxTextBytes: p.MaxTextBytes, MaxRecordBytes: p.MaxRecordBytes, KeepUnknown: p.KeepUnknown},
 		MaxRetries:         p.Retries,
-		Backoff:            pipeline.Backoff{Initial: p.BackoffInitial, Max: p.BackoffMax},
+		Backoff:            resilience.Backoff{Initial: p.BackoffInitial, Max: p.BackoffMax},
 		BreakerThreshold:   p.Breaker.Threshold,
 		BreakerCooldown:    p.Breaker.Cooldown,
 		PauseOnOpenBreaker: *p.Breaker.PauseConsumption,
@@ -362,6 +363,7 @@ func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
 	src, err := kafka.NewSource(&cfg.Kafka, o.Brokers, kafka.SourceOptions{
 		ExactlyOnce: cfg.Delivery == config.ExactlyOnce,
 		Logger:      o.Logger,
+		Metrics:     kafka.NewMetrics(o.Registry),
 		Extra:       extra,
 	})
 	if err != nil {
@@ -536,20 +538,6 @@ func ensureRoutedTopics(cfg *config.Config, brokers []string, topics []string) e
 		need["routes (topic "+t+")"] = t
 	}
 	return missingTopics(cfg, have, need)
-}
-
-// costly burns CPU per item before its inner stage, like a heavier model.
-type costly struct {
-	pipeline.Stage
-	per time.Duration
-}
-
-func (c costly) Process(ctx context.Context, items []*pipeline.Item) error {
-	for range items {
-		for end := time.Now().Add(c.per); time.Now().Before(end); {
-		}
-	}
-	return c.Stage.Process(ctx, items)
 }
 
 // mediaStage builds the synthetic-media detectors; they run before the

@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/sieve-stream/sieve/classifiers/textnorm"
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/resilience"
+	"github.com/sieve-stream/sieve/internal/textnorm"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -77,7 +78,7 @@ type Options struct {
 	Fallback Store
 	// Breaker, when set, is Store's breaker shared with its other users
 	// (redis.Client.Breaker); nil: the stage keeps one of its own.
-	Breaker  *pipeline.Breaker
+	Breaker  *resilience.Breaker
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 }
@@ -85,7 +86,7 @@ type Options struct {
 // Stage adds campaign findings and author signals to items.
 type Stage struct {
 	o     Options
-	br    *pipeline.Breaker
+	br    *resilience.Breaker
 	sizes prometheus.Histogram
 }
 
@@ -119,7 +120,7 @@ func New(o Options) *Stage {
 	}
 	s.br = o.Breaker
 	if s.br == nil {
-		s.br = &pipeline.Breaker{Threshold: 3, Cooldown: 2 * time.Second, OnChange: func(_, to pipeline.BreakerState) {
+		s.br = &resilience.Breaker{Threshold: 3, Cooldown: 2 * time.Second, OnChange: func(_, to resilience.BreakerState) {
 			s.o.Logger.Warn("campaign signals store changed state", "state", to.String())
 		}}
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
-	"github.com/sieve-stream/sieve/classifiers/tokenizer"
+	"github.com/sieve-stream/sieve/internal/tokenizer"
 )
 
 // BagOptions train a small neural text classifier that exports as a

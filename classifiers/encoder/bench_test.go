@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
-	"github.com/sieve-stream/sieve/classifiers/tokenizer"
+	"github.com/sieve-stream/sieve/internal/tokenizer"
 )
 
 // benchModel writes a BERT-shaped model of the given size.
@@ -21,7 +21,7 @@ func benchModel(b *testing.B, shape onnxmodel.BERTShape) string {
 	}
 	dir := b.TempDir()
 	must(b, os.WriteFile(filepath.Join(dir, "model.onnx"), onnxmodel.BERTEncoder(21, shape, 2, 7), 0o644))
-	tj, err := os.ReadFile("../tokenizer/testdata/bert-tiny-tokenizer.json")
+	tj, err := os.ReadFile("../../internal/tokenizer/testdata/bert-tiny-tokenizer.json")
 	must(b, err)
 	must(b, os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644))
 	must(b, os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"id2label": {"0": "ok", "1": "bad"}, "max_position_embeddings": 512}`), 0o644))

@@ -17,7 +17,7 @@ import (
 	"sync"
 
 	"github.com/sieve-stream/sieve/classifiers"
-	"github.com/sieve-stream/sieve/classifiers/tokenizer"
+	"github.com/sieve-stream/sieve/internal/tokenizer"
 	ort "github.com/yalue/onnxruntime_go"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
-	"github.com/sieve-stream/sieve/classifiers/tokenizer"
+	"github.com/sieve-stream/sieve/internal/tokenizer"
 )
 
 // tinyModel writes a Hugging Face-style model directory: a mean-pooling
@@ -32,7 +32,7 @@ func tinyModel(t testing.TB, labels int) (dir string, emb, w, b []float32, dim i
 	emb, w, b = rnd(vocab*dim), rnd(dim*labels), rnd(labels)
 	dir = t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dir, "model.onnx"), onnxmodel.MeanPoolClassifier(emb, vocab, dim, w, b, labels), 0o644))
-	tj, err := os.ReadFile("../tokenizer/testdata/bert-tiny-tokenizer.json")
+	tj, err := os.ReadFile("../../internal/tokenizer/testdata/bert-tiny-tokenizer.json")
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644))
 	cfg := `{"id2label": {"0": "negative", "1": "positive"}, "problem_type": "single_label_classification", "max_position_embeddings": 16}`

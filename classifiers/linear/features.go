@@ -8,7 +8,7 @@ package linear
 import (
 	"math"
 
-	"github.com/sieve-stream/sieve/classifiers/textnorm"
+	"github.com/sieve-stream/sieve/internal/textnorm"
 )
 
 // FNV-1a, seeded per feature kind so that a word and a character n-gram

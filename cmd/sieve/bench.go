@@ -130,7 +130,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		off := *cfg
 		off.Cache.Enabled = false
-		offStages, err := service.StagesWith(&off, service.StageOptions{CostPerText: *encoderCost})
+		offStages, err := service.StagesWith(&off, service.StageOptions{WrapClassify: bench.Costly(*encoderCost)})
 		if err != nil {
 			return usageError{err}
 		}
@@ -143,7 +143,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg.Cache.Enabled = true
-		if stages, err = service.StagesWith(cfg, service.StageOptions{CostPerText: *encoderCost}); err != nil {
+		if stages, err = service.StagesWith(cfg, service.StageOptions{WrapClassify: bench.Costly(*encoderCost)}); err != nil {
 			return usageError{err}
 		}
 		opts.Stages = stages

@@ -12,7 +12,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/linear"
-	"github.com/sieve-stream/sieve/classifiers/plots"
+	"github.com/sieve-stream/sieve/internal/plots"
 	"github.com/sieve-stream/sieve/datasets"
 	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/guardrails"

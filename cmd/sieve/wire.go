@@ -14,9 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/config"
-	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/pipeline"
-	"github.com/sieve-stream/sieve/telemetry"
+	"github.com/sieve-stream/sieve/internal/telemetry"
 )
 
 // loadConfig loads path, or the defaults when path is empty. A bad config
@@ -62,7 +61,6 @@ type observability struct {
 func observe(cfg *config.Config, logOut io.Writer) (*observability, error) {
 	o := &observability{log: telemetry.NewLogger(logOut, cfg.Log.Format, cfg.Log.Level), reg: telemetry.NewRegistry()}
 	o.metrics = pipeline.NewMetrics(o.reg)
-	o.reg.MustRegister(kafka.Lag)
 	if cfg.HTTP.Addr != "" {
 		s, err := telemetry.Listen(cfg.HTTP.Addr, o.reg)
 		if err != nil {

@@ -18,11 +18,31 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Lag is the per-partition consumer lag gauge.
-var Lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-	Name: "sieve_consumer_lag",
-	Help: "Records between the partition's high watermark and the last record Sieve took.",
-}, []string{"topic", "partition"})
+// Metrics are the connector's collectors.
+type Metrics struct {
+	// Lag is the per-partition consumer lag.
+	Lag *prometheus.GaugeVec
+}
+
+// NewMetrics creates the collectors and registers them on reg (nil: not
+// registered). A registry that already has them (a second member in one
+// process) lends its own, so every member reports into the same series.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sieve_consumer_lag",
+		Help: "Records between the partition's high watermark and the last record Sieve took.",
+	}, []string{"topic", "partition"})}
+	if reg != nil {
+		if err := reg.Register(m.Lag); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				panic(err)
+			}
+			m.Lag = are.ExistingCollector.(*prometheus.GaugeVec)
+		}
+	}
+	return m
+}
 
 // SourceOptions configure a group Source beyond Config.
 type SourceOptions struct {
@@ -30,6 +50,7 @@ type SourceOptions struct {
 	// commit in one Kafka transaction.
 	ExactlyOnce bool
 	Logger      *slog.Logger
+	Metrics     *Metrics // nil: not registered
 	// Extra options, appended last (tests tune timeouts with them).
 	Extra []kgo.Opt
 }
@@ -50,6 +71,7 @@ type Source struct {
 	// the aborted transaction settles their records and only state kept
 	// per partition must go.
 	forgetter atomic.Pointer[pipeline.StateForgetter]
+	m         *Metrics
 	lagMu     sync.Mutex
 	lag       map[pipeline.Partition]prometheus.Gauge
 	closed    atomic.Bool
@@ -61,7 +83,10 @@ func NewSource(cfg *Config, brokers []string, o SourceOptions) (*Source, error) 
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Source{cfg: cfg, log: o.Logger, max: cfg.MaxPollRecords, lag: make(map[pipeline.Partition]prometheus.Gauge)}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	s := &Source{cfg: cfg, log: o.Logger, max: cfg.MaxPollRecords, m: o.Metrics, lag: make(map[pipeline.Partition]prometheus.Gauge)}
 	opts, err := ClientOptions(cfg, brokers)
 	if err != nil {
 		return nil, err
@@ -224,7 +249,7 @@ func (s *Source) lagGauge(p pipeline.Partition) prometheus.Gauge {
 	defer s.lagMu.Unlock()
 	g := s.lag[p]
 	if g == nil {
-		g = Lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition)))
+		g = s.m.Lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition)))
 		s.lag[p] = g
 	}
 	return g
@@ -236,7 +261,7 @@ func (s *Source) forgetLag(m map[string][]int32) {
 	for t, ps := range m {
 		for _, p := range ps {
 			delete(s.lag, pipeline.Partition{Topic: t, Partition: p})
-			Lag.DeleteLabelValues(t, strconv.Itoa(int(p)))
+			s.m.Lag.DeleteLabelValues(t, strconv.Itoa(int(p)))
 		}
 	}
 }

@@ -11,8 +11,9 @@ import (
 
 	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/connectors/redis"
-	"github.com/sieve-stream/sieve/connectors/redis/redistest"
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/redistest"
+	"github.com/sieve-stream/sieve/internal/resilience"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/signals"
 )
@@ -72,7 +73,7 @@ func TestOneBreakerForEveryRedisUser(t *testing.T) {
 	redis.Watch(reg, rc, nil)
 	var changes []string
 	watch := rc.Breaker().OnChange
-	rc.Breaker().OnChange = func(from, to pipeline.BreakerState) {
+	rc.Breaker().OnChange = func(from, to resilience.BreakerState) {
 		changes = append(changes, to.String())
 		watch(from, to)
 	}

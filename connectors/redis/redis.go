@@ -16,8 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/internal/resilience"
 )
 
 // Config is the redis section of sieve.yaml. With no Addrs, Sieve runs
@@ -84,7 +83,7 @@ type Client struct {
 	goredis.UniversalClient
 	Prefix  string
 	Timeout time.Duration
-	br      *pipeline.Breaker
+	br      *resilience.Breaker
 }
 
 // Breaker is the one circuit breaker of this Redis, shared by every user of
@@ -93,7 +92,7 @@ type Client struct {
 // what they all do. It closes again after three good calls in a row, and
 // its cooldown doubles (to 30s) while trials keep failing, so a Redis that
 // is still loading its data does not make it flap.
-func (c *Client) Breaker() *pipeline.Breaker { return c.br }
+func (c *Client) Breaker() *resilience.Breaker { return c.br }
 
 // Watch registers sieve_redis_up on reg and logs the breaker's changes.
 // With c nil (no Redis configured) the gauge stays 0. Call it once, before
@@ -111,12 +110,12 @@ func Watch(reg prometheus.Registerer, c *Client, log *slog.Logger) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	up.Set(1)
-	c.br.OnChange = func(_, to pipeline.BreakerState) {
+	c.br.OnChange = func(_, to resilience.BreakerState) {
 		switch to {
-		case pipeline.BreakerClosed:
+		case resilience.BreakerClosed:
 			up.Set(1)
 			log.Info("redis is back; the verdict cache and campaign signals use it again")
-		case pipeline.BreakerOpen:
+		case resilience.BreakerOpen:
 			up.Set(0)
 			log.Warn("redis unavailable; the verdict cache and campaign signals carry on in-process")
 		default:
@@ -149,7 +148,7 @@ func New(c Config) (*Client, error) {
 		o.TLSConfig = tc
 	}
 	return &Client{UniversalClient: goredis.NewUniversalClient(o), Prefix: c.Prefix, Timeout: c.Timeout,
-		br: &pipeline.Breaker{Threshold: 3, Cooldown: 2 * time.Second, Successes: 3, MaxCooldown: 30 * time.Second}}, nil
+		br: &resilience.Breaker{Threshold: 3, Cooldown: 2 * time.Second, Successes: 3, MaxCooldown: 30 * time.Second}}, nil
 }
 
 // GetMulti reads keys in one round trip (a pipeline of GETs, which, unlike

@@ -1,4 +1,6 @@
-package pipeline
+// Package resilience holds the circuit breaker and the backoff that the
+// engine, the proxy and the Redis users share.
+package resilience
 
 import (
 	"math/rand/v2"
