@@ -1,7 +1,11 @@
-// Package pipeline holds the envelope that travels through Sieve (Item), the
-// batch-shaped Stage contract, the micro-batcher, per-partition ordering,
-// acknowledgements and offset commits. It knows interfaces, never vendors:
-// Kafka, files and stdin are Sources and Sinks implemented in connectors/.
+// Package pipeline is Sieve's engine: the Item that travels through it, the
+// batch-shaped Stage contract, the micro-batcher, per-partition ordering
+// (lanes), acknowledgements, offset commits, transactions and rebalances.
+// It knows interfaces, never vendors: Kafka, files and stdin are Sources
+// and Sinks implemented in connectors/; what a message and a verdict are is
+// the contract package's. Files by concern: engine.go (lifecycle),
+// options.go, runner.go (stages), ack.go, commit.go, transaction.go,
+// rebalance.go.
 package pipeline
 
 import (

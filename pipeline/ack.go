@@ -1,0 +1,115 @@
+package pipeline
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sieve-stream/sieve/contract"
+)
+
+// encode builds the item's outputs: its verdict and extras, or its dead
+// letter.
+func (e *Engine) encode(it *Item, now time.Time) {
+	if it.Err != nil {
+		e.m.DeadLetters.WithLabelValues(string(it.Err.Code)).Inc()
+		it.outBuf[0] = e.opts.DeadLetter(it)
+		it.outputs = it.outBuf[:1]
+	} else {
+		v := AppendVerdict(make([]byte, 0, 256), it, now.Sub(it.received), e.opts.Decode.KeepUnknown)
+		it.outBuf[0] = Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v}
+		it.outputs = append(it.outBuf[:1], it.Extra...)
+		for i := 1; i < len(it.outputs); i++ {
+			if it.outputs[i].SameAsVerdict {
+				it.outputs[i].Value = v
+			}
+		}
+	}
+}
+
+// release hands items, in their lane's offset order, to the sink.
+func (e *Engine) release(items []*Item) {
+	for _, f := range e.opts.Folders {
+		if out := f.Fold(items[0].lane.part, items); len(out) > 0 {
+			items[0].outputs = append(items[0].outputs, out...)
+		}
+	}
+	for _, it := range items {
+		it.pending = int32(len(it.outputs))
+		for i := range it.outputs {
+			out := &it.outputs[i]
+			out.eng, out.item = e, it
+			e.sink.Produce(e.prodCtx, out)
+		}
+	}
+}
+
+func (e *Engine) acked(it *Item, out *Output, err error) {
+	if err != nil {
+		if it.Err != nil || e.killed.Load() || e.prodCtx.Err() != nil {
+			e.fatal(fmt.Errorf("produce to %s for %s: %w", out.Topic, it.Record.Position, err))
+			return
+		}
+		// The verdict could not be written (too large for the broker, topic
+		// gone): the record still must not be lost, so it becomes a dead letter.
+		e.log.Warn("could not produce output, dead-lettering the record", "topic", out.Topic, "source", it.Record.Position.String(), "err", err)
+		it.Fail("produce", contract.ReasonProduceFailed, fmt.Sprintf("producing to %s failed: %v", out.Topic, err))
+		e.m.DeadLetters.WithLabelValues(string(contract.ReasonProduceFailed)).Inc()
+		dl := e.opts.DeadLetter(it)
+		dl.eng, dl.item = e, it
+		e.sink.Produce(e.prodCtx, &dl)
+		return
+	}
+	e.counter(&e.outCounters, e.m.RecordsOut, out.Topic).Inc()
+	if atomic.AddInt32(&it.pending, -1) != 0 {
+		return
+	}
+	e.observe(it)
+	it.lane.ack(it)
+	e.inFlight.Add(-1)
+	<-e.slots
+}
+
+func (e *Engine) observe(it *Item) {
+	if it.Err == nil {
+		now := time.Now()
+		e.m.Processing.Observe(now.Sub(it.received).Seconds())
+		if ts := it.Record.Timestamp; !ts.IsZero() {
+			e.m.EndToEnd.Observe(now.Sub(ts).Seconds())
+		}
+		d := it.Decision
+		if d == "" {
+			d = contract.DecisionAllow
+		}
+		e.counter(&e.decisionCounters, e.m.Decisions, string(d)).Inc()
+		for _, f := range it.Flags {
+			e.counter(&e.flagCounters, e.m.Flags, f).Inc()
+		}
+		for _, s := range it.Scores {
+			e.observer(s.Label).Observe(s.Score)
+		}
+	}
+	if e.opts.OnDone != nil {
+		e.opts.OnDone(it)
+	}
+}
+
+func (e *Engine) counter(cache *sync.Map, vec *prometheus.CounterVec, topic string) prometheus.Counter {
+	if c, ok := cache.Load(topic); ok {
+		return c.(prometheus.Counter)
+	}
+	c := vec.WithLabelValues(topic)
+	cache.Store(topic, c)
+	return c
+}
+
+func (e *Engine) observer(label string) prometheus.Observer {
+	if o, ok := e.scoreObservers.Load(label); ok {
+		return o.(prometheus.Observer)
+	}
+	o := e.m.LabelScore.WithLabelValues(label)
+	e.scoreObservers.Store(label, o)
+	return o
+}
