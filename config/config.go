@@ -3,20 +3,22 @@
 package config
 
 import (
+	// Every classifier type Sieve ships, so that a sieve.yaml can name any.
+	_ "github.com/sieve-stream/sieve/classifiers/all"
+
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/sieve-stream/sieve/aggregate"
 	"io"
 	"net/netip"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/sieve-stream/sieve/aggregate"
+	"github.com/sieve-stream/sieve/models"
+
 	"github.com/sieve-stream/sieve/classifiers"
-	"github.com/sieve-stream/sieve/classifiers/cascade"
-	"github.com/sieve-stream/sieve/classifiers/encoder"
-	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/generator"
@@ -35,17 +37,17 @@ const (
 // Config is sieve.yaml.
 type Config struct {
 	// Delivery is at_least_once (default) or exactly_once.
-	Delivery    string             `yaml:"delivery"`
-	Kafka       kafka.Config       `yaml:"kafka"`
-	Pipeline    Pipeline           `yaml:"pipeline"`
-	Classifiers []ClassifierConfig `yaml:"classifiers"`
-	Policy      policy.Config      `yaml:"policy"`
-	Redis       redis.Config       `yaml:"redis"`
-	Cache       Cache              `yaml:"cache"`
-	Signals     Signals            `yaml:"signals"`
-	Rewrite     Rewrite            `yaml:"rewrite"`
-	Guardrails  Guardrails         `yaml:"guardrails"`
-	Media       Media              `yaml:"media"`
+	Delivery    string               `yaml:"delivery"`
+	Kafka       kafka.Config         `yaml:"kafka"`
+	Pipeline    Pipeline             `yaml:"pipeline"`
+	Classifiers []classifiers.Config `yaml:"classifiers"`
+	Policy      policy.Config        `yaml:"policy"`
+	Redis       redis.Config         `yaml:"redis"`
+	Cache       Cache                `yaml:"cache"`
+	Signals     Signals              `yaml:"signals"`
+	Rewrite     Rewrite              `yaml:"rewrite"`
+	Guardrails  Guardrails           `yaml:"guardrails"`
+	Media       Media                `yaml:"media"`
 	// Routes send copies of verdicts or messages to topics chosen per
 	// message (route.Config).
 	Routes []route.Config `yaml:"routes"`
@@ -96,46 +98,14 @@ type Breaker struct {
 	PauseConsumption *bool `yaml:"pause_consumption"`
 }
 
-// ClassifierConfig selects one classifier.
-type ClassifierConfig struct {
-	// Type is linear (a trained model), rules (the keyword/regex baseline)
-	// or nop (scores nothing).
-	Type string `yaml:"type"`
-	// Builtin names a model shipped in the binary (moderation, spam,
-	// injection, toxicity, sentiment, review_category); Model is the path of a model file from
-	// sieve train. One of them, for type linear.
-	Builtin string                   `yaml:"builtin"`
-	Model   string                   `yaml:"model"`
-	Rules   *classifiers.RulesConfig `yaml:"rules"`
-	// Window and Stride, for type linear: a text longer than Window words
-	// is scored as windows of Window words every Stride words, each label
-	// at its highest over them (default 32 and 16; -1 scores the whole
-	// text at once).
-	Window int `yaml:"window"`
-	Stride int `yaml:"stride"`
-	// Remote is a model on a KServe v2 inference server (Triton, KServe,
-	// MLServer, sieve serve-model), for type remote.
-	Remote *remote.Config `yaml:"remote"`
-	// ONNX is a Hugging Face export (model.onnx, tokenizer.json,
-	// config.json) run on ONNX Runtime, for type onnx.
-	ONNX *encoder.Config `yaml:"onnx"`
-	// Steps, for type cascade: classifiers for the same labels, cheapest
-	// first; a text goes on while a score lies in Band (or Bands[label]).
-	Steps []ClassifierConfig      `yaml:"steps"`
-	Band  *cascade.Band           `yaml:"band"`
-	Bands map[string]cascade.Band `yaml:"bands"`
-	// Categories makes a multi-class model (an ONNX export or remote model
-	// of a user's taxonomy) a categories model: verdicts name its most
-	// probable label, "other" below AbstainBelow, and its labels never
-	// flag. Built-in and trained categories models carry this themselves.
-	Categories   bool    `yaml:"categories"`
-	AbstainBelow float64 `yaml:"abstain_below"`
-}
-
 // DefaultClassifiers are the built-in models used when the config names
 // none: the moderation taxonomy, spam and prompt attacks. The older
 // toxicity model (Davidson's hate_speech and offensive_language) is opt-in.
-var DefaultClassifiers = []ClassifierConfig{{Type: "linear", Builtin: "moderation"}, {Type: "linear", Builtin: "spam"}, {Type: "linear", Builtin: "injection"}}
+var DefaultClassifiers = []classifiers.Config{
+	{Type: "linear", Spec: &models.LinearType{Builtin: "moderation"}},
+	{Type: "linear", Spec: &models.LinearType{Builtin: "spam"}},
+	{Type: "linear", Spec: &models.LinearType{Builtin: "injection"}},
+}
 
 // Cache configures the verdict cache (an in-process LRU, with Redis behind
 // it when redis.addrs is set).
@@ -313,13 +283,13 @@ func (c *Config) EnsureDefaults() {
 		p.ShutdownTimeout = 30 * time.Second
 	}
 	if len(c.Classifiers) == 0 {
-		c.Classifiers = append([]ClassifierConfig(nil), DefaultClassifiers...)
+		for _, d := range DefaultClassifiers {
+			l := *d.Spec.(*models.LinearType)
+			c.Classifiers = append(c.Classifiers, classifiers.Config{Type: d.Type, Spec: &l})
+		}
 	}
 	for i := range c.Classifiers {
-		if c.Classifiers[i].Type == "rules" && c.Classifiers[i].Rules == nil {
-			r := classifiers.DefaultRules
-			c.Classifiers[i].Rules = &r
-		}
+		c.Classifiers[i].EnsureDefaults()
 	}
 	if c.Policy.Rules == nil && c.Policy.Thresholds == nil {
 		c.Policy = policy.Default
@@ -383,47 +353,9 @@ func (c *Config) Validate() error {
 	if p.MaxTextBytes > p.MaxRecordBytes {
 		return fmt.Errorf("pipeline.max_text_bytes: %d is over pipeline.max_record_bytes %d", p.MaxTextBytes, p.MaxRecordBytes)
 	}
-	for i, cc := range c.Classifiers {
-		switch cc.Type {
-		case "rules":
-			if _, err := classifiers.NewRules(*cc.Rules); err != nil {
-				return fmt.Errorf("classifiers[%d].rules.%w", i, err)
-			}
-		case "linear":
-			if (cc.Builtin == "") == (cc.Model == "") {
-				return fmt.Errorf("classifiers[%d]: type linear needs exactly one of builtin and model", i)
-			}
-			if cc.Window < -1 || cc.Window == 1 {
-				return fmt.Errorf("classifiers[%d].window: %d is not -1 (whole text) or at least 2 words", i, cc.Window)
-			}
-			if cc.Stride < 0 || (cc.Window > 0 && cc.Stride > cc.Window) {
-				return fmt.Errorf("classifiers[%d].stride: %d is not between 1 and the window", i, cc.Stride)
-			}
-		case "remote":
-			if cc.Remote == nil || cc.Remote.URL == "" || cc.Remote.Model == "" {
-				return fmt.Errorf("classifiers[%d].remote: url and model are required for type remote", i)
-			}
-		case "onnx":
-			if cc.ONNX == nil || cc.ONNX.Dir == "" {
-				return fmt.Errorf("classifiers[%d].onnx.dir: required for type onnx", i)
-			}
-			switch cc.ONNX.Padding {
-			case "", encoder.PadBuckets, encoder.PadBatch, encoder.PadMax:
-			default:
-				return fmt.Errorf("classifiers[%d].onnx.padding: %q is not buckets, batch or max", i, cc.ONNX.Padding)
-			}
-		case "cascade":
-			if len(cc.Steps) < 2 {
-				return fmt.Errorf("classifiers[%d].steps: a cascade needs at least two", i)
-			}
-			for j, st := range cc.Steps {
-				if st.Type == "cascade" || st.Type == "nop" || st.Type == "" {
-					return fmt.Errorf("classifiers[%d].steps[%d].type: %q cannot be a cascade step", i, j, st.Type)
-				}
-			}
-		case "nop":
-		default:
-			return fmt.Errorf("classifiers[%d].type: %q is not linear, rules, remote, onnx, cascade or nop", i, cc.Type)
+	for i := range c.Classifiers {
+		if err := c.Classifiers[i].Validate(); err != nil {
+			return fmt.Errorf("classifiers[%d].%w", i, err)
 		}
 	}
 	if err := c.Policy.Validate(); err != nil {

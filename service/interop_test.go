@@ -8,7 +8,7 @@ import (
 	"time"
 
 	segkafka "github.com/segmentio/kafka-go"
-	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/policy"
 	"github.com/sieve-stream/sieve/service"
 )
@@ -20,7 +20,7 @@ func TestInteropWithKafkaGo(t *testing.T) {
 	brokers := startBroker(t)
 	cfg := testConfig(t, brokers, 3)
 	// The rule baseline makes the expected labels exact.
-	cfg.Classifiers = []config.ClassifierConfig{{Type: "rules"}}
+	cfg.Classifiers = []classifiers.Config{{Type: "rules"}}
 	cfg.Policy = policy.Default
 	cfg.EnsureDefaults()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

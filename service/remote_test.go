@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/remote"
-	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
@@ -52,7 +52,7 @@ func TestRemoteBackendStopsAnswering(t *testing.T) {
 	addr, stop := serveModel(t, "127.0.0.1:0")
 	brokers := startBroker(t)
 	cfg := testConfig(t, brokers, 3)
-	cfg.Classifiers = []config.ClassifierConfig{{Type: "remote", Remote: &remote.Config{URL: "http://" + addr, Model: "spam", Timeout: 300 * time.Millisecond}}}
+	cfg.Classifiers = []classifiers.Config{{Type: "remote", Spec: &remote.Type{Remote: &remote.Config{URL: "http://" + addr, Model: "spam", Timeout: 300 * time.Millisecond}}}}
 	cfg.Signals.Disabled = true
 	cfg.Pipeline.Retries = 1
 	cfg.Pipeline.BackoffInitial = 10 * time.Millisecond

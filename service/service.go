@@ -27,10 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/classifiers"
-	"github.com/sieve-stream/sieve/classifiers/cascade"
 	"github.com/sieve-stream/sieve/classifiers/encoder"
-	"github.com/sieve-stream/sieve/classifiers/linear"
-	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
@@ -47,100 +44,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Classifiers builds the classifiers the config names.
+// Classifiers builds the classifiers the config names (each entry's
+// registered type builds its own; classifiers/all links them in).
 func Classifiers(cfg *config.Config) ([]classifiers.Classifier, error) {
 	var cs []classifiers.Classifier
 	for i, cc := range cfg.Classifiers {
-		c, err := buildClassifier(cc)
+		cc.EnsureDefaults()
+		c, err := cc.New()
 		if err != nil {
-			return nil, fmt.Errorf("classifiers[%d]%w", i, err)
-		}
-		if c != nil && cc.Categories {
-			if c, err = classifiers.AsCategories(c, cc.AbstainBelow); err != nil {
-				return nil, fmt.Errorf("classifiers[%d].categories: %w", i, err)
-			}
+			return nil, fmt.Errorf("classifiers[%d].%w", i, err)
 		}
 		if c != nil {
 			cs = append(cs, c)
 		}
 	}
 	return cs, nil
-}
-
-// buildClassifier builds one classifier; errors start with the field path
-// below the classifier ("." or ".steps[1]...").
-func buildClassifier(cc config.ClassifierConfig) (classifiers.Classifier, error) {
-	switch cc.Type {
-	case "rules":
-		r, err := classifiers.NewRules(*cc.Rules)
-		if err != nil {
-			return nil, fmt.Errorf(".rules.%w", err)
-		}
-		return r, nil
-	case "linear":
-		m, err := loadLinear(cc)
-		if err != nil {
-			return nil, fmt.Errorf(": %w", err)
-		}
-		if cc.Window != 0 || cc.Stride != 0 {
-			m = m.WithWindow(cc.Window, cc.Stride)
-		}
-		return m, nil
-	case "remote":
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, err := remote.Dial(ctx, *cc.Remote)
-		if err != nil {
-			return nil, fmt.Errorf(".remote: %w", err)
-		}
-		return c, nil
-	case "onnx":
-		e, err := encoder.Load(*cc.ONNX)
-		if err != nil {
-			return nil, fmt.Errorf(".onnx: %w", err)
-		}
-		return e, nil
-	case "cascade":
-		var steps []cascade.Step
-		band := cascade.Band{Low: 0.2, High: 0.8}
-		if cc.Band != nil {
-			band = *cc.Band
-		}
-		for j, sc := range cc.Steps {
-			if sc.Type == "rules" && sc.Rules == nil {
-				r := classifiers.DefaultRules
-				sc.Rules = &r
-			}
-			c, err := buildClassifier(sc)
-			if err != nil {
-				return nil, fmt.Errorf(".steps[%d]%w", j, err)
-			}
-			steps = append(steps, cascade.Step{Classifier: c, Default: band, Bands: cc.Bands})
-		}
-		c, err := cascade.New(steps...)
-		if err != nil {
-			return nil, fmt.Errorf(".steps: %w", err)
-		}
-		return c, nil
-	case "nop":
-		return nil, nil
-	}
-	return nil, fmt.Errorf(".type: %q is not rules, linear, remote, onnx, cascade or nop", cc.Type)
-}
-
-func loadLinear(cc config.ClassifierConfig) (*linear.Model, error) {
-	if cc.Builtin != "" {
-		m, err := models.Builtin(cc.Builtin)
-		if err != nil {
-			return nil, fmt.Errorf("builtin: %w", err)
-		}
-		return m, nil
-	}
-	m, err := linear.Load(cc.Model)
-	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
-	}
-	return m, nil
 }
 
 // StageOptions carry what stages share with the process: where their

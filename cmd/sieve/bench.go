@@ -64,7 +64,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	case "nop":
 		stages = []pipeline.Stage{pipeline.Nop}
 	case "rules":
-		cfg.Classifiers = []config.ClassifierConfig{{Type: "rules"}}
+		cfg.Classifiers = []classifiers.Config{{Type: "rules"}}
 		cfg.EnsureDefaults()
 	case "config":
 		if *onnxDir != "" {
@@ -80,7 +80,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				}
 				dir = tmp
 			}
-			cfg.Classifiers = []config.ClassifierConfig{{Type: "onnx", ONNX: &encoder.Config{Dir: dir, Name: "encoder", Threads: 2}}}
+			cfg.Classifiers = []classifiers.Config{{Type: "onnx", Spec: &encoder.Type{ONNX: &encoder.Config{Dir: dir, Name: "encoder", Threads: 2}}}}
 			cfg.Cache.Enabled = false
 			cfg.Signals.Disabled = true
 		}
