@@ -86,3 +86,8 @@ func aliasLang(l string) string {
 	}
 	return l
 }
+
+func init() {
+	RegisterScanner(ScannerType{Name: "code", Summary: "source code, by language (python, javascript, go, sql, shell, c, java, html), with allow or deny lists",
+		Params: []string{"allow", "deny"}, New: func(c *Check) (Scanner, error) { return Code{Allow: c.Allow, Deny: c.Deny}, nil }})
+}

@@ -230,3 +230,7 @@ func rot13(s string) string {
 		return r
 	}, s)
 }
+
+func init() {
+	plain("injection", "instruction overrides, personas free of rules, encoded or invisible instructions, markdown exfiltration", Injection{})
+}

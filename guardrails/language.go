@@ -1,6 +1,7 @@
 package guardrails
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"unicode"
@@ -177,4 +178,14 @@ func DetectLanguage(text string) string {
 		return ""
 	}
 	return best
+}
+
+func init() {
+	RegisterScanner(ScannerType{Name: "language", Summary: "text in a language outside allow (ISO 639-1 codes)",
+		Params: []string{"allow"}, New: func(c *Check) (Scanner, error) {
+			if len(c.Allow) == 0 {
+				return nil, errors.New("allow: language needs the allowed languages (ISO 639-1 codes)")
+			}
+			return Language{Allow: c.Allow}, nil
+		}})
 }

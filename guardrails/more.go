@@ -2,10 +2,12 @@ package guardrails
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"unicode"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/models"
 )
 
 // ClassifierScanner makes any classifier a rail scanner: a label at or
@@ -123,3 +125,18 @@ var rareBigrams = func() map[string]bool {
 	}
 	return m
 }()
+
+func init() {
+	plain("gibberish", "text whose words mostly look random", Gibberish{})
+	RegisterScanner(ScannerType{Name: "classifier", Summary: "a built-in model's labels over its thresholds (or threshold)",
+		Params: []string{"model", "threshold"}, New: func(c *Check) (Scanner, error) {
+			m, err := models.Builtin(c.Model)
+			if err != nil {
+				return nil, fmt.Errorf("model: %w", err)
+			}
+			if c.Threshold < 0 || c.Threshold > 1 {
+				return nil, fmt.Errorf("threshold: %v is not in [0, 1]", c.Threshold)
+			}
+			return ClassifierScanner{Classifier: m, Threshold: c.Threshold}, nil
+		}})
+}

@@ -250,3 +250,7 @@ func validDNI(s string) bool {
 	}
 	return "TRWAGMYFPDXBNJZSQVHLCKE"[n%23] == s[8]
 }
+
+func init() {
+	plain("pii", "personal data with a checksum or a fixed shape: emails, phones, cards, IBANs, SSNs, IPs", PII{})
+}

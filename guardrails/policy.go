@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/sieve-stream/sieve/contract"
-	"github.com/sieve-stream/sieve/models"
 	"gopkg.in/yaml.v3"
 )
 
@@ -54,7 +53,8 @@ func Severity(a Action) int { return max(slices.Index(Actions, a), 0) }
 // Check is one scanner of a rail, with its parameters and the action a hit
 // takes.
 type Check struct {
-	Scanner string `yaml:"scanner"` // pii, secrets, injection, urls, banned, length, gibberish, language, refusal, code, classifier
+	// Scanner names a registered scanner (ScannerTypes).
+	Scanner string `yaml:"scanner"`
 	Action  Action `yaml:"action"`
 	// Labels limits the check to some of the scanner's labels: for pii,
 	// the entity types it acts on (labels: [email_address, phone_number]).
@@ -154,49 +154,15 @@ func (c *Check) build(path string) error {
 	if !slices.Contains(Actions, c.Action) {
 		return fmt.Errorf("%s.action: %q is not allow, flag, mask, rewrite or block", path, c.Action)
 	}
-	switch c.Scanner {
-	case "pii":
-		c.scanner = PII{}
-	case "secrets":
-		c.scanner = Secrets{}
-	case "injection":
-		c.scanner = Injection{}
-	case "urls":
-		c.scanner = URLs{Allow: c.Allow, Deny: c.Deny}
-	case "banned":
-		b, err := newBanned(c.Words, c.Patterns)
-		if err != nil {
-			return fmt.Errorf("%s.patterns: %w", path, err)
-		}
-		c.scanner = b
-	case "length":
-		if c.MaxChars <= 0 && c.MinChars <= 0 {
-			return fmt.Errorf("%s: length needs max_chars or min_chars", path)
-		}
-		c.scanner = lengthScanner{min: c.MinChars, max: c.MaxChars}
-	case "gibberish":
-		c.scanner = Gibberish{}
-	case "refusal":
-		c.scanner = Refusal{}
-	case "code":
-		c.scanner = Code{Allow: c.Allow, Deny: c.Deny}
-	case "language":
-		if len(c.Allow) == 0 {
-			return fmt.Errorf("%s.allow: language needs the allowed languages (ISO 639-1 codes)", path)
-		}
-		c.scanner = Language{Allow: c.Allow}
-	case "classifier":
-		m, err := models.Builtin(c.Model)
-		if err != nil {
-			return fmt.Errorf("%s.model: %w", path, err)
-		}
-		if c.Threshold < 0 || c.Threshold > 1 {
-			return fmt.Errorf("%s.threshold: %v is not in [0, 1]", path, c.Threshold)
-		}
-		c.scanner = ClassifierScanner{Classifier: m, Threshold: c.Threshold}
-	default:
-		return fmt.Errorf("%s.scanner: %q is not pii, secrets, injection, urls, banned, length, gibberish, language, refusal, code or classifier", path, c.Scanner)
+	t, ok := scannerTypes[c.Scanner]
+	if !ok {
+		return fmt.Errorf("%s.scanner: %q is not %s", path, c.Scanner, scannerNames())
 	}
+	sc, err := t.New(c)
+	if err != nil {
+		return fmt.Errorf("%s.%w", path, err)
+	}
+	c.scanner = sc
 	known := map[string]bool{}
 	for _, l := range c.scanner.Labels() {
 		known[l] = true
@@ -289,6 +255,24 @@ func run(checks []Check, text string) Result {
 		res.Text = Mask(text, ScanAll(text, spanList(masks)))
 	}
 	return res
+}
+
+func init() {
+	RegisterScanner(ScannerType{Name: "banned", Summary: "listed words (case-insensitive, on word edges) and regex patterns",
+		Params: []string{"words", "patterns"}, New: func(c *Check) (Scanner, error) {
+			b, err := newBanned(c.Words, c.Patterns)
+			if err != nil {
+				return nil, fmt.Errorf("patterns: %w", err)
+			}
+			return b, nil
+		}})
+	RegisterScanner(ScannerType{Name: "length", Summary: "texts longer than max_chars or shorter than min_chars characters",
+		Params: []string{"max_chars", "min_chars"}, New: func(c *Check) (Scanner, error) {
+			if c.MaxChars <= 0 && c.MinChars <= 0 {
+				return nil, errors.New("max_chars: length needs max_chars or min_chars")
+			}
+			return lengthScanner{min: c.MinChars, max: c.MaxChars}, nil
+		}})
 }
 
 // banned finds listed words (case-insensitive substrings on word

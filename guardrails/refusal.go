@@ -24,3 +24,7 @@ func (Refusal) Scan(text string) []Span {
 	}
 	return out
 }
+
+func init() {
+	plain("refusal", "a model's refusal to answer (an output rail, for products that retry or log them)", Refusal{})
+}

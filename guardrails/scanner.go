@@ -1,11 +1,12 @@
-// Package guardrails holds the rail engine's parts: scanners that find
-// spans (PII, secrets, injection markers…) in text, and, to come, the
-// policy of input and output rails that the pipeline's rewrite stage and
-// the chat proxy share.
+// Package guardrails holds the rail engine: scanners that find spans (PII,
+// secrets, injection markers…) in text, each registered under the name a
+// rails policy gives it, and the policy of input and output rails that the
+// pipeline's guardrails stage and the chat proxy share.
 package guardrails
 
 import (
 	"sort"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -23,6 +24,63 @@ type Scanner interface {
 	Name() string
 	Labels() []string
 	Scan(text string) []Span
+}
+
+// ScannerType is one scanner a rails policy can name (`scanner: pii`).
+// Each registers itself (RegisterScanner in an init, beside its code), so
+// that adding a scanner is one file; policy validation, its "is not one
+// of" error and the generated docs read this registry.
+type ScannerType struct {
+	Name string
+	// Summary is one line for the docs.
+	Summary string
+	// Params are the check's fields the scanner reads, beyond scanner,
+	// action and labels.
+	Params []string
+	// New builds the scanner for a check. An error names the field, its
+	// path relative to the check first ("allow: ...").
+	New func(c *Check) (Scanner, error)
+}
+
+var scannerTypes = map[string]ScannerType{}
+
+// RegisterScanner adds a scanner type; it panics on a second of the same
+// name. Call it from an init.
+func RegisterScanner(t ScannerType) {
+	if _, dup := scannerTypes[t.Name]; dup {
+		panic("guardrails: scanner " + t.Name + " registered twice")
+	}
+	scannerTypes[t.Name] = t
+}
+
+// ScannerTypes lists the registered scanners by name.
+func ScannerTypes() []ScannerType {
+	out := make([]ScannerType, 0, len(scannerTypes))
+	for _, t := range scannerTypes {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func scannerNames() string {
+	ts := ScannerTypes()
+	var b strings.Builder
+	for i, t := range ts {
+		switch {
+		case i > 0 && i == len(ts)-1:
+			b.WriteString(" or ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		b.WriteString(t.Name)
+	}
+	return b.String()
+}
+
+// plain registers a scanner that takes no parameters.
+func plain(name, summary string, s Scanner) {
+	RegisterScanner(ScannerType{Name: name, Summary: summary, New: func(*Check) (Scanner, error) { return s, nil }})
 }
 
 // ScanAll runs scanners and merges their spans: where two overlap, the

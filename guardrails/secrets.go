@@ -124,3 +124,7 @@ func entropy(s string) float64 {
 	}
 	return h
 }
+
+func init() {
+	plain("secrets", "API keys and tokens of known shapes, private keys, credentials in URLs, high-entropy strings", Secrets{})
+}

@@ -153,3 +153,8 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+func init() {
+	RegisterScanner(ScannerType{Name: "urls", Summary: "URLs whose host is denied, not allowed, or a look-alike of a known brand",
+		Params: []string{"allow", "deny"}, New: func(c *Check) (Scanner, error) { return URLs{Allow: c.Allow, Deny: c.Deny}, nil }})
+}
