@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/sieve
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test test-race fuzz bench lint clean models
+.PHONY: all build run test test-race fuzz bench lint clean models docs
 
 # Where the labelled datasets live (the shared folder beside the repo).
 DATA ?= ../shared/datasets
@@ -21,8 +21,15 @@ run: build
 test:
 	./scripts/test-deps.sh
 	$(GO) vet ./...
+	$(GO) generate ./...
+	git diff --exit-code -- $(GENERATED) || { echo "generated files drifted from the code: run make docs and commit them"; exit 1; }
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -race -short -timeout 20m ./...
+
+# The reference files that follow from the code (internal/docgen).
+GENERATED := docs/config.md docs/metrics.md sieve.example.yaml
+docs:
+	$(GO) generate ./...
 
 # Each fuzz target for a while (FUZZTIME=1m by default).
 FUZZTIME ?= 1m
@@ -39,7 +46,7 @@ bench: build
 	./$(BIN) bench --classifier rules --messages 1000000 --batch 1024
 
 # The built-in models, rebuilt bit for bit from $(DATA) and the project's
-# own rows in models/data by the recipes in models/recipes.go: each is
+# own rows in models/data by the recipes in models/recipes/recipes.go: each is
 # trained on the train part of the deterministic split (datasets.PartOf) and
 # calibrated on the dev part; the test part stays held out for
 # `sieve eval --data FILE#test`. Then the model card, docs/models.md, from the

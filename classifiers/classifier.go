@@ -9,8 +9,8 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/sieve-stream/sieve/internal/textnorm"
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/textnorm"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 

@@ -12,9 +12,9 @@ import (
 // Rule raises a label's score when the text contains one of its keywords
 // (whole words, case-insensitive) or matches one of its patterns.
 type Rule struct {
-	Label    string   `yaml:"label"`
-	Keywords []string `yaml:"keywords"`
-	Patterns []string `yaml:"patterns"`
+	Label    string   `yaml:"label"`    // the label it scores
+	Keywords []string `yaml:"keywords"` // words or phrases, matched on word boundaries after normalisation
+	Patterns []string `yaml:"patterns"` // regular expressions (RE2)
 	// Weight is the score one hit contributes; hits combine as
 	// 1 - Π(1 - weight), so two 0.6 hits give 0.84.
 	Weight float64 `yaml:"weight"`
@@ -22,9 +22,9 @@ type Rule struct {
 
 // RulesConfig configures the rule baseline.
 type RulesConfig struct {
-	Name      string  `yaml:"name"`
-	Rules     []Rule  `yaml:"rules"`
-	Threshold float64 `yaml:"threshold"`
+	Name      string  `yaml:"name"`      // the classifier's name in verdicts; default rules
+	Rules     []Rule  `yaml:"rules"`     // each adds its weight to its label when it matches
+	Threshold float64 `yaml:"threshold"` // a label flags at this score; default 0.5
 }
 
 // Rules is the keyword/regex baseline classifier: transparent and cheap, and

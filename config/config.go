@@ -63,8 +63,8 @@ type Config struct {
 
 // Pipeline tunes batching, concurrency and fault handling.
 type Pipeline struct {
-	Workers     int   `yaml:"workers"`
-	MaxInFlight int   `yaml:"max_in_flight"`
+	Workers     int   `yaml:"workers"`       // micro-batches processed at once
+	MaxInFlight int   `yaml:"max_in_flight"` // records taken and not yet acknowledged before polling stops; 0: max(4096, 16 × batch.max_items)
 	Batch       Batch `yaml:"batch"`
 	// MaxTextBytes bounds a message's text; longer ones are dead-lettered
 	// as too_large.
@@ -74,25 +74,25 @@ type Pipeline struct {
 	// KeepUnknown copies the input's meta and unknown fields into the
 	// verdict's meta.
 	KeepUnknown     bool          `yaml:"keep_unknown"`
-	Retries         int           `yaml:"retries"`
-	BackoffInitial  time.Duration `yaml:"backoff_initial"`
-	BackoffMax      time.Duration `yaml:"backoff_max"`
+	Retries         int           `yaml:"retries"`         // per batch, after a transient stage error
+	BackoffInitial  time.Duration `yaml:"backoff_initial"` // first wait before a retry; doubles each time, with jitter
+	BackoffMax      time.Duration `yaml:"backoff_max"`     // longest wait before a retry
 	Breaker         Breaker       `yaml:"breaker"`
-	CommitInterval  time.Duration `yaml:"commit_interval"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	CommitInterval  time.Duration `yaml:"commit_interval"`  // how often acknowledged offsets are committed (at_least_once)
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // how long a stop waits for records in flight
 }
 
 // Batch bounds a micro-batch.
 type Batch struct {
-	MaxItems  int           `yaml:"max_items"`
-	MaxTokens int           `yaml:"max_tokens"`
-	Linger    time.Duration `yaml:"linger"`
+	MaxItems  int           `yaml:"max_items"`  // messages per micro-batch at most
+	MaxTokens int           `yaml:"max_tokens"` // estimated tokens per micro-batch at most; 0: no bound
+	Linger    time.Duration `yaml:"linger"`     // how long a batch waits to fill; negative: no wait
 }
 
 // Breaker configures the per-stage circuit breakers.
 type Breaker struct {
-	Threshold int           `yaml:"threshold"`
-	Cooldown  time.Duration `yaml:"cooldown"`
+	Threshold int           `yaml:"threshold"` // failed batches in a row that open a stage's breaker
+	Cooldown  time.Duration `yaml:"cooldown"`  // how long a breaker stays open before a trial batch
 	// PauseConsumption pauses the input while a breaker is open (default
 	// true); false dead-letters the batches that reach the open stage.
 	PauseConsumption *bool `yaml:"pause_consumption"`
@@ -112,8 +112,8 @@ var DefaultClassifiers = []classifiers.Config{
 type Cache struct {
 	// Enabled defaults to true.
 	Enabled bool          `yaml:"enabled"`
-	LRUSize int           `yaml:"lru_size"`
-	TTL     time.Duration `yaml:"ttl"`
+	LRUSize int           `yaml:"lru_size"` // entries in the in-process LRU
+	TTL     time.Duration `yaml:"ttl"`      // lifetime of an entry in Redis
 	set     bool
 }
 
@@ -141,13 +141,13 @@ type Signals struct {
 // Guardrails names the rails policy file whose input rails run on every
 // message. `sieve run` reloads it on SIGHUP.
 type Guardrails struct {
-	Policy string `yaml:"policy"`
+	Policy string `yaml:"policy"` // path of a rails policy file (see Rails policy below); empty: no rails in sieve run
 }
 
 // Media configures the synthetic-media detectors that read every image a
 // message carries (detectors.Stage).
 type Media struct {
-	Disabled bool `yaml:"disabled"`
+	Disabled bool `yaml:"disabled"` // turns the media stage off
 	// FetchURLs loads media given by URL through the SSRF-safe fetcher;
 	// off, URL media get an "unreadable" finding.
 	FetchURLs bool `yaml:"fetch_urls"`
@@ -184,15 +184,15 @@ type Media struct {
 // config.json, preprocessor_config.json) and the labels that count as
 // findings.
 type LearnedDetector struct {
-	Dir       string   `yaml:"dir"`
-	Positive  []string `yaml:"positive"`
-	Threshold float64  `yaml:"threshold"`
-	Library   string   `yaml:"library"`
+	Dir       string   `yaml:"dir"`       // directory of an image classifier exported to ONNX (model.onnx, config.json)
+	Positive  []string `yaml:"positive"`  // labels of the model that mean synthetic
+	Threshold float64  `yaml:"threshold"` // score over which a positive label is a finding
+	Library   string   `yaml:"library"`   // libonnxruntime's path; default as for onnx classifiers
 }
 
 // Rewrite configures the rewrite stage (decision "rewrite").
 type Rewrite struct {
-	Disabled bool `yaml:"disabled"`
+	Disabled bool `yaml:"disabled"` // turns the rewrite stage off: rewrite decisions then carry no rewritten text
 	// Fallback when a rewrite fails its rails twice: block (default) or
 	// mask.
 	Fallback string `yaml:"fallback"`
@@ -304,6 +304,7 @@ func (c *Config) EnsureDefaults() {
 		c.Cache.TTL = time.Hour
 	}
 	c.Redis.EnsureDefaults()
+	c.Proxy.EnsureDefaults()
 	if c.Rewrite.Fallback == "" {
 		c.Rewrite.Fallback = "block"
 	}
@@ -356,6 +357,13 @@ func (c *Config) Validate() error {
 	for i := range c.Classifiers {
 		if err := c.Classifiers[i].Validate(); err != nil {
 			return fmt.Errorf("classifiers[%d].%w", i, err)
+		}
+	}
+	if c.Proxy.Upstream.BaseURL != "" {
+		// A section `sieve proxy` will serve; without an upstream the
+		// proxy command says what is missing itself.
+		if err := c.Proxy.Validate(); err != nil {
+			return err
 		}
 	}
 	if err := c.Policy.Validate(); err != nil {

@@ -21,12 +21,12 @@ import (
 type OpenAIConfig struct {
 	// BaseURL is the API root, as in http://localhost:8000/v1.
 	BaseURL string `yaml:"base_url"`
-	APIKey  string `yaml:"api_key"`
-	Model   string `yaml:"model"`
+	APIKey  string `yaml:"api_key"` // sent as a bearer token
+	Model   string `yaml:"model"`   // the model name the server knows
 	// Prompt is the system prompt of the rewrite style.
 	Prompt      string        `yaml:"prompt"`
-	Temperature float64       `yaml:"temperature"`
-	MaxTokens   int           `yaml:"max_tokens"`
+	Temperature float64       `yaml:"temperature"` // sampling temperature
+	MaxTokens   int           `yaml:"max_tokens"`  // longest rewrite
 	Timeout     time.Duration `yaml:"timeout"`     // per request; default 30s
 	Stream      bool          `yaml:"stream"`      // read the answer as server-sent events
 	Concurrency int           `yaml:"concurrency"` // requests at once; default 4

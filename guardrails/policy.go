@@ -55,7 +55,7 @@ func Severity(a Action) int { return max(slices.Index(Actions, a), 0) }
 type Check struct {
 	// Scanner names a registered scanner (ScannerTypes).
 	Scanner string `yaml:"scanner"`
-	Action  Action `yaml:"action"`
+	Action  Action `yaml:"action"` // what a hit does: allow, flag, mask, rewrite or block
 	// Labels limits the check to some of the scanner's labels: for pii,
 	// the entity types it acts on (labels: [email_address, phone_number]).
 	Labels []string `yaml:"labels"`
@@ -75,8 +75,8 @@ type Check struct {
 // Rails are the checks run on what goes into a model or stream (input) and
 // on what comes out (output).
 type Rails struct {
-	Input  []Check `yaml:"input"`
-	Output []Check `yaml:"output"`
+	Input  []Check `yaml:"input"`  // checks on what goes in: a message, or a chat request's turns
+	Output []Check `yaml:"output"` // checks on what comes out: a model's reply, streamed or not
 }
 
 // Override replaces the rails for messages of a tenant or channel.

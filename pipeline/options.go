@@ -87,7 +87,7 @@ func (o *Options) EnsureDefaults() {
 		o.Decode = contract.DefaultDecodeOptions
 	}
 	if o.Backoff.Initial <= 0 {
-		o.Backoff.Initial = 50 * time.Millisecond
+		o.Backoff.Initial = 100 * time.Millisecond
 	}
 	if o.Backoff.Max <= 0 {
 		o.Backoff.Max = 5 * time.Second

@@ -28,7 +28,7 @@ type Rule struct {
 	// Min is inclusive; Max exclusive (0 means no upper bound).
 	Min      float64           `yaml:"min"`
 	Max      float64           `yaml:"max"`
-	Decision contract.Decision `yaml:"decision"`
+	Decision contract.Decision `yaml:"decision"` // allow, flag, rewrite, support or block
 }
 
 // Config is the policy section of sieve.yaml.

@@ -20,8 +20,8 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
-	"github.com/sieve-stream/sieve/internal/openaitest"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/internal/openaitest"
 	"github.com/sieve-stream/sieve/proxy"
 )
 

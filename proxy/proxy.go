@@ -73,11 +73,68 @@ type Config struct {
 	MaxRailBytes int `yaml:"max_rail_bytes"`
 }
 
+// EnsureDefaults fills the fields left unset.
+func (c *Config) EnsureDefaults() {
+	if c.Listen == "" {
+		c.Listen = ":8080"
+	}
+	if c.Upstream.Timeout <= 0 {
+		c.Upstream.Timeout = 60 * time.Second
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.Refusal == "" {
+		c.Refusal = "Sorry, I can't help with that."
+	}
+	if c.HoldBack <= 0 {
+		c.HoldBack = 40
+	}
+	if c.Context <= 0 {
+		c.Context = 200
+	}
+	if c.InputRoles == nil {
+		c.InputRoles = DefaultInputRoles
+	}
+	if c.MaskRoles == nil {
+		c.MaskRoles = DefaultMaskRoles
+	}
+	if c.MaxRailBytes <= 0 {
+		c.MaxRailBytes = 128 << 10
+	}
+	if c.MaxModerationInputs <= 0 {
+		c.MaxModerationInputs = 256
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = 30 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 120 * time.Second
+	}
+}
+
+// Validate returns the first bad field of a proxy section that `sieve
+// proxy` will serve.
+func (c *Config) Validate() error {
+	if c.Upstream.BaseURL == "" {
+		return errors.New("proxy.upstream.base_url: required")
+	}
+	for i, k := range c.Keys {
+		if len(k.SHA256) != 64 {
+			return fmt.Errorf("proxy.keys[%d].sha256: want the 64-hex-digit SHA-256 of the key", i)
+		}
+		if k.RPS < 0 || k.Burst < 0 {
+			return fmt.Errorf("proxy.keys[%d]: rps and burst must not be negative", i)
+		}
+	}
+	return nil
+}
+
 // Upstream is the model server behind the proxy.
 type Upstream struct {
 	BaseURL string        `yaml:"base_url"` // as in http://vllm:8000/v1
-	APIKey  string        `yaml:"api_key"`
-	Timeout time.Duration `yaml:"timeout"` // default 60s
+	APIKey  string        `yaml:"api_key"`  // the upstream's key, sent as a bearer token
+	Timeout time.Duration `yaml:"timeout"`  // default 60s
 	// ForwardClientAuth sends the client's own Authorization upstream
 	// instead of APIKey (off by default: proxy keys stay at the proxy).
 	ForwardClientAuth bool `yaml:"forward_client_auth"`
@@ -85,10 +142,10 @@ type Upstream struct {
 
 // Key is one proxy API key.
 type Key struct {
-	ID     string  `yaml:"id"`
-	SHA256 string  `yaml:"sha256"`
-	RPS    float64 `yaml:"rps"`   // sustained requests per second; 0: unlimited
-	Burst  int     `yaml:"burst"` // default max(1, rps)
+	ID     string  `yaml:"id"`     // names the key in logs, metrics and audit events
+	SHA256 string  `yaml:"sha256"` // hex SHA-256 of the key (sieve hash-key), never the key
+	RPS    float64 `yaml:"rps"`    // sustained requests per second; 0: unlimited
+	Burst  int     `yaml:"burst"`  // default max(1, rps)
 }
 
 // Limiter decides whether a key may make a request now, and if not, when.
@@ -128,43 +185,11 @@ type Options struct {
 
 // New returns a server.
 func New(cfg Config, o Options) (*Server, error) {
-	if cfg.Upstream.BaseURL == "" {
-		return nil, errors.New("proxy.upstream.base_url: required")
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	cfg.Upstream.BaseURL = strings.TrimRight(cfg.Upstream.BaseURL, "/")
-	if cfg.Upstream.Timeout <= 0 {
-		cfg.Upstream.Timeout = 60 * time.Second
-	}
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 1 << 20
-	}
-	if cfg.Refusal == "" {
-		cfg.Refusal = "Sorry, I can't help with that."
-	}
-	if cfg.HoldBack <= 0 {
-		cfg.HoldBack = 40
-	}
-	if cfg.Context <= 0 {
-		cfg.Context = 200
-	}
-	if cfg.InputRoles == nil {
-		cfg.InputRoles = DefaultInputRoles
-	}
-	if cfg.MaskRoles == nil {
-		cfg.MaskRoles = DefaultMaskRoles
-	}
-	if cfg.MaxRailBytes <= 0 {
-		cfg.MaxRailBytes = 128 << 10
-	}
-	if cfg.MaxModerationInputs <= 0 {
-		cfg.MaxModerationInputs = 256
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = 30 * time.Second
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 120 * time.Second
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -184,10 +209,7 @@ func New(cfg Config, o Options) (*Server, error) {
 	s.breaker = &resilience.Breaker{Threshold: 5, Cooldown: 5 * time.Second, OnChange: func(_, to resilience.BreakerState) {
 		s.log.Warn("upstream breaker changed state", "state", to.String())
 	}}
-	for i, k := range cfg.Keys {
-		if len(k.SHA256) != 64 {
-			return nil, fmt.Errorf("proxy.keys[%d].sha256: want the 64-hex-digit SHA-256 of the key", i)
-		}
+	for _, k := range cfg.Keys {
 		s.keys[strings.ToLower(k.SHA256)] = k
 	}
 	s.mux.HandleFunc("POST /v1/chat/completions", s.counted("chat", s.chat))

@@ -14,8 +14,8 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/sieve-stream/sieve/classifiers"
-	"github.com/sieve-stream/sieve/internal/openaitest"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/internal/openaitest"
 	"github.com/sieve-stream/sieve/models"
 )
 

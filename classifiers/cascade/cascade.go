@@ -17,8 +17,8 @@ import (
 // Band is the uncertain range [Low, High) of a label's score: a score in it
 // sends the text on to the next step.
 type Band struct {
-	Low  float64 `yaml:"low"`
-	High float64 `yaml:"high"`
+	Low  float64 `yaml:"low"`  // scores at or below it are sure negatives
+	High float64 `yaml:"high"` // scores at or above it are sure positives
 }
 
 // Step is one model of the chain. Bands are per label; labels without one

@@ -12,7 +12,9 @@ func init() {
 		Name:    "onnx",
 		Summary: "a Hugging Face export (model.onnx, tokenizer.json, config.json) on ONNX Runtime",
 		Config:  func() classifiers.TypeConfig { return &Type{} },
-		Example: func() classifiers.TypeConfig { return &Type{ONNX: &Config{Dir: "models/toxic-bert", Padding: PadBuckets}} },
+		Example: func() classifiers.TypeConfig {
+			return &Type{ONNX: &Config{Dir: "models/toxic-bert", Padding: PadBuckets}}
+		},
 	})
 }
 

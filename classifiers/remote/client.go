@@ -22,7 +22,7 @@ import (
 type Config struct {
 	// URL is the server's base URL, as in http://triton:8000.
 	URL   string `yaml:"url"`
-	Model string `yaml:"model"`
+	Model string `yaml:"model"` // the model's name on the server
 	// Labels override the model metadata's parameters.labels.
 	Labels []string `yaml:"labels"`
 	// Kind is binary, multi-class or multi-label (default: metadata, else

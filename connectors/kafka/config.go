@@ -22,8 +22,8 @@ type Config struct {
 	// across restarts.
 	DataDir string `yaml:"data_dir"`
 
-	Group    string `yaml:"group"`
-	ClientID string `yaml:"client_id"`
+	Group    string `yaml:"group"`     // consumer group of the members of one deployment
+	ClientID string `yaml:"client_id"` // client id the brokers log and quota by
 	Topics   Topics `yaml:"topics"`
 	// CreateTopics creates missing topics with Partitions partitions at start.
 	CreateTopics bool  `yaml:"create_topics"`
@@ -36,9 +36,9 @@ type Config struct {
 	// among members. Defaults to the group name plus the host name.
 	TransactionalID string `yaml:"transactional_id"`
 
-	MaxPollRecords   int           `yaml:"max_poll_records"`
-	SessionTimeout   time.Duration `yaml:"session_timeout"`
-	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	MaxPollRecords   int           `yaml:"max_poll_records"`  // records taken per poll at most
+	SessionTimeout   time.Duration `yaml:"session_timeout"`   // a member silent this long leaves the group
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"` // how long members have to finish their records in a rebalance
 	// ProduceLinger lets the producer wait this long to fill batches.
 	ProduceLinger time.Duration `yaml:"produce_linger"`
 
@@ -48,28 +48,28 @@ type Config struct {
 
 // Topics names the topics Sieve reads and writes.
 type Topics struct {
-	Input       []string `yaml:"input"`
-	Verdicts    string   `yaml:"verdicts"`
-	Rewrites    string   `yaml:"rewrites"`
-	DeadLetters string   `yaml:"dead_letters"`
+	Input       []string `yaml:"input"`        // topics read
+	Verdicts    string   `yaml:"verdicts"`     // one verdict per message (contract: Verdict)
+	Rewrites    string   `yaml:"rewrites"`     // rewritten texts of messages decided rewrite
+	DeadLetters string   `yaml:"dead_letters"` // messages that could not be read or scored, unchanged, with the reason in headers
 }
 
 // TLSConfig enables TLS to the brokers.
 type TLSConfig struct {
-	Enabled            bool   `yaml:"enabled"`
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	Enabled            bool   `yaml:"enabled"`              // TLS to the brokers
+	CAFile             string `yaml:"ca_file"`              // PEM CA bundle; default the system roots
+	CertFile           string `yaml:"cert_file"`            // client certificate (mTLS)
+	KeyFile            string `yaml:"key_file"`             // client certificate's key
+	ServerName         string `yaml:"server_name"`          // name checked in the certificate; default the broker host
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // skip certificate checks (tests only)
 }
 
 // SASLConfig authenticates to the brokers.
 type SASLConfig struct {
 	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty disables SASL.
 	Mechanism string `yaml:"mechanism"`
-	Username  string `yaml:"username"`
-	Password  string `yaml:"password"`
+	Username  string `yaml:"username"` // SASL user
+	Password  string `yaml:"password"` // SASL password
 }
 
 // EnsureDefaults fills unset fields.

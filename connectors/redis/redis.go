@@ -26,14 +26,14 @@ type Config struct {
 	// or the Sentinels' addresses together with MasterName.
 	Addrs      []string      `yaml:"addrs"`
 	MasterName string        `yaml:"master_name"`
-	Username   string        `yaml:"username"`
-	Password   string        `yaml:"password"`
-	DB         int           `yaml:"db"`
-	Timeout    time.Duration `yaml:"timeout"` // per call; default 50ms
+	Username   string        `yaml:"username"` // ACL user
+	Password   string        `yaml:"password"` // password (or the ACL user's)
+	DB         int           `yaml:"db"`       // database number (standalone and Sentinel)
+	Timeout    time.Duration `yaml:"timeout"`  // per call; default 50ms
 	TLS        struct {
-		Enabled            bool   `yaml:"enabled"`
-		CAFile             string `yaml:"ca_file"`
-		InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+		Enabled            bool   `yaml:"enabled"`              // TLS to Redis
+		CAFile             string `yaml:"ca_file"`              // PEM CA bundle; default the system roots
+		InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // skip certificate checks (tests only)
 	} `yaml:"tls"`
 	// Prefix namespaces every key Sieve writes.
 	Prefix string `yaml:"prefix"`
