@@ -11,6 +11,7 @@ package cache
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -152,6 +153,15 @@ func New(inner pipeline.Stage, o Options) *Stage {
 
 // Name implements pipeline.Stage.
 func (s *Stage) Name() string { return s.inner.Name() }
+
+// Close closes the stage it wraps when that holds resources; the Store
+// belongs to whoever made it (the app closes its Redis client).
+func (s *Stage) Close() error {
+	if c, ok := s.inner.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
 
 // Key is the cache key of a text: a stable 64-bit hash (xxHash) of the
 // version and the normalised text, the same in every replica.

@@ -7,7 +7,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/internal/textnorm"
@@ -92,6 +94,21 @@ type Stage struct {
 	classifiers []Classifier
 	ids         []string
 	descs       []Description
+}
+
+// Close closes the classifiers that hold resources (ONNX sessions): the
+// stage owns what it was given.
+func (s *Stage) Close() error { return CloseAll(s.classifiers) }
+
+// CloseAll closes, last first, the classifiers that implement io.Closer.
+func CloseAll(cs []Classifier) error {
+	var errs []error
+	for i := len(cs) - 1; i >= 0; i-- {
+		if c, ok := cs[i].(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // NewStage returns a stage that runs every classifier over every batch.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"slices"
 	"sync/atomic"
 
@@ -46,6 +47,15 @@ type Stage struct {
 }
 
 func (s *Stage) Name() string { return "detectors" }
+
+// Close closes the learned detector when it holds resources (an ONNX
+// session).
+func (s *Stage) Close() error {
+	if c, ok := s.Learned.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
 
 func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	type job struct {

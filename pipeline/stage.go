@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"io"
 )
 
 // Stage processes one micro-batch in place.
@@ -14,6 +15,10 @@ import (
 // the pipeline retries it when the error is Transient, under the stage's
 // circuit breaker, and dead-letters the batch's items with stage_failed when
 // it gives up. Process must return promptly once ctx is done.
+//
+// A stage that holds resources (an ONNX session, a client) implements
+// io.Closer. Its owner, the app that built it, closes it once the engine
+// has stopped: never while Process may still run.
 type Stage interface {
 	Name() string
 	Process(ctx context.Context, items []*Item) error
@@ -27,6 +32,18 @@ type StageFunc struct {
 
 func (s StageFunc) Name() string                                     { return s.StageName }
 func (s StageFunc) Process(ctx context.Context, items []*Item) error { return s.Fn(ctx, items) }
+
+// CloseAll closes, last first, the stages that implement io.Closer, and
+// returns their errors joined.
+func CloseAll(stages []Stage) error {
+	var errs []error
+	for i := len(stages) - 1; i >= 0; i-- {
+		if c, ok := stages[i].(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Nop is the stage that does nothing; it measures the pipeline's own cost.
 var Nop Stage = StageFunc{StageName: "nop", Fn: func(context.Context, []*Item) error { return nil }}

@@ -56,10 +56,12 @@ func TestBadMessagesAreDeadLettered(t *testing.T) {
 	}
 	produceAll(t, newClient(t, brokers, kgo.ProducerBatchMaxBytes(4<<20)), recs)
 
-	stages, err := service.Stages(cfg)
+	app, err := service.NewApp(cfg, service.StageOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { app.Close() })
+	stages := app.Stages
 	// A stage that fails permanently for any batch holding a poison message.
 	poison := pipeline.StageFunc{StageName: "poison", Fn: func(_ context.Context, items []*pipeline.Item) error {
 		for _, it := range items {

@@ -37,7 +37,9 @@ func memberProcess() int {
 		cfg = reviewsConfig(brokers, os.Getenv("SIEVE_TEST_MEMBER"))
 		cfg.Delivery = os.Getenv("SIEVE_TEST_DELIVERY")
 	}
-	m, err := service.NewMember(cfg, service.MemberOptions{Stages: slowStages(cfg)})
+	stages, closeStages := slowStages(cfg)
+	defer closeStages()
+	m, err := service.NewMember(cfg, service.MemberOptions{Stages: stages})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -72,13 +74,14 @@ func memberConfig(brokers []string, delivery, name string) *config.Config {
 }
 
 // slowStages are the config's stages plus a pause per batch, so that a
-// rebalance and a crash land in the middle of the stream.
-func slowStages(cfg *config.Config) []pipeline.Stage {
-	st, err := service.Stages(cfg)
+// rebalance and a crash land in the middle of the stream, and the function
+// that closes them.
+func slowStages(cfg *config.Config) ([]pipeline.Stage, func() error) {
+	app, err := service.NewApp(cfg, service.StageOptions{})
 	if err != nil {
 		panic(err)
 	}
-	return append(st, pipeline.StageFunc{StageName: "pause", Fn: func(ctx context.Context, _ []*pipeline.Item) error {
+	return append(app.Stages, pipeline.StageFunc{StageName: "pause", Fn: func(ctx context.Context, _ []*pipeline.Item) error {
 		pause := 20 * time.Millisecond
 		if d, err := time.ParseDuration(os.Getenv("SIEVE_TEST_PAUSE")); err == nil {
 			pause = d
@@ -88,7 +91,7 @@ func slowStages(cfg *config.Config) []pipeline.Stage {
 		case <-time.After(pause):
 		}
 		return nil
-	}})
+	}}), app.Close
 }
 
 func startMemberProcess(t *testing.T, brokers []string, delivery, name string, env ...string) *exec.Cmd {
@@ -161,7 +164,9 @@ func rebalanceCrashRestart(t *testing.T, delivery string) {
 
 	// A second member joins: the group rebalances while a is mid-stream.
 	var bDone atomic.Int64
-	b, err := service.NewMember(cfg, service.MemberOptions{Stages: slowStages(cfg),
+	bStages, closeB := slowStages(cfg)
+	defer closeB()
+	b, err := service.NewMember(cfg, service.MemberOptions{Stages: bStages,
 		Tune: func(o *pipeline.Options) { o.OnDone = func(*pipeline.Item) { bDone.Add(1) } }})
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,9 @@ func TestRedisKilledMidStream(t *testing.T) {
 	produceAll(t, newClient(t, brokers), recs)
 	adm := kadm.NewClient(newClient(t, brokers))
 
-	m, err := service.NewMember(cfg, service.MemberOptions{Stages: slowStages(cfg)})
+	stages, closeStages := slowStages(cfg)
+	defer closeStages()
+	m, err := service.NewMember(cfg, service.MemberOptions{Stages: stages})
 	if err != nil {
 		t.Fatal(err)
 	}

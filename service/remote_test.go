@@ -81,10 +81,12 @@ func TestRemoteBackendStopsAnswering(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 		return nil
 	}}
-	stages, err := service.Stages(cfg)
+	app, err := service.NewApp(cfg, service.StageOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { app.Close() })
+	stages := app.Stages
 	m, err := service.NewMember(cfg, service.MemberOptions{Stages: append([]pipeline.Stage{pause}, stages...), Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)

@@ -25,21 +25,13 @@ import (
 	"github.com/sieve-stream/sieve/internal/resilience"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/encoder"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
-	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/detectors"
-	"github.com/sieve-stream/sieve/generator"
-	"github.com/sieve-stream/sieve/guardrails"
-	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/pipeline"
-	"github.com/sieve-stream/sieve/policy"
-	"github.com/sieve-stream/sieve/rewrite"
 	"github.com/sieve-stream/sieve/route"
-	"github.com/sieve-stream/sieve/signals"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -66,117 +58,10 @@ func Classifiers(cfg *config.Config) ([]classifiers.Classifier, error) {
 type StageOptions struct {
 	Registry prometheus.Registerer
 	Logger   *slog.Logger
-	// OnGuardrails, when set, receives the rail engine built from
-	// guardrails.policy, so that the caller can reload it.
-	OnGuardrails func(*guardrails.Engine)
 	// WrapClassify, when set, wraps the classify stage inside the verdict
 	// cache: `sieve bench --encoder-cost` adds CPU work per text with it
 	// (bench.Costly) to stand in for a transformer encoder.
 	WrapClassify func(pipeline.Stage) pipeline.Stage
-}
-
-// Stages builds the stages the config names, with metrics unregistered.
-func Stages(cfg *config.Config) ([]pipeline.Stage, error) { return StagesWith(cfg, StageOptions{}) }
-
-// StagesWith builds the stages the config names: classify (behind the
-// verdict cache), signals, policy.
-func StagesWith(cfg *config.Config, o StageOptions) ([]pipeline.Stage, error) {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	cs, err := Classifiers(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if len(cs) == 0 {
-		return []pipeline.Stage{pipeline.Nop}, nil
-	}
-	cls := classifiers.NewStage(cs...)
-	pol, err := policy.New(cfg.Policy, cls.Thresholds(), cls.Categories()...)
-	if err != nil {
-		return nil, err
-	}
-	var rc *redis.Client
-	if cfg.Redis.Enabled() {
-		if rc, err = redis.New(cfg.Redis); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Cache.Enabled || !cfg.Signals.Disabled {
-		redis.Watch(o.Registry, rc, o.Logger)
-	}
-	var classify pipeline.Stage = cls
-	if o.WrapClassify != nil {
-		classify = o.WrapClassify(classify)
-	}
-	if cfg.Cache.Enabled {
-		co := cache.Options{Version: modelSetVersion(cls, cfg), LRUSize: cfg.Cache.LRUSize, TTL: cfg.Cache.TTL,
-			Metrics: cache.NewMetrics(o.Registry), Logger: o.Logger}
-		if rc != nil {
-			co.Store, co.Breaker = rc, rc.Breaker()
-		}
-		classify = cache.New(classify, co)
-	}
-	var stages []pipeline.Stage
-	var rails *guardrails.Engine
-	if cfg.Guardrails.Policy != "" {
-		p, err := guardrails.LoadPolicy(cfg.Guardrails.Policy)
-		if err != nil {
-			return nil, fmt.Errorf("guardrails.policy: %w", err)
-		}
-		rails = guardrails.NewEngine(p)
-		if o.OnGuardrails != nil {
-			o.OnGuardrails(rails)
-		}
-		stages = append(stages, guardrails.Stage{Engine: rails})
-	}
-	stages = append(stages, classify)
-	if !cfg.Signals.Disabled {
-		so := signals.Options{Window: cfg.Signals.Window, MinChars: cfg.Signals.MinChars, Logger: o.Logger, Registry: o.Registry}
-		if rc != nil {
-			so.Store, so.Breaker = redis.NewSignals(rc), rc.Breaker()
-		}
-		stages = append(stages, signals.New(so))
-	}
-	if !cfg.Media.Disabled {
-		ms, err := mediaStage(cfg.Media)
-		if err != nil {
-			return nil, err
-		}
-		stages = append(stages, ms)
-	}
-	stages = append(stages, pol)
-	if !cfg.Rewrite.Disabled {
-		judge, err := models.Builtin(cfg.Rewrite.Judge)
-		if err != nil {
-			return nil, fmt.Errorf("rewrite.judge: %w", err)
-		}
-		labels := judge.Describe().Labels
-		var rw generator.Rewriter = &generator.Embedded{Model: judge, Labels: labels}
-		if cfg.Rewrite.OpenAI != nil {
-			if rw, err = generator.NewOpenAI(*cfg.Rewrite.OpenAI); err != nil {
-				return nil, fmt.Errorf("rewrite.openai: %w", err)
-			}
-		}
-		stages = append(stages, rewrite.New(rewrite.Options{
-			Rewriter: rw,
-			Judge:    judge, Labels: labels, Fallback: cfg.Rewrite.Fallback, Topic: cfg.Kafka.Topics.Rewrites, Rails: rails,
-		}))
-	}
-	if len(cfg.Routes) > 0 {
-		rs, err := route.New(cfg.Routes, cls.Categories())
-		if err != nil {
-			return nil, err
-		}
-		stages = append(stages, rs)
-	}
-	// aggregates.cross names categories models, known only here.
-	for i, m := range cfg.Aggregates.Cross {
-		if !slices.ContainsFunc(cls.Categories(), func(c contract.Categories) bool { return c.Model == m }) {
-			return nil, fmt.Errorf("aggregates.cross[%d]: no categories model is named %q", i, m)
-		}
-	}
-	return stages, nil
 }
 
 // routedTopics are the topics the stages' routes name that can be known
@@ -231,6 +116,9 @@ func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metr
 type Member struct {
 	Source *kafka.Source
 	Engine *pipeline.Engine
+	// App owns the stages the member built from its config; nil when
+	// MemberOptions.Stages gave them (their owner closes them).
+	App *App
 
 	state *kafka.StateStore // aggregates' state reader, when configured
 
@@ -244,17 +132,22 @@ type MemberOptions struct {
 	Metrics *pipeline.Metrics
 	// Registry receives the stages' own metrics (cache, signals).
 	Registry prometheus.Registerer
-	// OnGuardrails receives the rail engine (see StageOptions).
-	OnGuardrails func(*guardrails.Engine)
-	Logger       *slog.Logger
+	Logger   *slog.Logger
 	// Tune adjusts the engine options after they are built from cfg.
 	Tune func(*pipeline.Options)
 	// KafkaOpts are extra franz-go options (tests shorten timeouts).
 	KafkaOpts []kgo.Opt
 }
 
-// NewMember connects one group member. Stages default to those of cfg.
-func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
+// NewMember connects one group member. Stages default to those of cfg, in
+// an App the member owns.
+func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
+	var app *App
+	defer func() {
+		if err != nil {
+			app.Close()
+		}
+	}()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -262,11 +155,10 @@ func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
 		o.Brokers = cfg.Kafka.Brokers
 	}
 	if o.Stages == nil {
-		st, err := StagesWith(cfg, StageOptions{Registry: o.Registry, Logger: o.Logger, OnGuardrails: o.OnGuardrails})
-		if err != nil {
+		if app, err = NewApp(cfg, StageOptions{Registry: o.Registry, Logger: o.Logger}); err != nil {
 			return nil, err
 		}
-		o.Stages = st
+		o.Stages = app.Stages
 	}
 	if err := ensureRoutedTopics(cfg, o.Brokers, routedTopics(o.Stages)); err != nil {
 		return nil, err
@@ -288,7 +180,7 @@ func NewMember(cfg *config.Config, o MemberOptions) (*Member, error) {
 		return nil, err
 	}
 	opts := EngineOptions(cfg, o.Stages, o.Metrics, o.Logger)
-	m := &Member{Source: src}
+	m := &Member{Source: src, App: app}
 	if cfg.Aggregates.Enabled() {
 		agg, store, err := aggregator(cfg, o)
 		if err != nil {
@@ -341,13 +233,14 @@ func (m *Member) Kill() {
 	m.Engine.Kill()
 }
 
-// Close closes the member's client.
+// Close closes the member's Kafka clients, then its app's resources.
 func (m *Member) Close() {
 	m.once.Do(func() {
 		m.Source.Close()
 		if m.state != nil {
 			m.state.Close()
 		}
+		m.App.Close()
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 
@@ -36,6 +37,17 @@ type Cascade struct {
 	cols    [][]int // per step: the column of each cascade label in its scores
 	desc    classifiers.Description
 	reached []atomic.Int64 // texts that reached each step
+}
+
+// Close closes the steps that hold resources, last first.
+func (c *Cascade) Close() error {
+	var errs []error
+	for i := len(c.steps) - 1; i >= 0; i-- {
+		if cl, ok := c.steps[i].Classifier.(io.Closer); ok {
+			errs = append(errs, cl.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // New builds a cascade. Its labels are those of the last step, the

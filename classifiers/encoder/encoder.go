@@ -58,6 +58,10 @@ type Config struct {
 
 // Encoder is an ONNX classifier. It implements classifiers.Classifier.
 type Encoder struct {
+	// closeMu is held for reading while a batch runs, so that Close waits
+	// for it rather than destroying a session in use.
+	closeMu sync.RWMutex
+	closed  bool
 	cfg     Config
 	tok     tokenizer.Tokenizer
 	session *ort.DynamicAdvancedSession
@@ -227,11 +231,28 @@ func Load(cfg Config) (*Encoder, error) {
 // Describe implements classifiers.Classifier.
 func (e *Encoder) Describe() classifiers.Description { return e.desc }
 
-// Close releases the session.
-func (e *Encoder) Close() error { return e.session.Destroy() }
+// ErrClosed is returned by Classify after Close.
+var ErrClosed = errors.New("encoder: closed")
+
+// Close releases the session. A second Close does nothing: destroying an
+// ONNX Runtime session twice would crash the process.
+func (e *Encoder) Close() error {
+	e.closeMu.Lock()
+	defer e.closeMu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	return e.session.Destroy()
+}
 
 // Classify implements classifiers.Classifier.
 func (e *Encoder) Classify(ctx context.Context, texts []string) ([][]float32, error) {
+	e.closeMu.RLock()
+	defer e.closeMu.RUnlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
 	// One row per window; owner maps rows back to texts.
 	var encs []tokenizer.Encoding
 	owner := make([]int, 0, len(texts))

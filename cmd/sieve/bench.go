@@ -91,9 +91,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	if stages == nil {
-		if stages, err = service.Stages(cfg); err != nil {
+		app, err := service.NewApp(cfg, service.StageOptions{})
+		if err != nil {
 			return usageError{err}
 		}
+		defer app.Close()
+		stages = app.Stages
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "seeding %d messages into an embedded broker (%d partitions)...\n", *n, *partitions)
@@ -130,10 +133,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		off := *cfg
 		off.Cache.Enabled = false
-		offStages, err := service.StagesWith(&off, service.StageOptions{WrapClassify: bench.Costly(*encoderCost)})
+		offApp, err := service.NewApp(&off, service.StageOptions{WrapClassify: bench.Costly(*encoderCost)})
 		if err != nil {
 			return usageError{err}
 		}
+		defer offApp.Close()
+		offStages := offApp.Stages
 		o2 := opts
 		o2.Config, o2.Stages, o2.Copy = &off, offStages, false
 		if !*asJSON {
@@ -143,10 +148,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg.Cache.Enabled = true
-		if stages, err = service.StagesWith(cfg, service.StageOptions{WrapClassify: bench.Costly(*encoderCost)}); err != nil {
+		onApp, err := service.NewApp(cfg, service.StageOptions{WrapClassify: bench.Costly(*encoderCost)})
+		if err != nil {
 			return usageError{err}
 		}
-		opts.Stages = stages
+		defer onApp.Close()
+		opts.Stages = onApp.Stages
 		if !*asJSON {
 			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 2: with the verdict cache\n", uncached.MsgsPerSec, uncached.P99ms)
 		}

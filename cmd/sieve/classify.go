@@ -23,10 +23,12 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stages, err := service.Stages(cfg)
+	app, err := service.NewApp(cfg, service.StageOptions{})
 	if err != nil {
 		return usageError{err}
 	}
+	defer app.Close()
+	stages := app.Stages
 	var r io.Reader = os.Stdin
 	name := "stdin"
 	if *in != "-" {

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sieve-stream/sieve/internal/redistest"
 	"github.com/sieve-stream/sieve/deploy"
 	"github.com/sieve-stream/sieve/internal/openaitest"
+	"github.com/sieve-stream/sieve/internal/redistest"
 	"github.com/sieve-stream/sieve/proxy"
 	"github.com/twmb/franz-go/pkg/kgo"
 )

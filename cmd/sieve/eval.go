@@ -12,10 +12,10 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/linear"
-	"github.com/sieve-stream/sieve/internal/plots"
 	"github.com/sieve-stream/sieve/datasets"
 	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/internal/plots"
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/service"
 )
@@ -51,6 +51,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	defer classifiers.CloseAll(cs)
 	ex, err := datasets.Load(*data)
 	if err != nil {
 		return usageError{err}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/guardrails"
@@ -50,6 +51,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	defer classifiers.CloseAll(moderators)
 	opts.Moderators = moderators
 	opts.Metrics = proxy.NewMetrics(obs.reg)
 	if cfg.Proxy.AuditTopic != "" {

@@ -8,9 +8,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sieve-stream/sieve/guardrails"
-
 	"github.com/sieve-stream/sieve/service"
+	"github.com/sourcegraph/conc"
 )
 
 func runRun(args []string, _, stderr io.Writer) error {
@@ -57,14 +56,14 @@ func runRun(args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	var rails *guardrails.Engine
-	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, Metrics: obs.metrics, Registry: obs.reg, Logger: obs.log,
-		OnGuardrails: func(e *guardrails.Engine) { rails = e }})
+	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, Metrics: obs.metrics, Registry: obs.reg, Logger: obs.log})
 	if err != nil {
 		return err
 	}
-	if rails != nil {
-		go reloadOnHUP(ctx, cfg.Guardrails.Policy, rails, obs)
+	if m.App.Rails != nil {
+		reloads := conc.NewWaitGroup()
+		defer func() { cancel(); reloads.Wait() }() // the reloader stops with ctx
+		reloads.Go(func() { reloadOnHUP(ctx, cfg.Guardrails.Policy, m.App, obs) })
 	}
 	obs.log.Info("sieve running", "brokers", brokers, "group", cfg.Kafka.Group, "input", cfg.Kafka.Topics.Input, "delivery", cfg.Delivery)
 	obs.ready(true)
@@ -78,7 +77,7 @@ func runRun(args []string, _, stderr io.Writer) error {
 // changes (checked every two seconds). Checks in flight finish on the policy
 // they started with; a bad file is logged and the running policy kept, so
 // nothing is dropped.
-func reloadOnHUP(ctx context.Context, path string, e *guardrails.Engine, obs *observability) {
+func reloadOnHUP(ctx context.Context, path string, app *service.App, obs *observability) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -103,14 +102,10 @@ func reloadOnHUP(ctx context.Context, path string, e *guardrails.Engine, obs *ob
 			}
 		case <-hup:
 		}
-		{
-			p, err := guardrails.LoadPolicy(path)
-			if err != nil {
-				obs.log.Error("guardrails policy not reloaded; keeping the running one", "err", err)
-				continue
-			}
-			e.Reload(p)
-			obs.log.Info("guardrails policy reloaded", "path", path)
+		if err := app.Reload(); err != nil {
+			obs.log.Error("guardrails policy not reloaded; keeping the running one", "err", err)
+			continue
 		}
+		obs.log.Info("guardrails policy reloaded", "path", path)
 	}
 }

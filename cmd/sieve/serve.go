@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/classifiers/remote"
 	"github.com/sieve-stream/sieve/service"
 )
@@ -26,6 +27,7 @@ func runServeModel(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	defer classifiers.CloseAll(cs)
 	if len(cs) == 0 {
 		return usagef("the config names no classifier to serve")
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/config"
-	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/internal/telemetry"
+	"github.com/sieve-stream/sieve/pipeline"
 )
 
 // loadConfig loads path, or the defaults when path is empty. A bad config

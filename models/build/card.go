@@ -275,10 +275,12 @@ func defaults(b *strings.Builder, data, suite string) error {
 // decide runs the default stages over ex as messages and counts the
 // verdicts that flag anything and those that block.
 func decide(cfg *config.Config, ex []classifiers.Example) (flagged, blocked int, err error) {
-	stages, err := service.Stages(cfg)
+	app, err := service.NewApp(cfg, service.StageOptions{})
 	if err != nil {
 		return 0, 0, err
 	}
+	defer app.Close()
+	stages := app.Stages
 	ctx := context.Background()
 	for start := 0; start < len(ex); start += 256 {
 		batch := ex[start:min(start+256, len(ex))]
