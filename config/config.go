@@ -4,13 +4,17 @@ package config
 
 import (
 	// Every classifier type Sieve ships, so that a sieve.yaml can name any.
+	"github.com/sieve-stream/sieve/cache"
 	_ "github.com/sieve-stream/sieve/classifiers/all"
+	"github.com/sieve-stream/sieve/detectors"
+	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/rewrite"
+	"github.com/sieve-stream/sieve/signals"
 
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -21,7 +25,6 @@ import (
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
-	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/policy"
 	"github.com/sieve-stream/sieve/proxy"
 	"github.com/sieve-stream/sieve/route"
@@ -43,11 +46,11 @@ type Config struct {
 	Classifiers []classifiers.Config `yaml:"classifiers"`
 	Policy      policy.Config        `yaml:"policy"`
 	Redis       redis.Config         `yaml:"redis"`
-	Cache       Cache                `yaml:"cache"`
-	Signals     Signals              `yaml:"signals"`
-	Rewrite     Rewrite              `yaml:"rewrite"`
-	Guardrails  Guardrails           `yaml:"guardrails"`
-	Media       Media                `yaml:"media"`
+	Cache       cache.Config         `yaml:"cache"`
+	Signals     signals.Config       `yaml:"signals"`
+	Rewrite     rewrite.Config       `yaml:"rewrite"`
+	Guardrails  guardrails.Config    `yaml:"guardrails"`
+	Media       detectors.Config     `yaml:"media"`
 	// Routes send copies of verdicts or messages to topics chosen per
 	// message (route.Config).
 	Routes []route.Config `yaml:"routes"`
@@ -105,105 +108,6 @@ var DefaultClassifiers = []classifiers.Config{
 	{Type: "linear", Spec: &models.LinearType{Builtin: "moderation"}},
 	{Type: "linear", Spec: &models.LinearType{Builtin: "spam"}},
 	{Type: "linear", Spec: &models.LinearType{Builtin: "injection"}},
-}
-
-// Cache configures the verdict cache (an in-process LRU, with Redis behind
-// it when redis.addrs is set).
-type Cache struct {
-	// Enabled defaults to true.
-	Enabled bool          `yaml:"enabled"`
-	LRUSize int           `yaml:"lru_size"` // entries in the in-process LRU
-	TTL     time.Duration `yaml:"ttl"`      // lifetime of an entry in Redis
-	set     bool
-}
-
-// UnmarshalYAML records that the section was given, so that an explicit
-// enabled: false is told apart from an absent section.
-func (c *Cache) UnmarshalYAML(n *yaml.Node) error {
-	type plain Cache
-	p := plain{Enabled: true}
-	if err := n.Decode(&p); err != nil {
-		return err
-	}
-	*c = Cache(p)
-	c.set = true
-	return nil
-}
-
-// Signals configures campaign detection and author velocity.
-type Signals struct {
-	// Disabled turns the signals stage off.
-	Disabled bool          `yaml:"disabled"`
-	Window   time.Duration `yaml:"window"`    // default 10m
-	MinChars int           `yaml:"min_chars"` // default 20
-}
-
-// Guardrails names the rails policy file whose input rails run on every
-// message. `sieve run` reloads it on SIGHUP.
-type Guardrails struct {
-	Policy string `yaml:"policy"` // path of a rails policy file (see Rails policy below); empty: no rails in sieve run
-}
-
-// Media configures the synthetic-media detectors that read every image a
-// message carries (detectors.Stage).
-type Media struct {
-	Disabled bool `yaml:"disabled"` // turns the media stage off
-	// FetchURLs loads media given by URL through the SSRF-safe fetcher;
-	// off, URL media get an "unreadable" finding.
-	FetchURLs bool `yaml:"fetch_urls"`
-	// Allow lists address prefixes (CIDR) URL fetches may reach although
-	// they are private, loopback or link-local.
-	Allow []string `yaml:"allow"`
-	// MaxBytes caps one image, inline or fetched (default 16 MiB).
-	MaxBytes int `yaml:"max_bytes"`
-	// MaxPixels refuses images whose header claims more pixels (default
-	// 40,000,000).
-	MaxPixels int `yaml:"max_pixels"`
-	// FetchTimeout bounds one URL fetch (default 10s).
-	FetchTimeout time.Duration `yaml:"fetch_timeout"`
-	// MaxMedia is how many images of one message are read (default 16);
-	// MaxDecodeBytes its images' budget for decoded pixels (default 256
-	// MiB); MessageTimeout bounds all its URL fetches together (default
-	// 20s).
-	MaxMedia       int           `yaml:"max_media"`
-	MaxDecodeBytes int64         `yaml:"max_decode_bytes"`
-	MessageTimeout time.Duration `yaml:"message_timeout"`
-	// SkipWatermark turns off the invisible-watermark decoder, the one
-	// media check that decodes pixels (tens of images/s per core instead of
-	// thousands).
-	SkipWatermark bool `yaml:"skip_watermark"`
-	// Learned is the optional learned detector: a Hugging Face
-	// image-classification export run on ONNX Runtime.
-	Learned LearnedDetector `yaml:"learned"`
-	// TrustAnchors is a PEM file of the CA certificates C2PA signers must
-	// chain to for a manifest to count as from a trusted signer.
-	TrustAnchors string `yaml:"trust_anchors"`
-}
-
-// LearnedDetector names an image classifier directory (model.onnx,
-// config.json, preprocessor_config.json) and the labels that count as
-// findings.
-type LearnedDetector struct {
-	Dir       string   `yaml:"dir"`       // directory of an image classifier exported to ONNX (model.onnx, config.json)
-	Positive  []string `yaml:"positive"`  // labels of the model that mean synthetic
-	Threshold float64  `yaml:"threshold"` // score over which a positive label is a finding
-	Library   string   `yaml:"library"`   // libonnxruntime's path; default as for onnx classifiers
-}
-
-// Rewrite configures the rewrite stage (decision "rewrite").
-type Rewrite struct {
-	Disabled bool `yaml:"disabled"` // turns the rewrite stage off: rewrite decisions then carry no rewritten text
-	// Fallback when a rewrite fails its rails twice: block (default) or
-	// mask.
-	Fallback string `yaml:"fallback"`
-	// Judge is the built-in model whose labels a rewrite must clear, and
-	// whose word attributions the embedded rewriter uses (default
-	// moderation).
-	Judge string `yaml:"judge"`
-	// OpenAI, when set, rewrites with an OpenAI-compatible chat server
-	// (vLLM, llama.cpp, Ollama, TGI, OpenAI) instead of the embedded
-	// rewriter.
-	OpenAI *generator.OpenAIConfig `yaml:"openai"`
 }
 
 // HTTP is the metrics and health server.
@@ -294,29 +198,12 @@ func (c *Config) EnsureDefaults() {
 	if c.Policy.Rules == nil && c.Policy.Thresholds == nil {
 		c.Policy = policy.Default
 	}
-	if !c.Cache.set {
-		c.Cache = Cache{Enabled: true, set: true}
-	}
-	if c.Cache.LRUSize <= 0 {
-		c.Cache.LRUSize = 100_000
-	}
-	if c.Cache.TTL <= 0 {
-		c.Cache.TTL = time.Hour
-	}
+	c.Cache.EnsureDefaults()
 	c.Redis.EnsureDefaults()
 	c.Proxy.EnsureDefaults()
-	if c.Rewrite.Fallback == "" {
-		c.Rewrite.Fallback = "block"
-	}
-	if c.Rewrite.Judge == "" {
-		c.Rewrite.Judge = "moderation"
-	}
-	if c.Signals.Window <= 0 {
-		c.Signals.Window = 10 * time.Minute
-	}
-	if c.Signals.MinChars <= 0 {
-		c.Signals.MinChars = 20
-	}
+	c.Rewrite.EnsureDefaults()
+	c.Signals.EnsureDefaults()
+	c.Media.EnsureDefaults()
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
@@ -372,26 +259,11 @@ func (c *Config) Validate() error {
 	if err := c.Redis.Validate(); err != nil {
 		return err
 	}
-	for i, a := range c.Media.Allow {
-		if _, err := netip.ParsePrefix(a); err != nil {
-			return fmt.Errorf("media.allow[%d]: %q is not a CIDR prefix", i, a)
-		}
+	if err := c.Media.Validate(); err != nil {
+		return err
 	}
-	if l := c.Media.Learned; l.Dir != "" && len(l.Positive) == 0 {
-		return errors.New("media.learned.positive: name the labels that mean generated (e.g. [fake])")
-	}
-	if l := c.Media.Learned; l.Threshold < 0 || l.Threshold > 1 {
-		return fmt.Errorf("media.learned.threshold: %v is not in [0, 1]", l.Threshold)
-	}
-	if c.Media.MaxBytes < 0 || c.Media.MaxPixels < 0 || c.Media.FetchTimeout < 0 ||
-		c.Media.MaxMedia < 0 || c.Media.MaxDecodeBytes < 0 || c.Media.MessageTimeout < 0 {
-		return errors.New("media: max_bytes, max_pixels, fetch_timeout, max_media, max_decode_bytes and message_timeout must not be negative")
-	}
-	if c.Rewrite.Fallback != "block" && c.Rewrite.Fallback != "mask" {
-		return fmt.Errorf("rewrite.fallback: %q is not block or mask", c.Rewrite.Fallback)
-	}
-	if o := c.Rewrite.OpenAI; o != nil && (o.BaseURL == "" || o.Model == "") {
-		return errors.New("rewrite.openai: base_url and model are required")
+	if err := c.Rewrite.Validate(); err != nil {
+		return err
 	}
 	for i := range c.Routes {
 		if err := c.Routes[i].Validate(i); err != nil {

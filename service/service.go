@@ -353,7 +353,7 @@ func ensureRoutedTopics(cfg *config.Config, brokers []string, topics []string) e
 
 // mediaStage builds the synthetic-media detectors; they run before the
 // policy so that rules over media_* signals see their findings.
-func mediaStage(c config.Media) (*detectors.Stage, error) {
+func mediaStage(c detectors.Config) (*detectors.Stage, error) {
 	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels, MaxMedia: c.MaxMedia,
 		MaxDecodeBytes: c.MaxDecodeBytes, MessageTimeout: c.MessageTimeout}, Watermark: !c.SkipWatermark}
 	if l := c.Learned; l.Dir != "" {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/connectors/redis"
-	"github.com/sieve-stream/sieve/internal/redistest"
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/redistest"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/signals"
 )

@@ -1,0 +1,22 @@
+package signals
+
+import "time"
+
+// Config is the signals section of sieve.yaml: campaign detection and
+// author velocity.
+type Config struct {
+	// Disabled turns the signals stage off.
+	Disabled bool          `yaml:"disabled"`
+	Window   time.Duration `yaml:"window"`    // default 10m
+	MinChars int           `yaml:"min_chars"` // default 20
+}
+
+// EnsureDefaults fills unset fields.
+func (c *Config) EnsureDefaults() {
+	if c.Window <= 0 {
+		c.Window = 10 * time.Minute
+	}
+	if c.MinChars <= 0 {
+		c.MinChars = 20
+	}
+}
