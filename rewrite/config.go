@@ -3,6 +3,7 @@ package rewrite
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/sieve-stream/sieve/generator"
 )
@@ -18,6 +19,9 @@ type Config struct {
 	// whose word attributions the embedded rewriter uses (default
 	// moderation).
 	Judge string `yaml:"judge"`
+	// Generator names the rewriter (generator.Kinds): embedded, or openai
+	// (the default when the openai section is set).
+	Generator string `yaml:"generator"`
 	// OpenAI, when set, rewrites with an OpenAI-compatible chat server
 	// (vLLM, llama.cpp, Ollama, TGI, OpenAI) instead of the embedded
 	// rewriter.
@@ -32,12 +36,25 @@ func (c *Config) EnsureDefaults() {
 	if c.Judge == "" {
 		c.Judge = "moderation"
 	}
+	if c.Generator == "" {
+		c.Generator = "embedded"
+		if c.OpenAI != nil {
+			c.Generator = "openai"
+		}
+	}
 }
 
 // Validate returns the first bad field.
 func (c *Config) Validate() error {
 	if c.Fallback != "block" && c.Fallback != "mask" {
 		return fmt.Errorf("rewrite.fallback: %q is not block or mask", c.Fallback)
+	}
+	if !slices.ContainsFunc(generator.Kinds(), func(k generator.Kind) bool { return k.Name == c.Generator }) {
+		_, err := generator.New(c.Generator, generator.Settings{})
+		return fmt.Errorf("rewrite.generator: %w", err)
+	}
+	if c.Generator == "openai" && c.OpenAI == nil {
+		return errors.New("rewrite.openai: required for generator openai")
 	}
 	if o := c.OpenAI; o != nil && (o.BaseURL == "" || o.Model == "") {
 		return errors.New("rewrite.openai: base_url and model are required")

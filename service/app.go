@@ -3,22 +3,16 @@ package service
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 
-	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/contract"
-	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/guardrails"
-	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/pipeline"
-	"github.com/sieve-stream/sieve/policy"
-	"github.com/sieve-stream/sieve/rewrite"
-	"github.com/sieve-stream/sieve/route"
-	"github.com/sieve-stream/sieve/signals"
 )
 
 // App is Sieve assembled from a config: its stages in order, and every
@@ -72,9 +66,9 @@ func (a *App) Reload() error {
 	return nil
 }
 
-// NewApp builds the stages the config names: guardrails, classify (behind
-// the verdict cache), signals, media, policy, rewrite, routes. On an error
-// it closes what it built.
+// NewApp builds the stages the config names, in the order of the flow
+// (stageKinds: guardrails, classify behind the verdict cache, signals,
+// media, policy, rewrite, routes). On an error it closes what it built.
 func NewApp(cfg *config.Config, o StageOptions) (_ *App, err error) {
 	a := &App{railsPath: cfg.Guardrails.Policy}
 	defer func() {
@@ -97,84 +91,29 @@ func NewApp(cfg *config.Config, o StageOptions) (_ *App, err error) {
 		a.Stages = []pipeline.Stage{pipeline.Nop}
 		return a, nil
 	}
-	pol, err := policy.New(cfg.Policy, cls.Thresholds(), cls.Categories()...)
-	if err != nil {
-		return nil, err
-	}
-	var rc *redis.Client
+	b := &builder{cfg: cfg, o: o, app: a, cls: cls}
 	if cfg.Redis.Enabled() {
-		if rc, err = redis.New(cfg.Redis); err != nil {
+		if b.rc, err = redis.New(cfg.Redis); err != nil {
 			return nil, err
 		}
-		a.Redis = rc
-		a.owns(rc.Close)
+		a.Redis = b.rc
+		a.owns(b.rc.Close)
 	}
 	if cfg.Cache.Enabled || !cfg.Signals.Disabled {
-		redis.Watch(o.Registry, rc, o.Logger)
+		redis.Watch(o.Registry, b.rc, o.Logger)
 	}
-	var classify pipeline.Stage = cls
-	if o.WrapClassify != nil {
-		classify = o.WrapClassify(classify)
-	}
-	if cfg.Cache.Enabled {
-		co := cache.Options{Version: modelSetVersion(cls, cfg), LRUSize: cfg.Cache.LRUSize, TTL: cfg.Cache.TTL,
-			Metrics: cache.NewMetrics(o.Registry), Logger: o.Logger}
-		if rc != nil {
-			co.Store, co.Breaker = rc, rc.Breaker()
-		}
-		classify = cache.New(classify, co)
-	}
-	var stages []pipeline.Stage
-	var rails *guardrails.Engine
-	if cfg.Guardrails.Policy != "" {
-		p, err := guardrails.LoadPolicy(cfg.Guardrails.Policy)
-		if err != nil {
-			return nil, fmt.Errorf("guardrails.policy: %w", err)
-		}
-		rails = guardrails.NewEngine(p)
-		a.Rails = rails
-		stages = append(stages, guardrails.Stage{Engine: rails})
-	}
-	stages = append(stages, classify)
-	if !cfg.Signals.Disabled {
-		so := signals.Options{Window: cfg.Signals.Window, MinChars: cfg.Signals.MinChars, Logger: o.Logger, Registry: o.Registry}
-		if rc != nil {
-			so.Store, so.Breaker = redis.NewSignals(rc), rc.Breaker()
-		}
-		stages = append(stages, signals.New(so))
-	}
-	if !cfg.Media.Disabled {
-		ms, err := mediaStage(cfg.Media)
+	for _, k := range stageKinds {
+		st, err := k.build(b)
 		if err != nil {
 			return nil, err
 		}
-		a.owns(ms.Close)
-		stages = append(stages, ms)
-	}
-	stages = append(stages, pol)
-	if !cfg.Rewrite.Disabled {
-		judge, err := models.Builtin(cfg.Rewrite.Judge)
-		if err != nil {
-			return nil, fmt.Errorf("rewrite.judge: %w", err)
+		if st == nil {
+			continue
 		}
-		labels := judge.Describe().Labels
-		var rw generator.Rewriter = &generator.Embedded{Model: judge, Labels: labels}
-		if cfg.Rewrite.OpenAI != nil {
-			if rw, err = generator.NewOpenAI(*cfg.Rewrite.OpenAI); err != nil {
-				return nil, fmt.Errorf("rewrite.openai: %w", err)
-			}
+		if c, ok := st.(io.Closer); ok && k.name != "classify" { // classify's close is cls.Close, owned above
+			a.owns(c.Close)
 		}
-		stages = append(stages, rewrite.New(rewrite.Options{
-			Rewriter: rw,
-			Judge:    judge, Labels: labels, Fallback: cfg.Rewrite.Fallback, Topic: cfg.Kafka.Topics.Rewrites, Rails: rails,
-		}))
-	}
-	if len(cfg.Routes) > 0 {
-		rs, err := route.New(cfg.Routes, cls.Categories())
-		if err != nil {
-			return nil, err
-		}
-		stages = append(stages, rs)
+		a.Stages = append(a.Stages, st)
 	}
 	// aggregates.cross names categories models, known only here.
 	for i, m := range cfg.Aggregates.Cross {
@@ -182,6 +121,5 @@ func NewApp(cfg *config.Config, o StageOptions) (_ *App, err error) {
 			return nil, fmt.Errorf("aggregates.cross[%d]: no categories model is named %q", i, m)
 		}
 	}
-	a.Stages = stages
 	return a, nil
 }

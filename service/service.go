@@ -7,13 +7,10 @@ package service
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/netip"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -26,10 +23,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/classifiers"
-	"github.com/sieve-stream/sieve/classifiers/encoder"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
-	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/route"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -349,43 +344,4 @@ func ensureRoutedTopics(cfg *config.Config, brokers []string, topics []string) e
 		need["routes (topic "+t+")"] = t
 	}
 	return missingTopics(cfg, have, need)
-}
-
-// mediaStage builds the synthetic-media detectors; they run before the
-// policy so that rules over media_* signals see their findings.
-func mediaStage(c detectors.Config) (*detectors.Stage, error) {
-	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels, MaxMedia: c.MaxMedia,
-		MaxDecodeBytes: c.MaxDecodeBytes, MessageTimeout: c.MessageTimeout}, Watermark: !c.SkipWatermark}
-	if l := c.Learned; l.Dir != "" {
-		m, err := encoder.LoadImageModel(l.Dir, l.Library)
-		if err != nil {
-			return nil, fmt.Errorf("media.learned.dir: %w", err)
-		}
-		st.Learned, st.LearnedPositive, st.LearnedThreshold = m, l.Positive, l.Threshold
-	}
-	if c.TrustAnchors != "" {
-		pem, err := os.ReadFile(c.TrustAnchors)
-		if err != nil {
-			return nil, fmt.Errorf("media.trust_anchors: %w", err)
-		}
-		st.Trust = x509.NewCertPool()
-		if !st.Trust.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("media.trust_anchors: %s holds no PEM certificate", c.TrustAnchors)
-		}
-	}
-	if c.FetchURLs {
-		f := &detectors.Fetcher{Timeout: c.FetchTimeout}
-		if c.MaxBytes > 0 {
-			f.MaxBytes = int64(c.MaxBytes)
-		}
-		for i, a := range c.Allow {
-			p, err := netip.ParsePrefix(a)
-			if err != nil {
-				return nil, fmt.Errorf("media.allow[%d]: %w", i, err)
-			}
-			f.Allow = append(f.Allow, p)
-		}
-		st.Fetch = f.Fetch
-	}
-	return st, nil
 }

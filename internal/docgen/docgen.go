@@ -32,6 +32,7 @@ import (
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
+	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/proxy"
@@ -392,6 +393,10 @@ func configMD(d docs) []byte {
 			params[i] = "`" + p + "`"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.Name, strings.Join(params, ", "), s.Summary)
+	}
+	b.WriteString("\n## Rewriters (`rewrite.generator`)\n\n| generator | what it does |\n|---|---|\n")
+	for _, k := range generator.Kinds() {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", k.Name, k.Summary)
 	}
 	return b.Bytes()
 }

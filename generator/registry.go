@@ -1,0 +1,72 @@
+package generator
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Kind is one rewriter a config can choose (`rewrite.generator`). Each
+// registers itself beside its code (Register in an init).
+type Kind struct {
+	Name string
+	// Summary is one line for the docs.
+	Summary string
+	// New builds the rewriter.
+	New func(s Settings) (Rewriter, error)
+}
+
+// Settings is what a rewriter may be built from.
+type Settings struct {
+	// Judge is the model whose labels a rewrite must bring below their
+	// thresholds, and Labels those labels.
+	Judge  Attributor
+	Labels []string
+	// OpenAI is the rewrite.openai section; nil when absent.
+	OpenAI *OpenAIConfig
+}
+
+var kinds = map[string]Kind{}
+
+// Register adds a rewriter kind; it panics on a second of the same name.
+func Register(k Kind) {
+	if _, dup := kinds[k.Name]; dup {
+		panic("generator: " + k.Name + " registered twice")
+	}
+	kinds[k.Name] = k
+}
+
+// Kinds lists the registered rewriters by name.
+func Kinds() []Kind {
+	out := make([]Kind, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// New builds the named rewriter.
+func New(name string, s Settings) (Rewriter, error) {
+	k, ok := kinds[name]
+	if !ok {
+		names := make([]string, 0, len(kinds))
+		for _, k := range Kinds() {
+			names = append(names, k.Name)
+		}
+		return nil, fmt.Errorf("%q is not one of %s", name, strings.Join(names, ", "))
+	}
+	return k.New(s)
+}
+
+func init() {
+	Register(Kind{Name: "embedded", Summary: "removes or masks the words the judge model attributes the flag to; no model server",
+		New: func(s Settings) (Rewriter, error) { return &Embedded{Model: s.Judge, Labels: s.Labels}, nil }})
+	Register(Kind{Name: "openai", Summary: "an OpenAI-compatible chat server (vLLM, llama.cpp, Ollama, TGI, OpenAI), configured by rewrite.openai",
+		New: func(s Settings) (Rewriter, error) {
+			if s.OpenAI == nil {
+				return nil, fmt.Errorf("needs the rewrite.openai section")
+			}
+			return NewOpenAI(*s.OpenAI)
+		}})
+}
