@@ -13,7 +13,10 @@ type Config struct {
 	Enabled bool          `yaml:"enabled"`
 	LRUSize int           `yaml:"lru_size"` // entries in the in-process LRU
 	TTL     time.Duration `yaml:"ttl"`      // lifetime of an entry in Redis
-	set     bool
+	// Store is where replicas share verdicts: redis (the default when
+	// redis.addrs is set) or memory (this process's LRU only).
+	Store string `yaml:"store"`
+	set   bool
 }
 
 // UnmarshalYAML records that the section was given, so that an explicit
@@ -33,7 +36,7 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 // cache.
 func (c *Config) EnsureDefaults() {
 	if !c.set {
-		*c = Config{Enabled: true, LRUSize: c.LRUSize, TTL: c.TTL, set: true}
+		*c = Config{Enabled: true, LRUSize: c.LRUSize, TTL: c.TTL, Store: c.Store, set: true}
 	}
 	if c.LRUSize <= 0 {
 		c.LRUSize = 100_000

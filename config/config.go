@@ -200,6 +200,14 @@ func (c *Config) EnsureDefaults() {
 	}
 	c.Cache.EnsureDefaults()
 	c.Redis.EnsureDefaults()
+	for _, store := range []*string{&c.Cache.Store, &c.Signals.Store} {
+		if *store == "" {
+			*store = "memory"
+			if c.Redis.Enabled() {
+				*store = "redis"
+			}
+		}
+	}
 	c.Proxy.EnsureDefaults()
 	c.Rewrite.EnsureDefaults()
 	c.Signals.EnsureDefaults()
@@ -258,6 +266,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Redis.Validate(); err != nil {
 		return err
+	}
+	for field, store := range map[string]string{"cache.store": c.Cache.Store, "signals.store": c.Signals.Store} {
+		if store == "redis" && !c.Redis.Enabled() {
+			return fmt.Errorf("%s: redis needs redis.addrs", field)
+		}
 	}
 	if err := c.Media.Validate(); err != nil {
 		return err

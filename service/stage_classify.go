@@ -17,8 +17,12 @@ func init() {
 		}
 		co := cache.Options{Version: modelSetVersion(b.cls, b.cfg), LRUSize: b.cfg.Cache.LRUSize, TTL: b.cfg.Cache.TTL,
 			Metrics: cache.NewMetrics(b.o.Registry), Logger: b.o.Logger}
-		if b.rc != nil {
-			co.Store, co.Breaker = b.rc, b.rc.Breaker()
+		k, err := lookupStore("cache.store", b.cfg.Cache.Store)
+		if err != nil {
+			return nil, err
+		}
+		if co.Store, co.Breaker, err = k.cache(b); err != nil {
+			return nil, err
 		}
 		return cache.New(st, co), nil
 	}})

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/signals"
 )
@@ -13,8 +12,16 @@ func init() {
 			return nil, nil
 		}
 		so := signals.Options{Window: b.cfg.Signals.Window, MinChars: b.cfg.Signals.MinChars, Logger: b.o.Logger, Registry: b.o.Registry}
-		if b.rc != nil {
-			so.Store, so.Breaker = redis.NewSignals(b.rc), b.rc.Breaker()
+		k, err := lookupStore("signals.store", b.cfg.Signals.Store)
+		if err != nil {
+			return nil, err
+		}
+		st, br, err := k.signals(b)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			so.Store, so.Breaker = st, br
 		}
 		return signals.New(so), nil
 	}})

@@ -9,6 +9,9 @@ type Config struct {
 	Disabled bool          `yaml:"disabled"`
 	Window   time.Duration `yaml:"window"`    // default 10m
 	MinChars int           `yaml:"min_chars"` // default 20
+	// Store is where replicas share clusters and author counts: redis (the
+	// default when redis.addrs is set) or memory (this process only).
+	Store string `yaml:"store"`
 }
 
 // EnsureDefaults fills unset fields.

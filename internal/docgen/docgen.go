@@ -36,6 +36,7 @@ import (
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/proxy"
+	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/signals"
 )
 
@@ -393,6 +394,10 @@ func configMD(d docs) []byte {
 			params[i] = "`" + p + "`"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.Name, strings.Join(params, ", "), s.Summary)
+	}
+	b.WriteString("\n## Stores (`cache.store`, `signals.store`)\n\n| store | what it is |\n|---|---|\n")
+	for _, k := range service.StoreKinds() {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", k.Name, k.Summary)
 	}
 	b.WriteString("\n## Rewriters (`rewrite.generator`)\n\n| generator | what it does |\n|---|---|\n")
 	for _, k := range generator.Kinds() {

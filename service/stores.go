@@ -1,0 +1,80 @@
+package service
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sieve-stream/sieve/cache"
+	"github.com/sieve-stream/sieve/connectors/redis"
+	"github.com/sieve-stream/sieve/internal/resilience"
+	"github.com/sieve-stream/sieve/signals"
+)
+
+// A storeKind is where the verdict cache and the campaign signals keep
+// what replicas share; cache.store and signals.store name one. Each
+// registers itself (registerStore in an init): adding a store is one file
+// here, beside the store's own package.
+type storeKind struct {
+	name    string
+	summary string
+	// cache and signals return the stores and the breaker that guards
+	// them; a nil store means in-process state only.
+	cache   func(b *builder) (cache.Store, *resilience.Breaker, error)
+	signals func(b *builder) (signals.Store, *resilience.Breaker, error)
+}
+
+var storeKinds = map[string]storeKind{}
+
+func registerStore(k storeKind) {
+	if _, dup := storeKinds[k.name]; dup {
+		panic("service: store " + k.name + " registered twice")
+	}
+	storeKinds[k.name] = k
+}
+
+// StoreKind names a registered store, for the docs.
+type StoreKind struct{ Name, Summary string }
+
+// StoreKinds lists the registered stores by name.
+func StoreKinds() []StoreKind {
+	var out []StoreKind
+	for _, k := range storeKinds {
+		out = append(out, StoreKind{k.name, k.summary})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func lookupStore(field, name string) (storeKind, error) {
+	k, ok := storeKinds[name]
+	if !ok {
+		var names []string
+		for _, s := range StoreKinds() {
+			names = append(names, s.Name)
+		}
+		return k, fmt.Errorf("%s: %q is not one of %s", field, name, strings.Join(names, ", "))
+	}
+	return k, nil
+}
+
+func init() {
+	registerStore(storeKind{name: "memory", summary: "this process only: an LRU of verdicts, in-process clusters and author counts",
+		cache:   func(*builder) (cache.Store, *resilience.Breaker, error) { return nil, nil, nil },
+		signals: func(*builder) (signals.Store, *resilience.Breaker, error) { return nil, nil, nil },
+	})
+	registerStore(storeKind{name: "redis", summary: "shared by every replica through the redis section's client, behind one breaker (sieve_redis_up)",
+		cache: func(b *builder) (cache.Store, *resilience.Breaker, error) {
+			if b.rc == nil {
+				return nil, nil, fmt.Errorf("cache.store: redis needs redis.addrs")
+			}
+			return b.rc, b.rc.Breaker(), nil
+		},
+		signals: func(b *builder) (signals.Store, *resilience.Breaker, error) {
+			if b.rc == nil {
+				return nil, nil, fmt.Errorf("signals.store: redis needs redis.addrs")
+			}
+			return redis.NewSignals(b.rc), b.rc.Breaker(), nil
+		},
+	})
+}
