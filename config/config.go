@@ -200,14 +200,6 @@ func (c *Config) EnsureDefaults() {
 	}
 	c.Cache.EnsureDefaults()
 	c.Redis.EnsureDefaults()
-	for _, store := range []*string{&c.Cache.Store, &c.Signals.Store} {
-		if *store == "" {
-			*store = "memory"
-			if c.Redis.Enabled() {
-				*store = "redis"
-			}
-		}
-	}
 	c.Proxy.EnsureDefaults()
 	c.Rewrite.EnsureDefaults()
 	c.Signals.EnsureDefaults()

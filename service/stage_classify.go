@@ -17,7 +17,7 @@ func init() {
 		}
 		co := cache.Options{Version: modelSetVersion(b.cls, b.cfg), LRUSize: b.cfg.Cache.LRUSize, TTL: b.cfg.Cache.TTL,
 			Metrics: cache.NewMetrics(b.o.Registry), Logger: b.o.Logger}
-		k, err := lookupStore("cache.store", b.cfg.Cache.Store)
+		k, err := lookupStore(b, "cache.store", b.cfg.Cache.Store)
 		if err != nil {
 			return nil, err
 		}

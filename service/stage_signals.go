@@ -12,7 +12,7 @@ func init() {
 			return nil, nil
 		}
 		so := signals.Options{Window: b.cfg.Signals.Window, MinChars: b.cfg.Signals.MinChars, Logger: b.o.Logger, Registry: b.o.Registry}
-		k, err := lookupStore("signals.store", b.cfg.Signals.Store)
+		k, err := lookupStore(b, "signals.store", b.cfg.Signals.Store)
 		if err != nil {
 			return nil, err
 		}

@@ -46,7 +46,15 @@ func StoreKinds() []StoreKind {
 	return out
 }
 
-func lookupStore(field, name string) (storeKind, error) {
+// lookupStore finds the named store; "" is redis when the redis section is
+// set, else memory.
+func lookupStore(b *builder, field, name string) (storeKind, error) {
+	if name == "" {
+		name = "memory"
+		if b.rc != nil {
+			name = "redis"
+		}
+	}
 	k, ok := storeKinds[name]
 	if !ok {
 		var names []string
