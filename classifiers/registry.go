@@ -6,8 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 
+	"github.com/sieve-stream/sieve/internal/registry"
 	"gopkg.in/yaml.v3"
 )
 
@@ -41,58 +41,21 @@ type Type struct {
 	Example func() TypeConfig
 }
 
-var (
-	typesMu sync.RWMutex
-	types   = map[string]Type{}
-)
+var types = registry.New[Type]("classifier type")
 
 // RegisterType adds a classifier type. It panics on a second type of the
 // same name: two packages claiming one name is a build error.
-func RegisterType(t Type) {
-	typesMu.Lock()
-	defer typesMu.Unlock()
-	if _, dup := types[t.Name]; dup {
-		panic("classifiers: type " + t.Name + " registered twice")
-	}
-	types[t.Name] = t
-}
+func RegisterType(t Type) { types.Register(t.Name, t) }
 
 // LookupType returns the registered type of that name.
-func LookupType(name string) (Type, bool) {
-	typesMu.RLock()
-	defer typesMu.RUnlock()
-	t, ok := types[name]
-	return t, ok
-}
+func LookupType(name string) (Type, bool) { return types.Lookup(name) }
 
 // Types lists the registered types by name.
-func Types() []Type {
-	typesMu.RLock()
-	defer typesMu.RUnlock()
-	out := make([]Type, 0, len(types))
-	for _, t := range types {
-		out = append(out, t)
-	}
-	slices.SortFunc(out, func(a, b Type) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func Types() []Type { return types.All() }
 
 // TypeNames is the registered names for an error message: "cascade,
 // linear, nop, onnx, remote or rules".
-func TypeNames() string {
-	ts := Types()
-	var b strings.Builder
-	for i, t := range ts {
-		switch {
-		case i > 0 && i == len(ts)-1:
-			b.WriteString(" or ")
-		case i > 0:
-			b.WriteString(", ")
-		}
-		b.WriteString(t.Name)
-	}
-	return b.String()
-}
+func TypeNames() string { return types.Choices() }
 
 // Config is one entry of `classifiers:` in sieve.yaml: a type, the fields
 // every type shares, and the type's own fields (Spec).

@@ -4,9 +4,10 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sieve-stream/sieve/internal/registry"
 )
 
 // Decision is what Sieve says should happen to a message (contract:
@@ -45,17 +46,11 @@ func Severity(d Decision) int {
 // DecisionNames is Decisions joined for an error message: "allow, flag,
 // rewrite, support or block".
 func DecisionNames() string {
-	var b strings.Builder
+	names := make([]string, len(Decisions))
 	for i, d := range Decisions {
-		switch {
-		case i == len(Decisions)-1:
-			b.WriteString(" or ")
-		case i > 0:
-			b.WriteString(", ")
-		}
-		b.WriteString(string(d))
+		names[i] = string(d)
 	}
-	return b.String()
+	return registry.Or(names)
 }
 
 // Valid reports whether d is one of the contract's decisions.

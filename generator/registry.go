@@ -2,8 +2,8 @@ package generator
 
 import (
 	"fmt"
-	"sort"
-	"strings"
+
+	"github.com/sieve-stream/sieve/internal/registry"
 )
 
 // Kind is one rewriter a config can choose (`rewrite.generator`). Each
@@ -26,35 +26,19 @@ type Settings struct {
 	OpenAI *OpenAIConfig
 }
 
-var kinds = map[string]Kind{}
+var kinds = registry.New[Kind]("rewriter")
 
 // Register adds a rewriter kind; it panics on a second of the same name.
-func Register(k Kind) {
-	if _, dup := kinds[k.Name]; dup {
-		panic("generator: " + k.Name + " registered twice")
-	}
-	kinds[k.Name] = k
-}
+func Register(k Kind) { kinds.Register(k.Name, k) }
 
 // Kinds lists the registered rewriters by name.
-func Kinds() []Kind {
-	out := make([]Kind, 0, len(kinds))
-	for _, k := range kinds {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+func Kinds() []Kind { return kinds.All() }
 
 // New builds the named rewriter.
 func New(name string, s Settings) (Rewriter, error) {
-	k, ok := kinds[name]
+	k, ok := kinds.Lookup(name)
 	if !ok {
-		names := make([]string, 0, len(kinds))
-		for _, k := range Kinds() {
-			names = append(names, k.Name)
-		}
-		return nil, fmt.Errorf("%q is not one of %s", name, strings.Join(names, ", "))
+		return nil, fmt.Errorf("%q is not %s", name, kinds.Choices())
 	}
 	return k.New(s)
 }

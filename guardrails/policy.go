@@ -154,9 +154,9 @@ func (c *Check) build(path string) error {
 	if !slices.Contains(Actions, c.Action) {
 		return fmt.Errorf("%s.action: %q is not allow, flag, mask, rewrite or block", path, c.Action)
 	}
-	t, ok := scannerTypes[c.Scanner]
+	t, ok := scannerTypes.Lookup(c.Scanner)
 	if !ok {
-		return fmt.Errorf("%s.scanner: %q is not %s", path, c.Scanner, scannerNames())
+		return fmt.Errorf("%s.scanner: %q is not %s", path, c.Scanner, scannerTypes.Choices())
 	}
 	sc, err := t.New(c)
 	if err != nil {

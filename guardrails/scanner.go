@@ -6,8 +6,9 @@ package guardrails
 
 import (
 	"sort"
-	"strings"
 	"unicode/utf8"
+
+	"github.com/sieve-stream/sieve/internal/registry"
 )
 
 // Span is something a scanner found: byte offsets into the text (End
@@ -42,41 +43,14 @@ type ScannerType struct {
 	New func(c *Check) (Scanner, error)
 }
 
-var scannerTypes = map[string]ScannerType{}
+var scannerTypes = registry.New[ScannerType]("rail scanner")
 
 // RegisterScanner adds a scanner type; it panics on a second of the same
 // name. Call it from an init.
-func RegisterScanner(t ScannerType) {
-	if _, dup := scannerTypes[t.Name]; dup {
-		panic("guardrails: scanner " + t.Name + " registered twice")
-	}
-	scannerTypes[t.Name] = t
-}
+func RegisterScanner(t ScannerType) { scannerTypes.Register(t.Name, t) }
 
 // ScannerTypes lists the registered scanners by name.
-func ScannerTypes() []ScannerType {
-	out := make([]ScannerType, 0, len(scannerTypes))
-	for _, t := range scannerTypes {
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func scannerNames() string {
-	ts := ScannerTypes()
-	var b strings.Builder
-	for i, t := range ts {
-		switch {
-		case i > 0 && i == len(ts)-1:
-			b.WriteString(" or ")
-		case i > 0:
-			b.WriteString(", ")
-		}
-		b.WriteString(t.Name)
-	}
-	return b.String()
-}
+func ScannerTypes() []ScannerType { return scannerTypes.All() }
 
 // plain registers a scanner that takes no parameters.
 func plain(name, summary string, s Scanner) {

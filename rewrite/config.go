@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/sieve-stream/sieve/generator"
+	"github.com/sieve-stream/sieve/internal/registry"
 )
 
 // Config is the rewrite section of sieve.yaml: the rewrite stage (decision
@@ -50,8 +51,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("rewrite.fallback: %q is not block or mask", c.Fallback)
 	}
 	if !slices.ContainsFunc(generator.Kinds(), func(k generator.Kind) bool { return k.Name == c.Generator }) {
-		_, err := generator.New(c.Generator, generator.Settings{})
-		return fmt.Errorf("rewrite.generator: %w", err)
+		var names []string
+		for _, k := range generator.Kinds() {
+			names = append(names, k.Name)
+		}
+		return fmt.Errorf("rewrite.generator: %q is not %s", c.Generator, registry.Or(names))
 	}
 	if c.Generator == "openai" && c.OpenAI == nil {
 		return errors.New("rewrite.openai: required for generator openai")

@@ -2,11 +2,10 @@ package service
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/sieve-stream/sieve/cache"
 	"github.com/sieve-stream/sieve/connectors/redis"
+	"github.com/sieve-stream/sieve/internal/registry"
 	"github.com/sieve-stream/sieve/internal/resilience"
 	"github.com/sieve-stream/sieve/signals"
 )
@@ -24,14 +23,9 @@ type storeKind struct {
 	signals func(b *builder) (signals.Store, *resilience.Breaker, error)
 }
 
-var storeKinds = map[string]storeKind{}
+var storeKinds = registry.New[storeKind]("store")
 
-func registerStore(k storeKind) {
-	if _, dup := storeKinds[k.name]; dup {
-		panic("service: store " + k.name + " registered twice")
-	}
-	storeKinds[k.name] = k
-}
+func registerStore(k storeKind) { storeKinds.Register(k.name, k) }
 
 // StoreKind names a registered store, for the docs.
 type StoreKind struct{ Name, Summary string }
@@ -39,10 +33,9 @@ type StoreKind struct{ Name, Summary string }
 // StoreKinds lists the registered stores by name.
 func StoreKinds() []StoreKind {
 	var out []StoreKind
-	for _, k := range storeKinds {
+	for _, k := range storeKinds.All() {
 		out = append(out, StoreKind{k.name, k.summary})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
@@ -55,13 +48,9 @@ func lookupStore(b *builder, field, name string) (storeKind, error) {
 			name = "redis"
 		}
 	}
-	k, ok := storeKinds[name]
+	k, ok := storeKinds.Lookup(name)
 	if !ok {
-		var names []string
-		for _, s := range StoreKinds() {
-			names = append(names, s.Name)
-		}
-		return k, fmt.Errorf("%s: %q is not one of %s", field, name, strings.Join(names, ", "))
+		return k, fmt.Errorf("%s: %q is not %s", field, name, storeKinds.Choices())
 	}
 	return k, nil
 }
