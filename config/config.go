@@ -8,6 +8,7 @@ import (
 	_ "github.com/sieve-stream/sieve/classifiers/all"
 	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/review"
 	"github.com/sieve-stream/sieve/rewrite"
 	"github.com/sieve-stream/sieve/signals"
 
@@ -57,8 +58,10 @@ type Config struct {
 	// Aggregates counts verdicts in event-time windows (aggregate.Config).
 	Aggregates aggregate.Config `yaml:"aggregates"`
 	Proxy      proxy.Config     `yaml:"proxy"`
-	HTTP       HTTP             `yaml:"http"`
-	Log        Log              `yaml:"log"`
+	// Review is the console of `sieve review` (review.Config).
+	Review review.Config `yaml:"review"`
+	HTTP   HTTP          `yaml:"http"`
+	Log    Log           `yaml:"log"`
 
 	// path is the file the config came from, for error messages.
 	path string
@@ -201,6 +204,7 @@ func (c *Config) EnsureDefaults() {
 	c.Cache.EnsureDefaults()
 	c.Redis.EnsureDefaults()
 	c.Proxy.EnsureDefaults()
+	c.Review.EnsureDefaults()
 	c.Rewrite.EnsureDefaults()
 	c.Signals.EnsureDefaults()
 	c.Media.EnsureDefaults()
@@ -263,6 +267,9 @@ func (c *Config) Validate() error {
 		if store == "redis" && !c.Redis.Enabled() {
 			return fmt.Errorf("%s: redis needs redis.addrs", field)
 		}
+	}
+	if err := c.Review.Validate(); err != nil {
+		return err
 	}
 	if err := c.Media.Validate(); err != nil {
 		return err

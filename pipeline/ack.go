@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -22,8 +23,11 @@ func (e *Engine) encode(it *Item, now time.Time) {
 		it.outBuf[0] = Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v}
 		it.outputs = append(it.outBuf[:1], it.Extra...)
 		for i := 1; i < len(it.outputs); i++ {
-			if it.outputs[i].SameAsVerdict {
+			switch {
+			case it.outputs[i].SameAsVerdict:
 				it.outputs[i].Value = v
+			case it.outputs[i].VerdictWithMessage:
+				it.outputs[i].Value = withMessage(v, it.Msg)
 			}
 		}
 	}
@@ -112,4 +116,17 @@ func (e *Engine) observer(label string) prometheus.Observer {
 	o := e.m.LabelScore.WithLabelValues(label)
 	e.scoreObservers.Store(label, o)
 	return o
+}
+
+// withMessage is verdict v with the message added as its "message" field.
+func withMessage(v []byte, m *contract.Message) []byte {
+	msg, err := json.Marshal(m)
+	if err != nil || len(v) == 0 {
+		return v
+	}
+	b := make([]byte, 0, len(v)+len(msg)+12)
+	b = append(b, v[:len(v)-1]...)
+	b = append(b, `,"message":`...)
+	b = append(b, msg...)
+	return append(b, '}')
 }

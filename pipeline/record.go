@@ -61,6 +61,9 @@ type Output struct {
 	// engine encodes the verdict (a routed copy, asked for by a stage that
 	// runs before the verdict exists).
 	SameAsVerdict bool
+	// VerdictWithMessage asks for the verdict with the decoded message
+	// added as its "message" field: what a moderator needs to see.
+	VerdictWithMessage bool
 
 	// Who is waiting for this output's acknowledgement. A method call
 	// instead of a callback keeps the hot path free of closures.

@@ -24,6 +24,7 @@ import (
 const (
 	PayloadVerdict = "verdict" // the verdict, as on the verdicts topic
 	PayloadMessage = "message" // the input record's value and headers, unchanged
+	PayloadReview  = "review"  // the verdict with the decoded message as its "message" field (sieve review's queue)
 )
 
 // Config is one entry of sieve.yaml's routes.
@@ -33,7 +34,8 @@ type Config struct {
 	// flagged label, and {decision}, {tenant} and {channel} the message's; characters Kafka does not allow in a topic
 	// name become "_", and an empty value "none".
 	Topic string `yaml:"topic"`
-	// Payload is verdict (default) or message.
+	// Payload is verdict (default), message, or review (the verdict with
+	// the message in it, for `sieve review`).
 	Payload string `yaml:"payload"`
 	// When must all hold for the route to take a message; empty: always.
 	When When `yaml:"when"`
@@ -68,9 +70,9 @@ func (c *Config) Validate(i int) error {
 		return fmt.Errorf("%s: %w", field("topic"), err)
 	}
 	switch c.Payload {
-	case PayloadVerdict, PayloadMessage, "":
+	case PayloadVerdict, PayloadMessage, PayloadReview, "":
 	default:
-		return fmt.Errorf("%s: %q is not verdict or message", field("payload"), c.Payload)
+		return fmt.Errorf("%s: %q is not verdict, message or review", field("payload"), c.Payload)
 	}
 	for _, d := range c.When.Decisions {
 		if !d.Valid() {
@@ -213,9 +215,12 @@ func (s *Stage) Process(_ context.Context, items []*pipeline.Item) error {
 				continue
 			}
 			out := pipeline.Output{Topic: r.topic(it), Key: it.Record.Key}
-			if r.Payload == PayloadMessage {
+			switch r.Payload {
+			case PayloadMessage:
 				out.Value, out.Headers = it.Record.Value, it.Record.Headers
-			} else {
+			case PayloadReview:
+				out.VerdictWithMessage = true
+			default:
 				out.SameAsVerdict = true
 			}
 			it.Extra = append(it.Extra, out)

@@ -36,6 +36,7 @@ import (
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/proxy"
+	"github.com/sieve-stream/sieve/review"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/signals"
 )
@@ -512,6 +513,8 @@ func metricsMD() []byte {
 	signals.New(signals.Options{Registry: rec("campaign signals")})
 	aggregate.New(aggregate.Config{}, aggregate.Options{Registry: rec("aggregates (with `aggregates.windows`)")})
 	proxy.NewMetrics(rec("the proxy (`sieve proxy`)"))
+	review.NewServer(review.Config{}, review.Options{Queue: review.NewQueue(review.NewMemoryLeaser(), time.Minute),
+		Registry: rec("the review console (`sieve review`)")})
 
 	var b bytes.Buffer
 	b.WriteString("# Metrics reference\n\n")

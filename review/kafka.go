@@ -1,0 +1,109 @@
+package review
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// KafkaWriter writes decisions to a topic and waits for the broker's
+// acknowledgement (the client's producer is idempotent).
+type KafkaWriter struct {
+	Client *kgo.Client
+	Topic  string
+}
+
+// Write implements Writer.
+func (k KafkaWriter) Write(ctx context.Context, key, value []byte) error {
+	return k.Client.ProduceSync(ctx, &kgo.Record{Topic: k.Topic, Key: key, Value: value}).FirstErr()
+}
+
+// Feed fills the queue: first every decision already on the decisions
+// topic (so that nothing decided is shown again), then the review topic
+// from its start and both topics as they grow, until ctx is done. opts are
+// the cluster's client options (kafka.ClientOptions).
+func Feed(ctx context.Context, opts []kgo.Opt, cfg Config, s *Server, thresholds map[string]float64, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := readToEnd(ctx, opts, cfg.DecisionsTopic, func(r *kgo.Record) { seenDecision(s, r, log) }); err != nil {
+		return fmt.Errorf("review: reading %s: %w", cfg.DecisionsTopic, err)
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(cfg.Topic, cfg.DecisionsTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			log.Warn("review: fetch failed", "topic", t, "partition", p, "err", err)
+		})
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.Topic == cfg.DecisionsTopic {
+				seenDecision(s, r, log)
+				return
+			}
+			it, err := ParseItem(r.Value, thresholds)
+			if err != nil {
+				log.Warn("review: record skipped", "offset", r.Offset, "err", err)
+				return
+			}
+			it.Received = r.Timestamp
+			s.o.Queue.Add(it)
+		})
+	}
+}
+
+func seenDecision(s *Server, r *kgo.Record, log *slog.Logger) {
+	var d Decision
+	if err := json.Unmarshal(r.Value, &d); err != nil || d.ID == "" {
+		log.Warn("review: decision record skipped", "offset", r.Offset, "err", err)
+		return
+	}
+	s.o.Queue.MarkDecided(d.ID)
+	s.Seen(d)
+}
+
+// readToEnd reads topic from its start to the end offsets it has now.
+func readToEnd(ctx context.Context, opts []kgo.Opt, topic string, each func(*kgo.Record)) error {
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fs.Err0(); err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			each(r)
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+		})
+	}
+	return nil
+}
