@@ -171,6 +171,7 @@ func TestBrowserReview(t *testing.T) {
 	bobs := current(bob)
 
 	decided := map[string]bool{}
+	decidedAs := map[string]string{}
 	edited := ""
 	for n := 0; n < 10; n++ {
 		id := current(alice)
@@ -205,12 +206,14 @@ func TestBrowserReview(t *testing.T) {
 		var keys []chromedp.Action[chromedp.Void]
 		switch {
 		case n == 4:
-			edited = id
+			edited, decidedAs[id] = id, "rewrite"
 			keys = []chromedp.Action[chromedp.Void]{chromedp.KeyEvent("e"), chromedp.KeyEvent("\b\b\b\b\b"), chromedp.KeyEvent("a kinder text"),
 				chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl))}
 		case n%2 == 0:
+			decidedAs[id] = "block"
 			keys = []chromedp.Action[chromedp.Void]{chromedp.KeyEvent("1"), chromedp.KeyEvent("b")}
 		default:
+			decidedAs[id] = "allow"
 			keys = []chromedp.Action[chromedp.Void]{chromedp.KeyEvent("a")}
 		}
 		if err := chromedp.Do(alice, keys...); err != nil {
@@ -285,6 +288,63 @@ func TestBrowserReview(t *testing.T) {
 		if d.ID == edited && (d.Decision != "rewrite" || d.Rewrite == nil || !strings.HasSuffix(*d.Rewrite, "a kinder text")) {
 			t.Fatalf("the edited item's decision %+v", d)
 		}
+	}
+
+	// sieve run decides a later copy of a text alice allowed as she did,
+	// written in other case and spacing, whatever the models say.
+	var allowed string
+	for id, d := range decidedAs {
+		if d == "allow" {
+			allowed = id
+		}
+	}
+	var orig int
+	fmt.Sscanf(allowed, "m-%d", &orig)
+	// The member follows the decisions topic on its own; copies are sent
+	// until one arrives after it has read alice's decision.
+	vcons, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(cfg.Kafka.Topics.Verdicts), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vcons.Close()
+	type verdict struct {
+		ID       string `json:"id"`
+		Decision string `json:"decision"`
+		Findings []struct {
+			Detector, Signal string
+		} `json:"findings"`
+	}
+	overridden := func(v verdict) bool {
+		for _, f := range v.Findings {
+			if f.Detector == "review" && f.Signal == "moderator_decision" {
+				return v.Decision == "allow"
+			}
+		}
+		return false
+	}
+	var last verdict
+	ok := false
+	for k := 0; k < 20 && !ok && ctx.Err() == nil; k++ {
+		id := fmt.Sprint("again-", k)
+		again, _ := json.Marshal(map[string]string{"id": id, "text": fmt.Sprintf("win a free PHONE now,   click here to claim prize %d", orig)})
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "posts", Key: []byte(id), Value: again}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		pctx, pcancel := context.WithTimeout(ctx, time.Second)
+		for pctx.Err() == nil && !ok {
+			for _, r := range vcons.PollFetches(pctx).Records() {
+				if strings.HasPrefix(string(r.Key), "again-") {
+					if err := json.Unmarshal(r.Value, &last); err != nil {
+						t.Fatal(err)
+					}
+					ok = ok || overridden(last)
+				}
+			}
+		}
+		pcancel()
+	}
+	if !ok {
+		t.Fatalf("no copy of %s, which alice allowed, was decided as she did; the last got %+v", allowed, last)
 	}
 	stopRun()
 }

@@ -33,6 +33,10 @@ type Config struct {
 	// BlurImages shows images blurred until clicked (default true), a
 	// wellness default of moderation tools.
 	BlurImages *bool `yaml:"blur_images"`
+	// ApplyDecisions makes `sieve run` decide a text the way a moderator
+	// decided an identical one (after normalisation), reading the decisions
+	// topic (default true).
+	ApplyDecisions *bool `yaml:"apply_decisions"`
 	// Keys are the moderators' keys (sha256 hex of the key, never the key),
 	// each with a reviewer id and a role: reviewer or admin.
 	Keys []Key `yaml:"keys"`
@@ -65,6 +69,10 @@ func (c *Config) EnsureDefaults() {
 	if c.BlurImages == nil {
 		t := true
 		c.BlurImages = &t
+	}
+	if c.ApplyDecisions == nil {
+		t := true
+		c.ApplyDecisions = &t
 	}
 	for i := range c.Keys {
 		if c.Keys[i].Role == "" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/override"
 )
 
 // Decision is a moderator's decision on one item: a record on the
@@ -14,6 +15,9 @@ import (
 type Decision struct {
 	V  int    `json:"v"`
 	ID string `json:"id"` // the message id
+	// TextKey names the normalised text (override.Key): `sieve run`
+	// decides later identical texts by this decision.
+	TextKey string `json:"text_key"`
 	// TextSHA256 is the hex SHA-256 of the text the moderator saw, so that
 	// a replay can tell the decision's text from a later edit.
 	TextSHA256 string `json:"text_sha256"`
@@ -37,11 +41,12 @@ type Decision struct {
 
 // NewDecision fills the record's fields that come from the item.
 func NewDecision(it *Item, reviewer, claim string, labels []string, d contract.Decision, rewrite *string, now time.Time) Decision {
-	sum := sha256.Sum256([]byte(contract.JoinTitle(it.Message.Title, it.Message.Text)))
+	text := contract.JoinTitle(it.Message.Title, it.Message.Text)
+	sum := sha256.Sum256([]byte(text))
 	if labels == nil {
 		labels = []string{}
 	}
-	return Decision{V: 1, ID: it.ID, TextSHA256: hex.EncodeToString(sum[:]), Models: it.Models, Scores: it.Labels,
+	return Decision{V: 1, ID: it.ID, TextKey: override.Key(text), TextSHA256: hex.EncodeToString(sum[:]), Models: it.Models, Scores: it.Labels,
 		ModelDecision: it.Decision, Reviewer: reviewer, Labels: labels, Decision: d, Rewrite: rewrite,
 		ModelRewrite: it.Rewrite, Claim: claim, DecidedAt: now.UTC()}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/override"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -27,6 +28,10 @@ type App struct {
 	Rails *guardrails.Engine
 	// Redis is the client of the redis section; nil without one.
 	Redis *redis.Client
+	// Overrides is where moderators' decisions are kept for the override
+	// stage; nil when review.apply_decisions is off. A Member fills it from
+	// the decisions topic.
+	Overrides override.Store
 
 	railsPath string
 	closers   []func() error // in the order built

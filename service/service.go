@@ -20,6 +20,8 @@ import (
 	"github.com/sieve-stream/sieve/aggregate"
 	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/internal/resilience"
+	"github.com/sieve-stream/sieve/override"
+	"github.com/sourcegraph/conc"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/classifiers"
@@ -115,6 +117,10 @@ type Member struct {
 	// MemberOptions.Stages gave them (their owner closes them).
 	App *App
 
+	// follow fills the app's overrides from the decisions topic while the
+	// member runs; nil without overrides.
+	follow func(ctx context.Context) error
+
 	state *kafka.StateStore // aggregates' state reader, when configured
 
 	once sync.Once
@@ -176,6 +182,21 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 	}
 	opts := EngineOptions(cfg, o.Stages, o.Metrics, o.Logger)
 	m := &Member{Source: src, App: app}
+	if app != nil && app.Overrides != nil {
+		copts, err := kafka.ClientOptions(&cfg.Kafka, o.Brokers)
+		if err != nil {
+			src.Close()
+			return nil, err
+		}
+		store, topic, log := app.Overrides, cfg.Review.DecisionsTopic, o.Logger
+		m.follow = func(ctx context.Context) error {
+			err := override.Follow(ctx, copts, topic, store, log)
+			if err != nil {
+				log.Warn("moderator decisions not followed", "topic", topic, "err", err)
+			}
+			return err
+		}
+	}
 	if cfg.Aggregates.Enabled() {
 		agg, store, err := aggregator(cfg, o)
 		if err != nil {
@@ -217,7 +238,16 @@ func aggregator(cfg *config.Config, o MemberOptions) (*aggregate.Aggregator, *ka
 
 // Run runs the member until ctx is done, drains, and leaves the group.
 func (m *Member) Run(ctx context.Context) error {
+	// The follower of moderator decisions lives as long as the engine
+	// runs, and stops before the app closes the store it writes to.
+	var wg conc.WaitGroup
+	fctx, stop := context.WithCancel(ctx)
+	if m.follow != nil {
+		wg.Go(func() { _ = m.follow(fctx) })
+	}
 	err := m.Engine.Run(ctx)
+	stop()
+	wg.Wait()
 	m.Close()
 	return err
 }

@@ -89,9 +89,8 @@ type Client struct {
 // Breaker is the one circuit breaker of this Redis, shared by every user of
 // the client (the verdict cache, the campaign signals): an outage seen by
 // one is an outage for all, at the same moment, and sieve_redis_up says
-// what they all do. It closes again after three good calls in a row, and
-// its cooldown doubles (to 30s) while trials keep failing, so a Redis that
-// is still loading its data does not make it flap.
+// what they all do. It closes again after three good calls in a row, so a
+// Redis that is still loading its data does not make it flap.
 func (c *Client) Breaker() *resilience.Breaker { return c.br }
 
 // Watch registers sieve_redis_up on reg and logs the breaker's changes.
@@ -148,7 +147,7 @@ func New(c Config) (*Client, error) {
 		o.TLSConfig = tc
 	}
 	return &Client{UniversalClient: goredis.NewUniversalClient(o), Prefix: c.Prefix, Timeout: c.Timeout,
-		br: &resilience.Breaker{Threshold: 3, Cooldown: 2 * time.Second, Successes: 3, MaxCooldown: 30 * time.Second}}, nil
+		br: &resilience.Breaker{Threshold: 3, Cooldown: 2 * time.Second, Successes: 3}}, nil
 }
 
 // GetMulti reads keys in one round trip (a pipeline of GETs, which, unlike

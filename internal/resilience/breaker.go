@@ -32,17 +32,13 @@ func (s BreakerState) String() string {
 // time (half-open): Successes of them in a row close it, one failure
 // re-opens it. A service that comes back slowly (a Redis loading its data,
 // a pool reconnecting) answers one call and fails the next; Successes above
-// 1 and a Cooldown that doubles on each failed trial, up to MaxCooldown,
-// keep the breaker from flapping through that.
+// 1 keeps the breaker from flapping through that.
 type Breaker struct {
 	Threshold int
 	Cooldown  time.Duration
 	// Successes is the number of trials in a row that close a half-open
 	// breaker; 0 means 1.
 	Successes int
-	// MaxCooldown caps the doubling of the cooldown after failed trials;
-	// 0 keeps the cooldown fixed.
-	MaxCooldown time.Duration
 	// OnChange, when set, is called (outside the lock) on every state change.
 	OnChange func(from, to BreakerState)
 
@@ -50,7 +46,6 @@ type Breaker struct {
 	state    BreakerState
 	failures int
 	okTrials int
-	wait     time.Duration // the current cooldown
 	openedAt time.Time
 	trial    bool
 	now      func() time.Time // tests set a clock; nil is time.Now
@@ -78,7 +73,7 @@ func (b *Breaker) Allow() bool {
 	case BreakerClosed:
 		return true
 	case BreakerOpen:
-		if b.clock().Sub(b.openedAt) < max(b.wait, b.Cooldown) {
+		if b.clock().Sub(b.openedAt) < b.Cooldown {
 			return false
 		}
 		change = b.setLocked(BreakerHalfOpen)
@@ -103,7 +98,7 @@ func (b *Breaker) Done(ok bool) {
 		if b.state == BreakerHalfOpen {
 			b.okTrials++
 			if b.okTrials >= max(b.Successes, 1) {
-				b.okTrials, b.wait = 0, 0
+				b.okTrials = 0
 				change = b.setLocked(BreakerClosed)
 			}
 		}
@@ -113,9 +108,6 @@ func (b *Breaker) Done(ok bool) {
 		switch {
 		case b.state == BreakerHalfOpen:
 			b.okTrials = 0
-			if b.MaxCooldown > b.Cooldown {
-				b.wait = min(max(b.wait, b.Cooldown)*2, b.MaxCooldown)
-			}
 			b.openedAt = b.clock()
 			change = b.setLocked(BreakerOpen)
 		case b.state == BreakerClosed && b.failures >= b.Threshold:
