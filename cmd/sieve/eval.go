@@ -27,7 +27,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "evaluate only the configured classifier with this name")
 	asJSON := fs.Bool("json", false, "print the report as JSON (last line)")
 	plotDir := fs.String("plots", "", "also write a precision-recall curve per label and a confusion matrix as PNG into this folder")
-	if err := parse(fs, args); err != nil {
+	cmpOld := fs.String("compare", "", "`OLD NEW`: two models (built-in names or model files) side by side: per-label deltas, the texts whose flags change, and a bootstrap interval of the F1 difference")
+	cmpNew := fs.String("compare-new", "", "the second model of --compare (also the argument after it)")
+	if err := parse(fs, compareArgs(args)); err != nil {
 		return err
 	}
 	if *data == "" {
@@ -40,6 +42,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	kind, err := datasets.Kind(*data)
 	if err != nil {
 		return usagef("--data: %w", err)
+	}
+	if *cmpOld != "" || *cmpNew != "" {
+		return evalCompare(*cmpOld, *cmpNew, *data, *asJSON, stdout)
 	}
 	switch kind {
 	case "spans":
@@ -233,4 +238,87 @@ func builtinsFor(ex []classifiers.Example) []classifiers.Classifier {
 		}
 	}
 	return out
+}
+
+// compareArgs turns "--compare OLD NEW" into "--compare OLD --compare-new
+// NEW", so that the two models can be named as the command line reads.
+func compareArgs(args []string) []string {
+	out := make([]string, 0, len(args)+1)
+	for i := 0; i < len(args); i++ {
+		out = append(out, args[i])
+		if (args[i] == "--compare" || args[i] == "-compare") && i+2 < len(args) && !strings.HasPrefix(args[i+2], "-") {
+			out = append(out, args[i+1], "--compare-new", args[i+2])
+			i += 2
+		}
+	}
+	return out
+}
+
+// evalCompare prints two models side by side on one labelled file.
+func evalCompare(oldName, newName, data string, asJSON bool, stdout io.Writer) error {
+	if oldName == "" || newName == "" {
+		return usagef("--compare needs two models: --compare OLD NEW")
+	}
+	old, err := standaloneModel(oldName)
+	if err != nil {
+		return usagef("--compare %s: %v", oldName, err)
+	}
+	cand, err := standaloneModel(newName)
+	if err != nil {
+		return usagef("--compare %s: %v", newName, err)
+	}
+	ex, err := datasets.Load(data)
+	if err != nil {
+		return usageError{err}
+	}
+	cmp, err := classifiers.Compare(context.Background(), old, cand, ex, 1000, 1)
+	if err != nil {
+		return usageError{err}
+	}
+	if asJSON {
+		b, _ := json.Marshal(cmp)
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	fmt.Fprintf(stdout, "old %s\nnew %s\n\n", cmp.Old, cmp.New)
+	labels := make([]string, 0, len(cmp.Labels))
+	for l := range cmp.Labels {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	fmt.Fprintf(stdout, "  %-22s %17s %17s %9s\n", "label", "old P / R / F1", "new P / R / F1", "delta F1")
+	for _, l := range labels {
+		d := cmp.Labels[l]
+		fmt.Fprintf(stdout, "  %-22s %5.3f %5.3f %5.3f %5.3f %5.3f %5.3f %+9.4f\n", l, d.Old.Precision, d.Old.Recall, d.Old.F1,
+			d.New.Precision, d.New.Recall, d.New.F1, d.DF1)
+	}
+	for _, x := range []struct {
+		name string
+		d    classifiers.Delta
+	}{{"macro-F1", cmp.MacroF1}, {"any-F1", cmp.AnyF1}} {
+		note := "the set cannot tell the models apart"
+		if x.d.CI[0] > 0 {
+			note = "new is better"
+		} else if x.d.CI[1] < 0 {
+			note = "new is worse"
+		}
+		fmt.Fprintf(stdout, "%s: old %.4f, new %.4f, difference %+.4f, 95%% bootstrap interval [%+.4f, %+.4f]: %s\n",
+			x.name, x.d.Old, x.d.New, x.d.Diff, x.d.CI[0], x.d.CI[1], note)
+	}
+	fmt.Fprintf(stdout, "\n%d texts flagged differently", cmp.ChangedCount)
+	if cmp.ChangedCount > len(cmp.Changed) {
+		fmt.Fprintf(stdout, " (the first %d)", len(cmp.Changed))
+	}
+	fmt.Fprintln(stdout, ":")
+	for _, c := range cmp.Changed {
+		fmt.Fprintf(stdout, "  %s  old %v  new %v  labels %v  %q\n", c.ID, c.Old, c.New, c.Gold, truncate(c.Text, 80))
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
