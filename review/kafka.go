@@ -31,7 +31,7 @@ func Feed(ctx context.Context, opts []kgo.Opt, cfg Config, s *Server, thresholds
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := readToEnd(ctx, opts, cfg.DecisionsTopic, func(r *kgo.Record) { seenDecision(s, r, log) }); err != nil {
+	if err := ReadTopic(ctx, opts, cfg.DecisionsTopic, func(r *kgo.Record) { seenDecision(s, r, log) }); err != nil {
 		return fmt.Errorf("review: reading %s: %w", cfg.DecisionsTopic, err)
 	}
 	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(cfg.Topic, cfg.DecisionsTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
@@ -73,8 +73,8 @@ func seenDecision(s *Server, r *kgo.Record, log *slog.Logger) {
 	s.Seen(d)
 }
 
-// readToEnd reads topic from its start to the end offsets it has now.
-func readToEnd(ctx context.Context, opts []kgo.Opt, topic string, each func(*kgo.Record)) error {
+// ReadTopic reads topic from its start to the end offsets it has now.
+func ReadTopic(ctx context.Context, opts []kgo.Opt, topic string, each func(*kgo.Record)) error {
 	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		return err

@@ -1,0 +1,55 @@
+package review
+
+import (
+	"encoding/json"
+	"sort"
+)
+
+// Message is one chat turn of a preference pair.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Preference is a DPO pair in the conversational format TRL's DPOTrainer
+// reads: the rewrite prompt, the moderator's edit (chosen) and the model's
+// rewrite (rejected).
+type Preference struct {
+	ID       string    `json:"id"`
+	Prompt   []Message `json:"prompt"`
+	Chosen   []Message `json:"chosen"`
+	Rejected []Message `json:"rejected"`
+}
+
+// Preferences pairs each text's latest decision that edited the model's
+// rewrite with that text: decisions without an edit, or whose edit equals
+// the model's rewrite, teach no preference and are left out. system is
+// the rewriter's system prompt (generator.DefaultPrompt by default).
+func Preferences(items map[string]*Item, decisions []Decision, system string) []Preference {
+	latest := map[string]Decision{}
+	for _, d := range decisions {
+		if p, ok := latest[d.ID]; !ok || !d.DecidedAt.Before(p.DecidedAt) {
+			latest[d.ID] = d
+		}
+	}
+	var out []Preference
+	for id, d := range latest {
+		it := items[id]
+		if it == nil || d.Rewrite == nil || d.ModelRewrite == nil || *d.Rewrite == *d.ModelRewrite {
+			continue
+		}
+		out = append(out, Preference{ID: id,
+			Prompt:   []Message{{"system", system}, {"user", it.Message.Text}},
+			Chosen:   []Message{{"assistant", *d.Rewrite}},
+			Rejected: []Message{{"assistant", *d.ModelRewrite}}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// ParseDecision reads a decision record.
+func ParseDecision(b []byte) (Decision, error) {
+	var d Decision
+	err := json.Unmarshal(b, &d)
+	return d, err
+}
