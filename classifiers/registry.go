@@ -68,13 +68,18 @@ type Config struct {
 	// flag. Built-in and trained categories models carry this themselves.
 	Categories   bool    `yaml:"categories"`
 	AbstainBelow float64 `yaml:"abstain_below"`
+	// Shadow runs the classifier beside the live ones without touching a
+	// verdict: where its flags differ, a record goes to kafka.topics.shadow
+	// and sieve_shadow_* count agreement per label (a candidate model tried
+	// on real traffic before it goes live).
+	Shadow bool `yaml:"shadow"`
 	// Spec holds the type's own fields (a Type.Config); nil until the
 	// entry is decoded or defaulted.
 	Spec TypeConfig `yaml:"-"`
 }
 
 // commonKeys are the yaml keys of Config itself.
-var commonKeys = []string{"type", "categories", "abstain_below"}
+var commonKeys = []string{"type", "categories", "abstain_below", "shadow"}
 
 // UnmarshalYAML reads the common fields, then the rest of the mapping into
 // the type's config, refusing keys the type does not have.

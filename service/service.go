@@ -33,11 +33,23 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Classifiers builds the classifiers the config names (each entry's
+// Classifiers builds the live classifiers the config names (each entry's
 // registered type builds its own; classifiers/all links them in).
 func Classifiers(cfg *config.Config) ([]classifiers.Classifier, error) {
+	return classifiersOf(cfg, false)
+}
+
+// ShadowClassifiers builds the entries marked shadow.
+func ShadowClassifiers(cfg *config.Config) ([]classifiers.Classifier, error) {
+	return classifiersOf(cfg, true)
+}
+
+func classifiersOf(cfg *config.Config, shadow bool) ([]classifiers.Classifier, error) {
 	var cs []classifiers.Classifier
 	for i, cc := range cfg.Classifiers {
+		if cc.Shadow != shadow {
+			continue
+		}
 		cc.EnsureDefaults()
 		c, err := cc.New()
 		if err != nil {
@@ -302,6 +314,9 @@ func CreateTopics(ctx context.Context, cfg *config.Config, brokers []string) err
 	t := cfg.Kafka.Topics
 	topics := append(append([]string{}, t.Input...), t.Verdicts, t.Rewrites, t.DeadLetters)
 	topics = append(topics, cfg.Aggregates.Topic)
+	if hasShadow(cfg) {
+		topics = append(topics, t.Shadow)
+	}
 	return kafka.EnsureTopics(ctx, cl, cfg.Kafka.Partitions, topics...)
 }
 
@@ -329,6 +344,9 @@ func CheckTopics(ctx context.Context, cfg *config.Config, brokers []string) erro
 	}
 	if cfg.Aggregates.Enabled() {
 		need["aggregates.topic"] = cfg.Aggregates.Topic
+	}
+	if hasShadow(cfg) {
+		need["kafka.topics.shadow"] = t.Shadow
 	}
 	return missingTopics(cfg, topics, need)
 }
@@ -374,4 +392,8 @@ func ensureRoutedTopics(cfg *config.Config, brokers []string, topics []string) e
 		need["routes (topic "+t+")"] = t
 	}
 	return missingTopics(cfg, have, need)
+}
+
+func hasShadow(cfg *config.Config) bool {
+	return slices.ContainsFunc(cfg.Classifiers, func(c classifiers.Config) bool { return c.Shadow })
 }

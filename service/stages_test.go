@@ -12,7 +12,7 @@ func TestStageKindsInFlowOrder(t *testing.T) {
 	for _, k := range stageKinds {
 		got = append(got, k.name)
 	}
-	want := []string{"guardrails", "classify", "signals", "media", "policy", "override", "rewrite", "route"}
+	want := []string{"guardrails", "classify", "signals", "media", "policy", "shadow", "override", "rewrite", "route"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("stages %v, want %v", got, want)
 	}

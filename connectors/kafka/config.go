@@ -51,6 +51,7 @@ type Topics struct {
 	Input       []string `yaml:"input"`        // topics read
 	Verdicts    string   `yaml:"verdicts"`     // one verdict per message (contract: Verdict)
 	Rewrites    string   `yaml:"rewrites"`     // rewritten texts of messages decided rewrite
+	Shadow      string   `yaml:"shadow"`       // where shadow classifiers disagree with the live ones (with shadow: true)
 	DeadLetters string   `yaml:"dead_letters"` // messages that could not be read or scored, unchanged, with the reason in headers
 }
 
@@ -85,6 +86,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.Topics.Verdicts == "" {
 		c.Topics.Verdicts = "verdicts"
+	}
+	if c.Topics.Shadow == "" {
+		c.Topics.Shadow = "shadow"
 	}
 	if c.Topics.Rewrites == "" {
 		c.Topics.Rewrites = "rewrites"

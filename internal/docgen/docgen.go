@@ -38,6 +38,7 @@ import (
 	"github.com/sieve-stream/sieve/proxy"
 	"github.com/sieve-stream/sieve/review"
 	"github.com/sieve-stream/sieve/service"
+	"github.com/sieve-stream/sieve/shadow"
 	"github.com/sieve-stream/sieve/signals"
 )
 
@@ -513,6 +514,7 @@ func metricsMD() []byte {
 	signals.New(signals.Options{Registry: rec("campaign signals")})
 	aggregate.New(aggregate.Config{}, aggregate.Options{Registry: rec("aggregates (with `aggregates.windows`)")})
 	proxy.NewMetrics(rec("the proxy (`sieve proxy`)"))
+	shadow.NewMetrics(rec("shadow classifiers (`shadow: true`)"))
 	review.NewServer(review.Config{}, review.Options{Queue: review.NewQueue(review.NewMemoryLeaser(), time.Minute),
 		Registry: rec("the review console (`sieve review`)")})
 
