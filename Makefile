@@ -41,7 +41,7 @@ fuzz:
 	$(GO) test ./internal/textnorm -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./pipeline ./classifiers
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./contract ./pipeline ./classifiers
 	./$(BIN) bench --classifier nop --messages 1000000 --batch 1024
 	./$(BIN) bench --classifier rules --messages 1000000 --batch 1024
 
