@@ -97,11 +97,16 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	keys := make([]string, 0, len(items))
 	who := make([]*pipeline.Item, 0, len(items))
 	for _, it := range items {
-		if it.Err != nil || it.Msg == nil {
+		// A message with media is more than its text, and an empty text
+		// names nothing: neither takes a decision made on another message.
+		if it.Err != nil || it.Msg == nil || len(it.Msg.Media) > 0 {
 			continue
 		}
 		if it.Normalized == "" {
 			it.Normalized = textnorm.Normalize(it.Text())
+		}
+		if it.Normalized == "" {
+			continue
 		}
 		keys = append(keys, storeKey(keyOfNormalized(it.Normalized)))
 		who = append(who, it)

@@ -51,6 +51,10 @@ func (e *Engine) release(items []*Item) {
 }
 
 func (e *Engine) acked(it *Item, out *Output, err error) {
+	if err != nil && out.BestEffort && it.Err == nil && !e.killed.Load() && e.prodCtx.Err() == nil {
+		e.log.Warn("could not produce a best-effort output; the record goes on without it", "topic", out.Topic, "source", it.Record.Position.String(), "err", err)
+		err = nil
+	}
 	if err != nil {
 		if it.Err != nil || e.killed.Load() || e.prodCtx.Err() != nil {
 			e.fatal(fmt.Errorf("produce to %s for %s: %w", out.Topic, it.Record.Position, err))

@@ -61,6 +61,10 @@ type Output struct {
 	// engine encodes the verdict (a routed copy, asked for by a stage that
 	// runs before the verdict exists).
 	SameAsVerdict bool
+	// BestEffort marks an output whose failure must not change the item's
+	// outcome (a shadow model's record): it is logged and the item goes on
+	// as if it were written.
+	BestEffort bool
 	// VerdictWithMessage asks for the verdict with the decoded message
 	// added as its "message" field: what a moderator needs to see.
 	VerdictWithMessage bool

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/sieve-stream/sieve/contract"
@@ -46,7 +47,11 @@ func NewDecision(it *Item, reviewer, claim string, labels []string, d contract.D
 	if labels == nil {
 		labels = []string{}
 	}
-	return Decision{V: 1, ID: it.ID, TextKey: override.Key(text), TextSHA256: hex.EncodeToString(sum[:]), Models: it.Models, Scores: it.Labels,
+	key := override.Key(text)
+	if len(it.Message.Media) > 0 || strings.TrimSpace(text) == "" {
+		key = "" // the override stage never applies such a decision elsewhere
+	}
+	return Decision{V: 1, ID: it.ID, TextKey: key, TextSHA256: hex.EncodeToString(sum[:]), Models: it.Models, Scores: it.Labels,
 		ModelDecision: it.Decision, Reviewer: reviewer, Labels: labels, Decision: d, Rewrite: rewrite,
 		ModelRewrite: it.Rewrite, Claim: claim, DecidedAt: now.UTC()}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -69,7 +70,7 @@ func seenDecision(s *Server, r *kgo.Record, log *slog.Logger) {
 		log.Warn("review: decision record skipped", "offset", r.Offset, "err", err)
 		return
 	}
-	s.o.Queue.MarkDecided(d.ID)
+	s.o.Queue.MarkDecided(context.Background(), d.ID)
 	s.Seen(d)
 }
 
@@ -80,24 +81,41 @@ func ReadTopic(ctx context.Context, opts []kgo.Opt, topic string, each func(*kgo
 		return err
 	}
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	starts, err := adm.ListStartOffsets(ctx, topic)
 	if err != nil {
 		return err
 	}
 	left := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
+		// A partition whose records retention deleted has nothing to read.
+		if s, ok := starts.Lookup(topic, o.Partition); o.Err == nil && ok && s.Offset < o.Offset {
 			left[o.Partition] = o.Offset
 		}
 	})
-	for len(left) > 0 {
-		fs := cl.PollFetches(ctx)
+	for idle := 0; len(left) > 0; {
+		// The last offsets may be transaction markers or compacted away and
+		// never arrive as records: a few empty polls in a row end the read.
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		fs := cl.PollFetches(pctx)
+		cancel()
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fs.Err0(); err != nil && !errors.Is(err, context.Canceled) {
+		if err := fs.Err0(); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
+		if fs.NumRecords() == 0 {
+			if idle++; idle == 5 {
+				return nil
+			}
+			continue
+		}
+		idle = 0
 		fs.EachRecord(func(r *kgo.Record) {
 			each(r)
 			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {

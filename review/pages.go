@@ -54,7 +54,7 @@ textarea{width:100%;min-height:5em;font:inherit}
 <div class="card" id="item" data-id="{{.ID}}">
 <div class="muted">message {{.ID}}{{with .Message.Author}} · author {{.}}{{end}}{{with .Message.Channel}} · {{.}}{{end}} · model decision <b>{{.Decision}}</b> · claimed for {{$.Lease}}</div>
 <p class="text" id="text">{{range $.Spans}}{{if .Hot}}<mark>{{.Text}}</mark>{{else}}{{.Text}}{{end}}{{end}}</p>
-{{range $i, $m := $.Media}}{{with mediaSrc $m}}<img class="media{{if $.Blur}} blurred{{end}}" data-media="{{$i}}" src="{{.}}" alt="media {{$i}}" onclick="this.classList.remove('blurred')">{{end}}{{end}}
+{{range $i, $m := $.Media}}{{with mediaSrc $m}}<img class="media{{if $.Blur}} blurred{{end}}" data-media="{{$i}}" src="{{.}}" alt="media {{$i}}" onclick="this.classList.remove('blurred')">{{else}}{{with $m.URL}}<p class="muted">media {{$i}}: {{.}} (not loaded: opening it from here would tell the poster your address)</p>{{end}}{{end}}{{end}}
 </div>
 <form method="post" action="/decide" id="decide" class="card">
 <input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="claim" value="{{$.Claim}}">
@@ -118,12 +118,11 @@ textarea{width:100%;min-height:5em;font:inherit}
 
 func fmtPct(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" }
 
-// mediaSrc is where the page loads a medium from: its URL (http or https
-// only), or its inline data as a data: URL when it says it is an image.
+// mediaSrc is the inline data of an image medium as a data: URL. Media
+// given by URL are not loaded: the request would tell the poster the
+// moderator's address; the page names them instead.
 func mediaSrc(m contract.Media) template.URL {
 	switch {
-	case strings.HasPrefix(m.URL, "https://") || strings.HasPrefix(m.URL, "http://"):
-		return template.URL(m.URL)
 	case m.Data != "" && strings.HasPrefix(m.MIME, "image/") && base64Data.MatchString(m.Data):
 		return template.URL("data:" + m.MIME + ";base64," + m.Data)
 	}

@@ -16,8 +16,8 @@ func TestPreferences(t *testing.T) {
 	ds := []Decision{
 		{ID: "a", Rewrite: s("first edit"), ModelRewrite: s("model a"), DecidedAt: t0},
 		{ID: "a", Rewrite: s("second edit"), ModelRewrite: s("model a"), DecidedAt: t0.Add(time.Minute)}, // the latest wins
-		{ID: "b", ModelRewrite: s("model b"), DecidedAt: t0},                                              // no edit
-		{ID: "c", Rewrite: s("same"), ModelRewrite: s("same"), DecidedAt: t0},                             // no preference
+		{ID: "b", ModelRewrite: s("model b"), DecidedAt: t0},                                             // no edit
+		{ID: "c", Rewrite: s("same"), ModelRewrite: s("same"), DecidedAt: t0},                            // no preference
 		{ID: "d", Rewrite: s("edit d"), ModelRewrite: s("model d"), DecidedAt: t0},
 		{ID: "gone", Rewrite: s("x"), ModelRewrite: s("y"), DecidedAt: t0}, // its text is unknown
 	}

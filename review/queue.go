@@ -149,17 +149,24 @@ func (q *Queue) Add(it *Item) {
 	q.items[it.ID] = it
 }
 
-// MarkDecided removes the item for good.
-func (q *Queue) MarkDecided(id string) {
+// MarkDecided removes the item for good and releases its lease.
+func (q *Queue) MarkDecided(ctx context.Context, id string) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	q.decided[id] = true
 	delete(q.items, id)
+	claim := q.claims[id]
 	delete(q.claims, id)
 	for who, held := range q.holding {
 		if held == id {
 			delete(q.holding, who)
 		}
+	}
+	for _, s := range q.skipped {
+		delete(s, id)
+	}
+	q.mu.Unlock()
+	if claim != "" {
+		_ = q.leaser.Release(ctx, id, claim)
 	}
 }
 
@@ -172,8 +179,8 @@ func (q *Queue) Next(ctx context.Context, who string) (*Item, string, error) {
 	if id, ok := q.holding[who]; ok {
 		it, claim := q.items[id], q.claims[id]
 		q.mu.Unlock()
-		if it != nil {
-			if ok, err := q.leaser.Claim(ctx, id, who, q.ttl); err != nil || ok {
+		if it != nil && claim != "" {
+			if ok, err := q.leaser.Claim(ctx, id, claim, q.ttl); err != nil || ok {
 				return it, claim, err
 			}
 		}
@@ -197,7 +204,11 @@ func (q *Queue) Next(ctx context.Context, who string) (*Item, string, error) {
 		}
 		tried[best.ID] = true
 		q.mu.Unlock()
-		ok, err := q.leaser.Claim(ctx, best.ID, who, q.ttl)
+		// The lease's owner is the claim itself, not the reviewer: the same
+		// reviewer in two consoles holds two claims, and only one can
+		// decide.
+		claim := newToken()
+		ok, err := q.leaser.Claim(ctx, best.ID, claim, q.ttl)
 		if err != nil {
 			return nil, "", err
 		}
@@ -211,7 +222,6 @@ func (q *Queue) Next(ctx context.Context, who string) (*Item, string, error) {
 				}
 			}
 			q.holding[who] = best.ID
-			claim := newToken()
 			q.claims[best.ID] = claim
 			q.mu.Unlock()
 			return best, claim, nil
@@ -234,22 +244,26 @@ func (q *Queue) Holds(ctx context.Context, id, who, claim string) bool {
 	if !held {
 		return false
 	}
-	ok, err := q.leaser.Claim(ctx, id, who, q.ttl)
+	ok, err := q.leaser.Claim(ctx, id, claim, q.ttl)
 	return err == nil && ok
 }
 
 // Skip hands the item back; this reviewer will not be given it again.
 func (q *Queue) Skip(ctx context.Context, id, who string) error {
 	q.mu.Lock()
-	if q.holding[who] == id {
-		delete(q.holding, who)
+	if q.items[id] == nil || q.holding[who] != id {
+		q.mu.Unlock()
+		return nil
 	}
+	delete(q.holding, who)
+	claim := q.claims[id]
+	delete(q.claims, id)
 	if q.skipped[who] == nil {
 		q.skipped[who] = map[string]bool{}
 	}
 	q.skipped[who][id] = true
 	q.mu.Unlock()
-	return q.leaser.Release(ctx, id, who)
+	return q.leaser.Release(ctx, id, claim)
 }
 
 // Item returns the queued item of that id.

@@ -76,7 +76,7 @@ func TestQueueLeases(t *testing.T) {
 	if !q.Holds(ctx, "x", "bob", claimB) {
 		t.Fatal("bob does not hold x")
 	}
-	q.MarkDecided("x")
+	q.MarkDecided(ctx, "x")
 	q.Add(item(t, "x", 0.5, 0, 0)) // read again from the topic
 	if it, _, _ := q.Next(ctx, "carol"); it != nil {
 		t.Fatalf("a decided item came back: %v", it.ID)
@@ -118,6 +118,17 @@ func TestRedisLeasesAcrossConsoles(t *testing.T) {
 	}
 	if len(seen) != 4 {
 		t.Fatalf("%d of 4 items handed out: %v", len(seen), seen)
+	}
+
+	// The same moderator logged in at both consoles holds two claims, and
+	// one item is never both of them.
+	q3, q4 := NewQueue(redis.NewLeaser(rc), time.Minute), NewQueue(redis.NewLeaser(rc), time.Minute)
+	q3.Add(item(t, "solo", 0.5, 0, 0))
+	q4.Add(item(t, "solo", 0.5, 0, 0))
+	a, _, _ := q3.Next(ctx, "alice")
+	b, _, _ := q4.Next(ctx, "alice")
+	if a == nil || b != nil {
+		t.Fatalf("alice's two consoles got %v and %v: want the item at one only", a, b)
 	}
 }
 

@@ -54,7 +54,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	sessions  map[string]*session
-	decideMu  sync.Mutex
+	deciding  sync.Map // item id -> *sync.Mutex
 	perReview map[string]*reviewerStats
 	byItem    map[string][]Decision // decisions seen per message id (agreement between reviewers)
 	claims    map[string]bool       // claims whose decision is counted
@@ -125,7 +125,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src * data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'")
+	// Images are inline data only: loading a poster's URL would tell the
+	// poster the moderators' addresses.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'")
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -205,6 +207,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	token, csrf := newToken(), newToken()
 	exp := s.o.Now().Add(s.cfg.Session)
 	s.mu.Lock()
+	now := s.o.Now()
+	for t, se := range s.sessions { // expired sessions go at the next login
+		if now.After(se.expires) {
+			delete(s.sessions, t)
+		}
+	}
 	s.sessions[token] = &session{reviewer: k.ID, role: k.Role, csrf: csrf, expires: exp}
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", Expires: exp, MaxAge: int(s.cfg.Session.Seconds()),
@@ -291,10 +299,14 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, se *session) {
 		http.Error(w, fmt.Sprintf("decision: %q is not %s", d, contract.DecisionNames()), http.StatusBadRequest)
 		return
 	}
-	// One claim, one decision: the check and the write are one step, so a
-	// form posted twice writes once.
-	s.decideMu.Lock()
-	defer s.decideMu.Unlock()
+	// One claim, one decision: the check and the write are one step per
+	// item, so a form posted twice writes once; other items go on.
+	mu, _ := s.deciding.LoadOrStore(id, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer func() {
+		mu.(*sync.Mutex).Unlock()
+		s.deciding.Delete(id)
+	}()
 	it := s.o.Queue.Item(id)
 	if it == nil || !s.o.Queue.Holds(r.Context(), id, se.reviewer, claim) {
 		http.Error(w, ErrNotHeld.Error(), http.StatusConflict)
@@ -305,12 +317,16 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, se *session) {
 		rewrite = &e
 	}
 	rec := NewDecision(it, se.reviewer, claim, r.PostForm["label"], d, rewrite, s.o.Now())
-	if err := s.o.Writer.Write(r.Context(), []byte(id), rec.Encode()); err != nil {
+	// A moderator closing the tab must not cut a write the broker may
+	// already hold: the write runs to its own deadline.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+	defer cancel()
+	if err := s.o.Writer.Write(wctx, []byte(id), rec.Encode()); err != nil {
 		s.o.Logger.Error("decision not written", "id", id, "err", err)
 		http.Error(w, "the decision was not written (try again): "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	s.o.Queue.MarkDecided(id)
+	s.o.Queue.MarkDecided(wctx, id)
 	s.record(rec)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -110,7 +110,7 @@ func (c *client) page() (id, claim, csrf, body string) {
 func fill(t testing.TB, q *Queue, n int) {
 	for i := range n {
 		it, err := ParseItem([]byte(fmt.Sprintf(`{"v":1,"id":"m-%d","labels":{"spam":%v,"harassment":0.1},"flags":["spam"],"decision":"flag","models":{"spam":"spam@1"},"rewrite":"a kinder text %d",
-			"message":{"text":"win a free phone now, number %d","media":[{"url":"https://cdn.example/%d.png"}]}}`, i, 0.5+float64(i)/1000, i, i, i)), nil)
+			"message":{"text":"win a free phone now, number %d","media":[{"data":"iVBORw0KGgo=","mime":"image/png"},{"url":"https://cdn.example/%d.png"}]}}`, i, 0.5+float64(i)/1000, i, i, i)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,6 +180,9 @@ func TestConsole(t *testing.T) {
 	}
 	if !strings.Contains(body, "win a free phone") || !strings.Contains(body, `class="media blurred"`) {
 		t.Fatal("the item page lacks the text or a blurred image")
+	}
+	if strings.Contains(body, `src="https://cdn.example`) || !strings.Contains(body, "not loaded") {
+		t.Fatal("a poster's image URL is loaded by the moderator's browser")
 	}
 
 	t.Run("a forged form is refused", func(t *testing.T) {

@@ -146,7 +146,7 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 			continue
 		}
 		v, _ := json.Marshal(Record{V: 1, ID: it.ID, Models: s.ids, Live: cmpOr(it.Decision), Flips: flips})
-		it.Extra = append(it.Extra, pipeline.Output{Topic: s.topic, Key: it.Record.Key, Value: v})
+		it.Extra = append(it.Extra, pipeline.Output{Topic: s.topic, Key: it.Record.Key, Value: v, BestEffort: true})
 	}
 	return nil
 }
