@@ -3,6 +3,9 @@ package review
 import (
 	"encoding/json"
 	"sort"
+
+	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/contract"
 )
 
 // Message is one chat turn of a preference pair.
@@ -52,4 +55,34 @@ func ParseDecision(b []byte) (Decision, error) {
 	var d Decision
 	err := json.Unmarshal(b, &d)
 	return d, err
+}
+
+// Examples turns each reviewed text's latest decision into a training row:
+// the moderator's labels, or none for an allow (a false positive the model
+// should unlearn). A block or rewrite without labels says nothing about
+// which label, and is left out.
+func Examples(items map[string]*Item, decisions []Decision) []classifiers.Example {
+	latest := map[string]Decision{}
+	for _, d := range decisions {
+		if p, ok := latest[d.ID]; !ok || !d.DecidedAt.Before(p.DecidedAt) {
+			latest[d.ID] = d
+		}
+	}
+	var out []classifiers.Example
+	for id, d := range latest {
+		it := items[id]
+		if it == nil {
+			continue
+		}
+		labels := d.Labels
+		if d.Decision == contract.DecisionAllow {
+			labels = []string{}
+		} else if len(labels) == 0 {
+			continue
+		}
+		out = append(out, classifiers.Example{ID: "moderator-" + id, Text: contract.JoinTitle(it.Message.Title, it.Message.Text),
+			Labels: labels, Source: "moderator:" + d.Reviewer})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }

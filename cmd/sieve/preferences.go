@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/review"
@@ -38,48 +39,9 @@ func runExportPreferences(args []string, stdout, stderr io.Writer) error {
 	if o := cfg.Rewrite.OpenAI; o != nil && o.Prompt != "" {
 		system = o.Prompt
 	}
-	byID := map[string]*review.Item{}
-	var ds []review.Decision
-	addItem := func(b []byte) {
-		if it, err := review.ParseItem(b, nil); err == nil {
-			byID[it.ID] = it
-		}
-	}
-	addDecision := func(b []byte) {
-		if d, err := review.ParseDecision(b); err == nil && d.ID != "" {
-			ds = append(ds, d)
-		}
-	}
-	if *items != "" {
-		if err := eachLine(*items, addItem); err != nil {
-			return usagef("--items: %w", err)
-		}
-	}
-	if *decisions != "" {
-		if err := eachLine(*decisions, addDecision); err != nil {
-			return usagef("--decisions: %w", err)
-		}
-	}
-	if *items == "" || *decisions == "" {
-		if err := cfg.Kafka.RequireBrokers(); err != nil {
-			return usagef("%s: %w", *path, err)
-		}
-		opts, err := kafka.ClientOptions(&cfg.Kafka, cfg.Kafka.Brokers)
-		if err != nil {
-			return usageError{err}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if *items == "" {
-			if err := review.ReadTopic(ctx, opts, cfg.Review.Topic, func(r *kgo.Record) { addItem(r.Value) }); err != nil {
-				return fmt.Errorf("%s: %w", cfg.Review.Topic, err)
-			}
-		}
-		if *decisions == "" {
-			if err := review.ReadTopic(ctx, opts, cfg.Review.DecisionsTopic, func(r *kgo.Record) { addDecision(r.Value) }); err != nil {
-				return fmt.Errorf("%s: %w", cfg.Review.DecisionsTopic, err)
-			}
-		}
+	byID, ds, err := readReviewRecords(cfg, *path, *items, *decisions)
+	if err != nil {
+		return err
 	}
 	var w io.Writer = stdout
 	if *out != "-" {
@@ -118,4 +80,53 @@ func eachLine(path string, f func([]byte)) error {
 		}
 	}
 	return sc.Err()
+}
+
+// readReviewRecords reads review items and decisions from files, or from
+// the config's review topics where no file is given.
+func readReviewRecords(cfg *config.Config, path, items, decisions string) (map[string]*review.Item, []review.Decision, error) {
+	byID := map[string]*review.Item{}
+	var ds []review.Decision
+	addItem := func(b []byte) {
+		if it, err := review.ParseItem(b, nil); err == nil {
+			byID[it.ID] = it
+		}
+	}
+	addDecision := func(b []byte) {
+		if d, err := review.ParseDecision(b); err == nil && d.ID != "" {
+			ds = append(ds, d)
+		}
+	}
+	if items != "" {
+		if err := eachLine(items, addItem); err != nil {
+			return nil, nil, usagef("--items: %w", err)
+		}
+	}
+	if decisions != "" {
+		if err := eachLine(decisions, addDecision); err != nil {
+			return nil, nil, usagef("--decisions: %w", err)
+		}
+	}
+	if items == "" || decisions == "" {
+		if err := cfg.Kafka.RequireBrokers(); err != nil {
+			return nil, nil, usagef("%s: %w", path, err)
+		}
+		opts, err := kafka.ClientOptions(&cfg.Kafka, cfg.Kafka.Brokers)
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if items == "" {
+			if err := review.ReadTopic(ctx, opts, cfg.Review.Topic, func(r *kgo.Record) { addItem(r.Value) }); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", cfg.Review.Topic, err)
+			}
+		}
+		if decisions == "" {
+			if err := review.ReadTopic(ctx, opts, cfg.Review.DecisionsTopic, func(r *kgo.Record) { addDecision(r.Value) }); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", cfg.Review.DecisionsTopic, err)
+			}
+		}
+	}
+	return byID, ds, nil
 }

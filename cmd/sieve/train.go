@@ -11,6 +11,7 @@ import (
 	"github.com/sieve-stream/sieve/classifiers/encoder"
 	"github.com/sieve-stream/sieve/classifiers/linear"
 	"github.com/sieve-stream/sieve/datasets"
+	"github.com/sieve-stream/sieve/review"
 )
 
 // multiFlag collects a repeatable flag.
@@ -36,6 +37,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	targetPrecision := fs.Float64("target-precision", 0, "calibrate thresholds to reach this precision (default: maximise F1)")
 	categories := fs.Bool("categories", false, "a categories model (a review's department): verdicts name its most probable label under \"categories\", or \"other\" when rows without any of its labels (the background: texts of another kind) look likelier; its labels never flag; implies --kind multi-class")
 	abstain := fs.Float64("abstain-below", 0, "with --categories: below this calibrated top score the category is \"other\"")
+	feedback := fs.String("feedback", "", "moderators' decisions to learn from: a JSONL file of decision records, or \"topic\" for review.decisions_topic of -c")
+	feedbackItems := fs.String("feedback-items", "", "the reviewed texts: a JSONL file of review records (default with -c: review.topic)")
+	feedbackWeight := fs.Int("feedback-weight", 5, "how many times a moderator's row counts against one row of --data")
+	cfgPath := fs.String("c", "", "config file, for --feedback topic")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +62,30 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	train, err := loadAll(data)
 	if err != nil {
 		return usageError{err}
+	}
+	var fbRows int
+	if *feedback != "" {
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		decFile := *feedback
+		if decFile == "topic" {
+			decFile = ""
+		}
+		if (decFile == "" || *feedbackItems == "") && *cfgPath == "" {
+			return usagef("--feedback topic and a missing --feedback-items read Kafka: give -c sieve.yaml")
+		}
+		items, ds, err := readReviewRecords(cfg, *cfgPath, *feedbackItems, decFile)
+		if err != nil {
+			return err
+		}
+		fb := review.Examples(items, ds)
+		fbRows = len(fb)
+		for range max(*feedbackWeight, 1) {
+			train = append(train, fb...)
+		}
+		fmt.Fprintf(stderr, "merged %d moderator rows (each counted %d times) from %d decisions\n", len(fb), max(*feedbackWeight, 1), len(ds))
 	}
 	devEx, err := loadAll(dev)
 	if err != nil {
@@ -97,7 +126,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	m, err := linear.Train(train, linear.TrainOptions{
 		Name: *name, Kind: classifiers.Kind(*kind), Labels: order, DimsLog2: *dims, Epochs: *epochs, LR: *lr, Seed: *seed,
 		Categories: *categories, AbstainBelow: *abstain,
-		Meta:     map[string]string{"data": strings.Join(data, " "), "seed": fmt.Sprint(*seed), "epochs": fmt.Sprint(*epochs)},
+		Meta: map[string]string{"data": strings.Join(data, " "), "seed": fmt.Sprint(*seed), "epochs": fmt.Sprint(*epochs),
+			"feedback": fmt.Sprintf("%s (%d rows ×%d)", *feedback, fbRows, *feedbackWeight)},
 		Progress: func(e, n int, loss float64) { progress(stderr, e, n, loss) },
 	})
 	if err != nil {
