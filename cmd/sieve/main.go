@@ -35,6 +35,7 @@ var commands = []command{
 	{"eval", "evaluate the configured models on labelled JSONL", runEval},
 	{"proxy", "an OpenAI-compatible gateway with the guardrails' input and output rails (-c sieve.yaml)", runProxy},
 	{"export-preferences", "the moderators' edits of rewrites as DPO pairs (prompt/chosen/rejected JSONL for TRL's DPOTrainer)", runExportPreferences},
+	{"promote", "make the shadow classifiers of sieve.yaml live, replacing the models they cover (-c sieve.yaml [--write])", runPromote},
 	{"review", "the moderators' console: the review topic's items, decided by keyboard, decisions to Kafka (-c sieve.yaml)", runReview},
 	{"serve-model", "serve the configured classifiers over the Open Inference Protocol (KServe v2)", runServeModel},
 	{"bench", "benchmark the pipeline end to end through an embedded broker", runBench},
