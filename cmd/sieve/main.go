@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+
+	"github.com/sieve-stream/sieve/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -106,6 +108,18 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parse parses flags, turning flag errors into usage errors.
+// parseWithConfig parses args and loads the config file that -c names,
+// which the command requires.
+func parseWithConfig(fs *flag.FlagSet, args []string, path *string) (*config.Config, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if *path == "" {
+		return nil, usagef("-c sieve.yaml is required")
+	}
+	return loadConfig(*path)
+}
+
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

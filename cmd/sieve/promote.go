@@ -17,13 +17,7 @@ func runPromote(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("promote", stderr)
 	path := fs.String("c", "", "config file (sieve.yaml) with a shadow classifier")
 	write := fs.Bool("write", false, "write the result back to the config file (default: print it)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *path == "" {
-		return usagef("-c sieve.yaml is required")
-	}
-	cfg, err := loadConfig(*path)
+	cfg, err := parseWithConfig(fs, args, path)
 	if err != nil {
 		return err
 	}

@@ -21,13 +21,7 @@ import (
 func runReview(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("review", stderr)
 	path := fs.String("c", "", "config file (sieve.yaml) with a review section")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *path == "" {
-		return usagef("-c sieve.yaml is required")
-	}
-	cfg, err := loadConfig(*path)
+	cfg, err := parseWithConfig(fs, args, path)
 	if err != nil {
 		return err
 	}

@@ -15,13 +15,7 @@ import (
 func runRun(args []string, _, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	path := fs.String("c", "", "config file (sieve.yaml)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *path == "" {
-		return usagef("-c sieve.yaml is required")
-	}
-	cfg, err := loadConfig(*path)
+	cfg, err := parseWithConfig(fs, args, path)
 	if err != nil {
 		return err
 	}
