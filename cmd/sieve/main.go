@@ -38,6 +38,7 @@ var commands = []command{
 	{"proxy", "an OpenAI-compatible gateway with the guardrails' input and output rails (-c sieve.yaml)", runProxy},
 	{"export-preferences", "the moderators' edits of rewrites as DPO pairs (prompt/chosen/rejected JSONL for TRL's DPOTrainer)", runExportPreferences},
 	{"promote", "make the shadow classifiers of sieve.yaml live, replacing the models they cover (-c sieve.yaml [--write])", runPromote},
+	{"replay", "re-read the input topics from a time under this config, as a new consumer group, until caught up (-c sieve.yaml --from-time T --group NAME)", runReplay},
 	{"review", "the moderators' console: the review topic's items, decided by keyboard, decisions to Kafka (-c sieve.yaml)", runReview},
 	{"serve-model", "serve the configured classifiers over the Open Inference Protocol (KServe v2)", runServeModel},
 	{"bench", "benchmark the pipeline end to end through an embedded broker", runBench},

@@ -19,19 +19,11 @@ func runRun(args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.Kafka.RequireBrokers(); err != nil {
-		return usagef("%s: %w", *path, err)
-	}
-	obs, err := observe(cfg, stderr)
-	if err != nil {
-		return usageError{err}
-	}
-	defer obs.close()
-	brokers, stopBroker, err := service.Brokers(cfg)
+	obs, brokers, stop, err := startKafkaCommand(cfg, *path, stderr)
 	if err != nil {
 		return err
 	}
-	defer stopBroker()
+	defer stop()
 	ctx, cancel := signalContext()
 	defer cancel()
 	if cfg.Kafka.CreateTopics || cfg.Kafka.Embedded {

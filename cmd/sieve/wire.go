@@ -16,6 +16,7 @@ import (
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/internal/telemetry"
 	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/service"
 )
 
 // loadConfig loads path, or the defaults when path is empty. A bad config
@@ -99,4 +100,23 @@ func serveUntilSignal(hs *http.Server, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// startKafkaCommand is the start of every command that talks to Kafka: the
+// config must name brokers (or the embedded one), logs and metrics are
+// set up, the embedded broker starts when asked for. stop undoes it all.
+func startKafkaCommand(cfg *config.Config, path string, stderr io.Writer) (*observability, []string, func(), error) {
+	if err := cfg.Kafka.RequireBrokers(); err != nil {
+		return nil, nil, nil, usagef("%s: %w", path, err)
+	}
+	obs, err := observe(cfg, stderr)
+	if err != nil {
+		return nil, nil, nil, usageError{err}
+	}
+	brokers, stopBroker, err := service.Brokers(cfg)
+	if err != nil {
+		obs.close()
+		return nil, nil, nil, err
+	}
+	return obs, brokers, func() { stopBroker(); obs.close() }, nil
 }
