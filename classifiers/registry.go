@@ -104,11 +104,7 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 	*c = Config(p)
 	t, ok := LookupType(c.Type)
 	if !ok {
-		if len(rest.Content) > 0 || c.Type != "" {
-			// Validate names the type; the fields cannot be read without it.
-			return nil
-		}
-		return nil
+		return nil // Validate names the unknown type; its fields cannot be read without it
 	}
 	c.Spec = t.Config()
 	if err := checkKnown(rest, c.Spec, c.Type); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/internal/apikey"
 	"github.com/sieve-stream/sieve/internal/openaitest"
 	"github.com/sieve-stream/sieve/proxy"
 )
@@ -40,7 +41,7 @@ func attackSetup(t *testing.T, cfg proxy.Config, lim proxy.Limiter) (base string
 	}))
 	t.Cleanup(up.Close)
 	cfg.Upstream.BaseURL = up.URL + "/v1"
-	cfg.Keys = []proxy.Key{{ID: "team-a", SHA256: proxy.HashKey("sk-good"), RPS: 0.01, Burst: 2}}
+	cfg.Keys = []proxy.Key{{ID: "team-a", SHA256: apikey.Hash("sk-good"), RPS: 0.01, Burst: 2}}
 	s, err := proxy.New(cfg, proxy.Options{Limiter: lim})
 	if err != nil {
 		t.Fatal(err)
@@ -476,7 +477,7 @@ func keyedProxy(t *testing.T, cfg proxy.Config, handler http.HandlerFunc) string
 	up := httptest.NewServer(handler)
 	t.Cleanup(up.Close)
 	cfg.Upstream.BaseURL = up.URL + "/v1"
-	cfg.Keys = []proxy.Key{{ID: "team-a", SHA256: proxy.HashKey("sk-a")}, {ID: "team-b", SHA256: proxy.HashKey("sk-b")}}
+	cfg.Keys = []proxy.Key{{ID: "team-a", SHA256: apikey.Hash("sk-a")}, {ID: "team-b", SHA256: apikey.Hash("sk-b")}}
 	s, err := proxy.New(cfg, proxy.Options{})
 	if err != nil {
 		t.Fatal(err)

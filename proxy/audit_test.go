@@ -12,6 +12,7 @@ import (
 
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/internal/apikey"
 	"github.com/sieve-stream/sieve/proxy"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -39,7 +40,7 @@ func TestAuditEventsToKafka(t *testing.T) {
 	defer up.Close()
 	p, _ := guardrails.ParsePolicy([]byte("rails: {input: [{scanner: injection, action: block}, {scanner: pii, action: mask}]}"))
 	key := "sk-audit-secret"
-	s, err := proxy.New(proxy.Config{Upstream: proxy.Upstream{BaseURL: up.URL + "/v1"}, Keys: []proxy.Key{{ID: "team-a", SHA256: proxy.HashKey(key)}}},
+	s, err := proxy.New(proxy.Config{Upstream: proxy.Upstream{BaseURL: up.URL + "/v1"}, Keys: []proxy.Key{{ID: "team-a", SHA256: apikey.Hash(key)}}},
 		proxy.Options{Rails: guardrails.NewEngine(p), Auditor: proxy.AuditLog{W: kafka.NewTopicWriter(cl, "proxy-audit", nil)}})
 	if err != nil {
 		t.Fatal(err)

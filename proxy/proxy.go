@@ -8,8 +8,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/internal/apikey"
 	"github.com/sieve-stream/sieve/internal/resilience"
 )
 
@@ -143,7 +142,7 @@ type Upstream struct {
 // Key is one proxy API key.
 type Key struct {
 	ID     string  `yaml:"id"`     // names the key in logs, metrics and audit events
-	SHA256 string  `yaml:"sha256"` // hex SHA-256 of the key (sieve hash-key), never the key
+	SHA256 string  `yaml:"sha256"` // hex SHA-256 of the key (printf %s KEY | sha256sum), never the key
 	RPS    float64 `yaml:"rps"`    // sustained requests per second; 0: unlimited
 	Burst  int     `yaml:"burst"`  // default max(1, rps)
 }
@@ -251,12 +250,6 @@ func (s *Server) audit(reqID, keyID, rail string, res guardrails.Result) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// HashKey is how keys are stored in the config.
-func HashKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
-
 // apiError writes OpenAI's error shape.
 func apiError(w http.ResponseWriter, status int, typ, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -296,7 +289,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*Key, bool) 
 	}
 	// The scheme is case-insensitive (RFC 9110, 11.1).
 	scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-	k, known := s.keys[HashKey(strings.TrimSpace(tok))]
+	k, known := s.keys[apikey.Hash(strings.TrimSpace(tok))]
 	if !strings.EqualFold(scheme, "Bearer") || !known {
 		apiError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")
 		return nil, false

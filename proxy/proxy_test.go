@@ -15,6 +15,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/internal/apikey"
 	"github.com/sieve-stream/sieve/internal/openaitest"
 	"github.com/sieve-stream/sieve/models"
 )
@@ -232,8 +233,8 @@ func TestModerationsThroughTheSDK(t *testing.T) {
 
 func TestBadRequestsNeverReachUpstream(t *testing.T) {
 	key, slow := "sk-proxy-test", "sk-proxy-slow"
-	up, ps, _ := setup(t, Config{MaxBodyBytes: 2048, Keys: []Key{{ID: "team-a", SHA256: HashKey(key), RPS: 100, Burst: 100},
-		{ID: "team-b", SHA256: HashKey(slow), RPS: 1, Burst: 2}}})
+	up, ps, _ := setup(t, Config{MaxBodyBytes: 2048, Keys: []Key{{ID: "team-a", SHA256: apikey.Hash(key), RPS: 100, Burst: 100},
+		{ID: "team-b", SHA256: apikey.Hash(slow), RPS: 1, Burst: 2}}})
 	cases := []struct {
 		body, ctype, auth string
 		status            int

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/connectors/redis"
+	"github.com/sieve-stream/sieve/internal/apikey"
 	"github.com/sieve-stream/sieve/internal/redistest"
 	"github.com/sieve-stream/sieve/proxy"
 )
@@ -21,7 +22,7 @@ func TestRateLimitSharedAcrossReplicas(t *testing.T) {
 	defer up.Close()
 	key := "sk-shared"
 	cfg := proxy.Config{Upstream: proxy.Upstream{BaseURL: up.URL + "/v1"},
-		Keys: []proxy.Key{{ID: fmt.Sprintf("team-%d", time.Now().UnixNano()), SHA256: proxy.HashKey(key), RPS: 0.5, Burst: 5}}}
+		Keys: []proxy.Key{{ID: fmt.Sprintf("team-%d", time.Now().UnixNano()), SHA256: apikey.Hash(key), RPS: 0.5, Burst: 5}}}
 	var replicas []*httptest.Server
 	for range 2 {
 		rc, err := redis.New(redis.Config{Addrs: []string{srv.Addr}, Timeout: time.Second})

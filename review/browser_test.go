@@ -26,6 +26,7 @@ import (
 
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/internal/apikey"
 	"github.com/sieve-stream/sieve/review"
 	"github.com/sieve-stream/sieve/route"
 	"github.com/sieve-stream/sieve/service"
@@ -83,7 +84,7 @@ func TestBrowserReview(t *testing.T) {
 	cfg.Kafka.Group = "sieve-browser"
 	cfg.Pipeline.CommitInterval = 100 * time.Millisecond
 	cfg.Routes = []route.Config{{Topic: "review", Payload: route.PayloadReview}}
-	cfg.Review.Keys = []review.Key{{ID: "alice", SHA256: review.HashKey("key-alice")}, {ID: "bob", SHA256: review.HashKey("key-bob")}}
+	cfg.Review.Keys = []review.Key{{ID: "alice", SHA256: apikey.Hash("key-alice")}, {ID: "bob", SHA256: apikey.Hash("key-bob")}}
 	cfg.EnsureDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ type Config struct {
 // Key is one moderator's key.
 type Key struct {
 	ID     string `yaml:"id"`     // the reviewer id in decisions and metrics
-	SHA256 string `yaml:"sha256"` // hex SHA-256 of the key (sieve hash-key)
+	SHA256 string `yaml:"sha256"` // hex SHA-256 of the key (printf %s KEY | sha256sum), never the key
 	Role   string `yaml:"role"`   // reviewer (default) or admin
 }
 

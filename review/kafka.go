@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,8 +64,8 @@ func Feed(ctx context.Context, opts []kgo.Opt, cfg Config, s *Server, thresholds
 }
 
 func seenDecision(s *Server, r *kgo.Record, log *slog.Logger) {
-	var d Decision
-	if err := json.Unmarshal(r.Value, &d); err != nil || d.ID == "" {
+	d, err := ParseDecision(r.Value)
+	if err != nil || d.ID == "" {
 		log.Warn("review: decision record skipped", "offset", r.Offset, "err", err)
 		return
 	}

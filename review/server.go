@@ -2,9 +2,7 @@ package review
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/apikey"
 )
 
 // Writer writes a decision record and returns once the broker has it
@@ -131,12 +130,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// HashKey is the SHA-256 hex of a key, as the config stores it.
-func HashKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
-
 const cookieName = "sieve_review"
 
 func (s *Server) sessionOf(r *http.Request) *session {
@@ -199,7 +192,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	k, ok := s.keys[HashKey(r.PostFormValue("key"))]
+	k, ok := s.keys[apikey.Hash(r.PostFormValue("key"))]
 	if !ok {
 		http.Redirect(w, r, "/login?error=1", http.StatusSeeOther)
 		return

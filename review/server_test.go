@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/internal/apikey"
 )
 
 // memWriter keeps decisions in memory.
@@ -36,9 +37,9 @@ func (m *memWriter) Write(_ context.Context, _, v []byte) error {
 
 func testConfig() Config {
 	c := Config{Keys: []Key{
-		{ID: "alice", SHA256: HashKey("key-alice")},
-		{ID: "bob", SHA256: HashKey("key-bob")},
-		{ID: "root", SHA256: HashKey("key-root"), Role: RoleAdmin},
+		{ID: "alice", SHA256: apikey.Hash("key-alice")},
+		{ID: "bob", SHA256: apikey.Hash("key-bob")},
+		{ID: "root", SHA256: apikey.Hash("key-root"), Role: RoleAdmin},
 	}}
 	c.EnsureDefaults()
 	return c

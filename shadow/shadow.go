@@ -6,6 +6,7 @@
 package shadow
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -145,17 +146,10 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 		if len(flips) == 0 || it.Record == nil {
 			continue
 		}
-		v, _ := json.Marshal(Record{V: 1, ID: it.ID, Models: s.ids, Live: cmpOr(it.Decision), Flips: flips})
+		v, _ := json.Marshal(Record{V: 1, ID: it.ID, Models: s.ids, Live: cmp.Or(it.Decision, contract.DecisionAllow), Flips: flips})
 		it.Extra = append(it.Extra, pipeline.Output{Topic: s.topic, Key: it.Record.Key, Value: v, BestEffort: true})
 	}
 	return nil
-}
-
-func cmpOr(d contract.Decision) contract.Decision {
-	if d == "" {
-		return contract.DecisionAllow
-	}
-	return d
 }
 
 func b2i(b bool) int {

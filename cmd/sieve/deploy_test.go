@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/deploy"
+	"github.com/sieve-stream/sieve/internal/apikey"
 	"github.com/sieve-stream/sieve/internal/openaitest"
 	"github.com/sieve-stream/sieve/internal/redistest"
-	"github.com/sieve-stream/sieve/proxy"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -172,7 +172,7 @@ proxy:
 guardrails: {policy: "%s"}
 http: {addr: "%s"}
 log: {level: warn}
-`, brokerPort, proxyAddr, up.URL, proxy.HashKey("k-1"), filepath.Join(dir, "rails.yaml"), proxyHTTP))
+`, brokerPort, proxyAddr, up.URL, apikey.Hash("k-1"), filepath.Join(dir, "rails.yaml"), proxyHTTP))
 
 	waitUntil(t, "sieve run to serve /readyz", 60*time.Second, func() bool { return ready(runHTTP) })
 	startSieve(t, "proxy", "-c", proxyCfg)
