@@ -8,8 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/internal/kafkatest"
 	"github.com/sieve-stream/sieve/pipeline"
 )
 
@@ -17,22 +17,10 @@ import (
 // written differently, milder decisions included; other texts are left
 // alone.
 func TestFollowAndOverride(t *testing.T) {
-	b, err := kafka.StartBroker(0, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	opts := []kgo.Opt{kgo.SeedBrokers(b.Addrs()...)}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	brokers, cl := kafkatest.Start(t, 1, "decisions")
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := kafka.EnsureTopics(ctx, cl, 1, "decisions"); err != nil {
-		t.Fatal(err)
-	}
 	for _, d := range []map[string]any{
 		{"id": "m-1", "text_key": Key("Win a FREE phone"), "decision": "allow", "reviewer": "alice"},
 		{"id": "m-2", "text_key": Key("you are all idiots"), "decision": "rewrite", "reviewer": "bob", "rewrite": "you are all wrong"},

@@ -13,6 +13,7 @@ import (
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/internal/apikey"
+	"github.com/sieve-stream/sieve/internal/kafkatest"
 	"github.com/sieve-stream/sieve/proxy"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -20,20 +21,8 @@ import (
 // Every rail decision reaches the audit topic with the request and key ids,
 // never the raw key or the personal data.
 func TestAuditEventsToKafka(t *testing.T) {
-	b, err := kafka.StartBroker(0, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	brokers, cl := kafkatest.Start(t, 1, "proxy-audit")
 	ctx := context.Background()
-	if err := kafka.EnsureTopics(ctx, cl, 1, "proxy-audit"); err != nil {
-		t.Fatal(err)
-	}
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}`)
 	}))
@@ -53,7 +42,7 @@ func TestAuditEventsToKafka(t *testing.T) {
 	if err := cl.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rd, _ := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics("proxy-audit"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	rd, _ := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics("proxy-audit"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	defer rd.Close()
 	var events []map[string]any
 	deadline := time.Now().Add(10 * time.Second)

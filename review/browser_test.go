@@ -27,6 +27,7 @@ import (
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/internal/apikey"
+	"github.com/sieve-stream/sieve/internal/kafkatest"
 	"github.com/sieve-stream/sieve/review"
 	"github.com/sieve-stream/sieve/route"
 	"github.com/sieve-stream/sieve/service"
@@ -72,12 +73,7 @@ func TestBrowserReview(t *testing.T) {
 
 	// The pipeline: sieve run's member on an embedded broker, every
 	// verdict routed to the review topic with its message.
-	b, err := kafka.StartBroker(0, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	brokers := b.Addrs()
+	brokers, cl := kafkatest.Start(t, 1, "review", "decisions")
 	cfg := config.Default()
 	cfg.Kafka.Brokers = brokers
 	cfg.Kafka.Partitions = 1
@@ -90,14 +86,6 @@ func TestBrowserReview(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := service.CreateTopics(ctx, cfg, brokers); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if err := kafka.EnsureTopics(ctx, cl, 1, cfg.Review.Topic, cfg.Review.DecisionsTopic); err != nil {
 		t.Fatal(err)
 	}
 	pic := tinyPNG(t)

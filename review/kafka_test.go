@@ -6,31 +6,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sieve-stream/sieve/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/sieve-stream/sieve/connectors/kafka"
 )
 
 // Feed reads the decisions first, so that an item decided in an earlier
 // run is never queued again, then the review topic as it grows.
 func TestFeedSkipsDecidedItems(t *testing.T) {
-	b, err := kafka.StartBroker(0, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	opts := []kgo.Opt{kgo.SeedBrokers(b.Addrs()...)}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cfg := testConfig()
+	brokers, cl := kafkatest.Start(t, 2, cfg.Topic, cfg.DecisionsTopic)
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cfg := testConfig()
-	if err := kafka.EnsureTopics(ctx, cl, 2, cfg.Topic, cfg.DecisionsTopic); err != nil {
-		t.Fatal(err)
-	}
 	for i := range 4 {
 		v := fmt.Sprintf(`{"v":1,"id":"m-%d","labels":{"spam":0.6},"flags":["spam"],"decision":"flag","message":{"text":"post %d"}}`, i, i)
 		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: cfg.Topic, Key: []byte(fmt.Sprint("m-", i)), Value: []byte(v)}).FirstErr(); err != nil {

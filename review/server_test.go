@@ -18,8 +18,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/internal/apikey"
+	"github.com/sieve-stream/sieve/internal/kafkatest"
 )
 
 // memWriter keeps decisions in memory.
@@ -123,20 +123,8 @@ func fill(t testing.TB, q *Queue, n int) {
 // session cookie's attributes, the item page, a decision on Kafka, CSRF,
 // one decision per claim, and two reviewers never on one item.
 func TestConsole(t *testing.T) {
-	b, err := kafka.StartBroker(0, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	brokers, cl := kafkatest.Start(t, 1, "decisions")
 	ctx := context.Background()
-	if err := kafka.EnsureTopics(ctx, cl, 1, "decisions"); err != nil {
-		t.Fatal(err)
-	}
 	cfg := testConfig()
 	q := NewQueue(NewMemoryLeaser(), cfg.Lease)
 	fill(t, q, 5)
@@ -210,7 +198,7 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("the same claim decided twice got %d, want 409", code)
 	}
 
-	cons, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics("decisions"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cons, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics("decisions"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}

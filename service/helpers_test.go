@@ -8,6 +8,7 @@ import (
 
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/service"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -138,5 +139,23 @@ func requireEveryKey(t testing.TB, recs []*kgo.Record, n int) {
 		if !seen[string(key(i))] {
 			t.Fatalf("m-%d has no verdict", i)
 		}
+	}
+}
+
+// runMemberUntil runs a member of cfg until cond holds, then stops it as a
+// rolling restart would (drain, commit) and fails t on its error.
+func runMemberUntil(t *testing.T, cfg *config.Config, brokers []string, what string, cond func() bool) {
+	t.Helper()
+	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	waitFor(t, what, 2*time.Minute, cond)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -85,27 +85,12 @@ rewrite: {disabled: true}
 	}
 	adm := kadm.NewClient(newClient(t, brokers))
 
-	run := func(cfg *config.Config, until func() bool) {
-		t.Helper()
-		m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- m.Run(rctx) }()
-		waitFor(t, "progress", 2*time.Minute, until)
-		stop()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	}
 	// The first half before the swap, the second after it, the first
 	// member stopping as a rolling restart stops it.
 	produceAll(t, newClient(t, brokers), recs[:n/2])
-	run(cfg1, func() bool { return verdictCount(t, adm) >= n/2 })
+	runMemberUntil(t, cfg1, brokers, "the first half", func() bool { return verdictCount(t, adm) >= n/2 })
 	produceAll(t, newClient(t, brokers), recs[n/2:])
-	run(cfg2, func() bool {
+	runMemberUntil(t, cfg2, brokers, "the second half", func() bool {
 		got := readTopic(t, brokers, "verdicts", n, true, 3*time.Second)
 		return len(got) >= n
 	})

@@ -45,21 +45,10 @@ func TestReplayFromATime(t *testing.T) {
 		t.Fatal("caught up before reading anything")
 	}
 	cfg.Kafka.Group = group
-	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(rctx) }()
-	waitFor(t, "the replay to catch up", time.Minute, func() bool {
+	runMemberUntil(t, cfg, brokers, "the replay to catch up", func() bool {
 		ok, err := service.CaughtUp(ctx, cfg, brokers, group, ends)
 		return err == nil && ok
 	})
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 	got := readTopic(t, brokers, "verdicts-backfill", 80, false, 10*time.Second)
 	seen := map[string]bool{}
 	for _, r := range got {
