@@ -81,15 +81,15 @@ type Rails struct {
 
 // Override replaces the rails for messages of a tenant or channel.
 type Override struct {
-	Tenant  string `yaml:"tenant"`
-	Channel string `yaml:"channel"`
-	Rails   Rails  `yaml:"rails"`
+	Tenant  string `yaml:"tenant"`  // messages of this tenant (empty: any)
+	Channel string `yaml:"channel"` // and of this channel (empty: any); one of the two is required
+	Rails   Rails  `yaml:"rails"`   // replace the policy's rails for them
 }
 
 // Policy is a guardrails policy file.
 type Policy struct {
 	Rails     Rails      `yaml:"rails"`
-	Overrides []Override `yaml:"overrides"`
+	Overrides []Override `yaml:"overrides"` // the first that matches a message's tenant and channel replaces Rails for it
 }
 
 // LoadPolicy reads and validates a policy file; errors name the file and

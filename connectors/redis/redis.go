@@ -30,13 +30,16 @@ type Config struct {
 	Password   string        `yaml:"password"` // password (or the ACL user's)
 	DB         int           `yaml:"db"`       // database number (standalone and Sentinel)
 	Timeout    time.Duration `yaml:"timeout"`  // per call; default 50ms
-	TLS        struct {
-		Enabled            bool   `yaml:"enabled"`              // TLS to Redis
-		CAFile             string `yaml:"ca_file"`              // PEM CA bundle; default the system roots
-		InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // skip certificate checks (tests only)
-	} `yaml:"tls"`
+	TLS        TLSConfig     `yaml:"tls"`
 	// Prefix namespaces every key Sieve writes.
 	Prefix string `yaml:"prefix"`
+}
+
+// TLSConfig enables TLS to Redis.
+type TLSConfig struct {
+	Enabled            bool   `yaml:"enabled"`              // TLS to Redis
+	CAFile             string `yaml:"ca_file"`              // PEM CA bundle; default the system roots
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // skip certificate checks (tests only)
 }
 
 // Enabled reports whether a Redis is configured.
