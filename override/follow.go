@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 
+	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -23,16 +24,7 @@ func Follow(ctx context.Context, opts []kgo.Opt, topic string, store Store, log 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	for {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
+	return kafka.Tail(ctx, opts, func(fs kgo.Fetches) {
 		var keys []string
 		var vals [][]byte
 		fs.EachRecord(func(r *kgo.Record) {
@@ -44,12 +36,12 @@ func Follow(ctx context.Context, opts []kgo.Opt, topic string, store Store, log 
 			keys, vals = append(keys, storeKey(rec.TextKey)), append(vals, v)
 		})
 		if len(keys) == 0 {
-			continue
+			return
 		}
 		if err := store.SetMulti(ctx, keys, vals, 0); err != nil {
-			// Redis is away: the next decision, or the next start,
-			// writes again; the pipeline goes on without these.
+			// Redis is away: the next start writes them again; the pipeline
+			// goes on without these meanwhile.
 			log.Warn("moderator decisions not stored as overrides", "n", len(keys), "err", err)
 		}
-	}
+	}, topic)
 }

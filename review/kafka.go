@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -34,16 +35,7 @@ func Feed(ctx context.Context, opts []kgo.Opt, cfg Config, s *Server, thresholds
 	if err := ReadTopic(ctx, opts, cfg.DecisionsTopic, func(r *kgo.Record) { seenDecision(s, r, log) }); err != nil {
 		return fmt.Errorf("review: reading %s: %w", cfg.DecisionsTopic, err)
 	}
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(cfg.Topic, cfg.DecisionsTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	for {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
+	return kafka.Tail(ctx, opts, func(fs kgo.Fetches) {
 		fs.EachError(func(t string, p int32, err error) {
 			log.Warn("review: fetch failed", "topic", t, "partition", p, "err", err)
 		})
@@ -60,7 +52,7 @@ func Feed(ctx context.Context, opts []kgo.Opt, cfg Config, s *Server, thresholds
 			it.Received = r.Timestamp
 			s.o.Queue.Add(it)
 		})
-	}
+	}, cfg.Topic, cfg.DecisionsTopic)
 }
 
 func seenDecision(s *Server, r *kgo.Record, log *slog.Logger) {

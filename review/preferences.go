@@ -29,12 +29,7 @@ type Preference struct {
 // the model's rewrite, teach no preference and are left out. system is
 // the rewriter's system prompt (generator.DefaultPrompt by default).
 func Preferences(items map[string]*Item, decisions []Decision, system string) []Preference {
-	latest := map[string]Decision{}
-	for _, d := range decisions {
-		if p, ok := latest[d.ID]; !ok || !d.DecidedAt.Before(p.DecidedAt) {
-			latest[d.ID] = d
-		}
-	}
+	latest := latestByID(decisions)
 	var out []Preference
 	for id, d := range latest {
 		it := items[id]
@@ -62,12 +57,7 @@ func ParseDecision(b []byte) (Decision, error) {
 // should unlearn). A block or rewrite without labels says nothing about
 // which label, and is left out.
 func Examples(items map[string]*Item, decisions []Decision) []classifiers.Example {
-	latest := map[string]Decision{}
-	for _, d := range decisions {
-		if p, ok := latest[d.ID]; !ok || !d.DecidedAt.Before(p.DecidedAt) {
-			latest[d.ID] = d
-		}
-	}
+	latest := latestByID(decisions)
 	var out []classifiers.Example
 	for id, d := range latest {
 		it := items[id]
@@ -85,4 +75,16 @@ func Examples(items map[string]*Item, decisions []Decision) []classifiers.Exampl
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// latestByID keeps each message's latest decision: a later one (a second
+// look, an appeal) replaces an earlier.
+func latestByID(decisions []Decision) map[string]Decision {
+	latest := map[string]Decision{}
+	for _, d := range decisions {
+		if p, ok := latest[d.ID]; !ok || !d.DecidedAt.Before(p.DecidedAt) {
+			latest[d.ID] = d
+		}
+	}
+	return latest
 }

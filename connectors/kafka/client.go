@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -59,4 +60,22 @@ func tlsConfig(c *TLSConfig) (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
+}
+
+// Tail reads topics from their start, without a consumer group, and hands
+// each poll's fetches to each until ctx is done (then it returns nil).
+// Fetch errors are each's to see: a follower that must not stop logs them.
+func Tail(ctx context.Context, opts []kgo.Opt, each func(kgo.Fetches), topics ...string) error {
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		each(fs)
+	}
 }
