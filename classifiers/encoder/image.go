@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/sieve-stream/sieve/internal/onnxrt"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -52,12 +53,9 @@ type preprocessorConfig struct {
 // LoadImageModel opens an image-classification model directory. lib is the
 // ONNX Runtime library ("" finds it as Load does).
 func LoadImageModel(dir, lib string) (*ImageModel, error) {
-	lib, err := Library(lib)
+	lib, err := onnxrt.Init(lib)
 	if err != nil {
 		return nil, err
-	}
-	if err := initRuntime(lib); err != nil {
-		return nil, fmt.Errorf("onnx runtime %s: %w", lib, err)
 	}
 	hc, labels, err := readHFConfig(dir)
 	if err != nil {

@@ -40,6 +40,7 @@ var commands = []command{
 	{"promote", "make the shadow classifiers of sieve.yaml live, replacing the models they cover (-c sieve.yaml [--write])", runPromote},
 	{"replay", "re-read the input topics from a time under this config, as a new consumer group, until caught up (-c sieve.yaml --from-time T --group NAME)", runReplay},
 	{"review", "the moderators' console: the review topic's items, decided by keyboard, decisions to Kafka (-c sieve.yaml)", runReview},
+	{"convert", "convert a TF.js layers model to ONNX (convert tfjs DIR --out model.onnx)", runConvert},
 	{"serve-model", "serve the configured classifiers over the Open Inference Protocol (KServe v2)", runServeModel},
 	{"bench", "benchmark the pipeline end to end through an embedded broker", runBench},
 	{"version", "print the version", runVersion},
