@@ -44,28 +44,28 @@ type layer struct {
 
 // layerConfig is the union of the fields the known layers use.
 type layerConfig struct {
-	Name             string          `json:"name"`
-	BatchInputShape  []*int          `json:"batch_input_shape"`
-	DataFormat       string          `json:"data_format"`
-	Filters          int             `json:"filters"`
-	KernelSize       []int           `json:"kernel_size"`
-	Strides          []int           `json:"strides"`
-	Padding          json.RawMessage `json:"padding"`
-	DilationRate     json.RawMessage `json:"dilation_rate"`
-	DepthMultiplier  int             `json:"depth_multiplier"`
-	Activation       string          `json:"activation"`
-	UseBias          *bool           `json:"use_bias"`
-	Axis             json.RawMessage `json:"axis"`
-	Epsilon          float64         `json:"epsilon"`
-	Center           *bool           `json:"center"`
-	Scale            *bool           `json:"scale"`
-	MaxValue         *float64        `json:"max_value"`
-	NegativeSlope    float64         `json:"negative_slope"`
-	Threshold        float64         `json:"threshold"`
-	PoolSize         []int           `json:"pool_size"`
-	Units            int             `json:"units"`
-	KeepDims         bool            `json:"keepdims"`
-	Groups           int             `json:"groups"`
+	Name            string          `json:"name"`
+	BatchInputShape []*int          `json:"batch_input_shape"`
+	DataFormat      string          `json:"data_format"`
+	Filters         int             `json:"filters"`
+	KernelSize      []int           `json:"kernel_size"`
+	Strides         []int           `json:"strides"`
+	Padding         json.RawMessage `json:"padding"`
+	DilationRate    json.RawMessage `json:"dilation_rate"`
+	DepthMultiplier int             `json:"depth_multiplier"`
+	Activation      string          `json:"activation"`
+	UseBias         *bool           `json:"use_bias"`
+	Axis            json.RawMessage `json:"axis"`
+	Epsilon         float64         `json:"epsilon"`
+	Center          *bool           `json:"center"`
+	Scale           *bool           `json:"scale"`
+	MaxValue        *float64        `json:"max_value"`
+	NegativeSlope   float64         `json:"negative_slope"`
+	Threshold       float64         `json:"threshold"`
+	PoolSize        []int           `json:"pool_size"`
+	Units           int             `json:"units"`
+	KeepDims        bool            `json:"keepdims"`
+	Groups          int             `json:"groups"`
 }
 
 // shape is a tensor's shape without the batch: C, H, W for images (in
