@@ -77,6 +77,28 @@ type Finding struct {
 	Media    *int   `json:"media,omitempty"`
 	Signal   string `json:"signal"`
 	Detail   string `json:"detail,omitempty"`
+	// Label, when set, is the label this evidence flags at its detector's
+	// own threshold (an NSFW image flags "sexual"): the policy adds it to
+	// the flags whatever the label's score.
+	Label string `json:"label,omitempty"`
+}
+
+// PartOCR is the source of text read from an image (contract: verdict
+// "parts").
+const PartOCR = "ocr"
+
+// Part is text a stage found in the message beyond its text field, such
+// as an image's text read by OCR (contract: verdict "parts"). Its scores
+// count towards the message's: each label's score is the highest over
+// the text and the parts.
+type Part struct {
+	Source string `json:"source"`
+	Media  *int   `json:"media,omitempty"`
+	Text   string `json:"text"`
+	// Scores are the part's own label scores; Flags those at or above
+	// their thresholds (the policy fills them in).
+	Scores []Score  `json:"-"`
+	Flags  []string `json:"flags"`
 }
 
 // Verdict is what the stages concluded about one message: the fields of
@@ -91,6 +113,9 @@ type Verdict struct {
 	Decision   Decision
 	Rewrite    *string
 	Findings   []Finding
+	// Parts are texts found beyond the message's text (an image's OCR
+	// text), each scored on its own.
+	Parts []Part
 	// Signals are numbers about the message's context (campaign size,
 	// author velocity) that policy rules can use.
 	Signals map[string]float64
@@ -292,9 +317,39 @@ func AppendVerdict(b []byte, id string, src *Source, it *Verdict, msg *Message, 
 			b = append(b, `,"detail":`...)
 			b = appendString(b, f.Detail)
 		}
+		if f.Label != "" {
+			b = append(b, `,"label":`...)
+			b = appendString(b, f.Label)
+		}
 		b = append(b, '}')
 	}
-	b = append(b, `],"models":{`...)
+	b = append(b, ']')
+	if len(it.Parts) > 0 {
+		b = append(b, `,"parts":[`...)
+		for i, p := range it.Parts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"source":`...)
+			b = appendString(b, p.Source)
+			if p.Media != nil {
+				b = append(b, `,"media":`...)
+				b = strconv.AppendInt(b, int64(*p.Media), 10)
+			}
+			b = append(b, `,"text":`...)
+			b = appendString(b, p.Text)
+			b = append(b, `,"flags":[`...)
+			for j, f := range p.Flags {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, f)
+			}
+			b = append(b, "]}"...)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"models":{`...)
 	if len(it.Models) > 0 {
 		labels := make([]string, 0, len(it.Models))
 		for l := range it.Models {

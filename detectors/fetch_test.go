@@ -107,7 +107,7 @@ func TestFetchFailureIsNoPortOracle(t *testing.T) {
 	st := &Stage{Fetch: f.Fetch}
 	details := map[string]string{}
 	for name, u := range map[string]string{"open port": srv.URL + "/x", "closed port": closedURL + "/x", "404": srv.URL + "/missing"} {
-		fs := st.inspect(context.Background(), 0, contract.Media{URL: u}, nil)
+		fs, _ := st.inspect(context.Background(), 0, contract.Media{URL: u}, nil)
 		if len(fs) != 1 || fs[0].Signal != "unreadable" {
 			t.Fatalf("%s: findings %+v", name, fs)
 		}
@@ -121,7 +121,7 @@ func TestFetchFailureIsNoPortOracle(t *testing.T) {
 			t.Errorf("detail %q reveals %q", details["open port"], leak)
 		}
 	}
-	blocked := (&Stage{Fetch: (&Fetcher{}).Fetch}).inspect(context.Background(), 0, contract.Media{URL: srv.URL + "/x"}, nil)
+	blocked, _ := (&Stage{Fetch: (&Fetcher{}).Fetch}).inspect(context.Background(), 0, contract.Media{URL: srv.URL + "/x"}, nil)
 	if len(blocked) != 1 || !strings.Contains(blocked[0].Detail, "not allowed") {
 		t.Fatalf("a refused address: %+v", blocked)
 	}

@@ -23,6 +23,7 @@ type Finding struct {
 	Media    int    `json:"media"`
 	Signal   string `json:"signal"`
 	Detail   string `json:"detail,omitempty"`
+	Label    string `json:"label,omitempty"` // the label it flags (contract.Finding.Label)
 }
 
 // Limits bound the work one image may cost. Zero fields take the defaults

@@ -44,17 +44,65 @@ type Stage struct {
 	LearnedThreshold float64
 	// Workers bounds the images inspected at once; 0 means 4.
 	Workers int
+
+	// Vision looks at what the images show and say (NSFW classes, OCR
+	// text); nil leaves them unread. Its models run once per micro-batch
+	// over all the batch's images.
+	Vision *Vision
+}
+
+// Vision is the media stage's pretrained image models.
+type Vision struct {
+	// NSFW scores nsfwjs's classes (drawing, hentai, neutral, porn, sexy)
+	// per image; nil turns NSFW classification off.
+	NSFW ImageClassifier
+	// NSFWModel names NSFW in the verdict's models (id@version).
+	NSFWModel string
+	// NSFWThreshold: an image whose porn and hentai probabilities add up
+	// to this flags the message "sexual" (default 0.7).
+	NSFWThreshold float64
+	// NSFWReport: each of porn, hentai and sexy scoring at least this is
+	// a finding with its score (default 0.2).
+	NSFWReport float64
+	// OCR reads the text of each image; nil turns OCR off.
+	OCR TextReader
+	// OCRMaxPixels skips OCR, with a finding, for larger images (default
+	// 16,000,000).
+	OCRMaxPixels int
+	// Text classifies an image's text: a stage that fills the scores of
+	// items whose message text is that text (the classify stage).
+	Text pipeline.Stage
+	// Thresholds are the labels' flag thresholds, for saying in a finding
+	// which labels an image's text flags.
+	Thresholds map[string]float64
+}
+
+// TextReader reads the text in images, one string per image (lines in
+// reading order, joined by newlines; "" for an image without text). It
+// must be safe for concurrent use.
+type TextReader interface {
+	ReadText(ctx context.Context, imgs []image.Image) ([]string, error)
 }
 
 func (s *Stage) Name() string { return "detectors" }
 
-// Close closes the learned detector when it holds resources (an ONNX
-// session).
+// Close closes the learned detector and the vision models when they hold
+// resources (ONNX sessions).
 func (s *Stage) Close() error {
-	if c, ok := s.Learned.(io.Closer); ok {
-		return c.Close()
+	var errs []error
+	for _, x := range []any{s.Learned, s.vision().NSFW, s.vision().OCR} {
+		if c, ok := x.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+func (s *Stage) vision() *Vision {
+	if s.Vision == nil {
+		return &Vision{}
+	}
+	return s.Vision
 }
 
 func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
@@ -62,6 +110,7 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 		it       *pipeline.Item
 		media    int
 		findings []Finding
+		pixels   image.Image // decoded for the vision models
 	}
 	type budget struct {
 		ctx    context.Context
@@ -112,19 +161,31 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 			jb := &jobs[j]
 			b := budgets[jb.it]
 			reserve := func(n int64) bool { return b.left.Add(-n) >= 0 }
-			jb.findings = s.inspect(b.ctx, jb.media, jb.it.Msg.Media[jb.media], reserve)
+			jb.findings, jb.pixels = s.inspect(b.ctx, jb.media, jb.it.Msg.Media[jb.media], reserve)
 			return nil
 		})
 	}
 	if err := p.Wait(); err != nil {
 		return fmt.Errorf("detect media: %w", err)
 	}
+	if v := s.Vision; v != nil && (v.NSFW != nil || v.OCR != nil) {
+		var seen []seenImage
+		for j := range jobs {
+			if jobs[j].pixels != nil {
+				seen = append(seen, seenImage{it: jobs[j].it, media: jobs[j].media, img: jobs[j].pixels, findings: &jobs[j].findings})
+				jobs[j].pixels = nil
+			}
+		}
+		if err := v.look(ctx, seen); err != nil {
+			return fmt.Errorf("media vision: %w", err)
+		}
+	}
 	// Findings go in image order, whatever order the workers finished in,
 	// so the same message always gets the same verdict.
 	for _, jb := range jobs {
 		for _, f := range jb.findings {
 			idx := f.Media
-			jb.it.Findings = append(jb.it.Findings, contract.Finding{Detector: f.Detector, Media: &idx, Signal: f.Signal, Detail: f.Detail})
+			jb.it.Findings = append(jb.it.Findings, contract.Finding{Detector: f.Detector, Media: &idx, Signal: f.Signal, Detail: f.Detail, Label: f.Label})
 			if jb.it.Signals == nil {
 				jb.it.Signals = map[string]float64{}
 			}
@@ -134,9 +195,31 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	return ctx.Err()
 }
 
-func (s *Stage) inspect(ctx context.Context, i int, md contract.Media, reserve func(int64) bool) []Finding {
-	unreadable := func(err error) []Finding {
-		return []Finding{{Detector: "media", Media: i, Signal: "unreadable", Detail: err.Error()}}
+// inspect reads one image's metadata (and watermark, learned detector),
+// and returns its decoded pixels when the vision models will look at them.
+func (s *Stage) inspect(ctx context.Context, i int, md contract.Media, reserve func(int64) bool) ([]Finding, image.Image) {
+	fs, data, r := s.inspectBytes(ctx, i, md, reserve)
+	if r == nil || s.Vision == nil || (s.Vision.NSFW == nil && s.Vision.OCR == nil) {
+		return fs, nil
+	}
+	img := r.pixels
+	if img == nil {
+		lim := s.Limits
+		lim.EnsureDefaults()
+		var err error
+		if img, err = decodePixels(data, lim.MaxPixels, reserve); err != nil {
+			return append(fs, Finding{Detector: "vision", Media: i, Signal: "unreadable", Detail: err.Error()}), nil
+		}
+	}
+	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() <= 0 {
+		return append(fs, Finding{Detector: "vision", Media: i, Signal: "unreadable", Detail: "image has no pixels"}), nil
+	}
+	return fs, img
+}
+
+func (s *Stage) inspectBytes(ctx context.Context, i int, md contract.Media, reserve func(int64) bool) ([]Finding, []byte, *Report) {
+	unreadable := func(err error) ([]Finding, []byte, *Report) {
+		return []Finding{{Detector: "media", Media: i, Signal: "unreadable", Detail: err.Error()}}, nil, nil
 	}
 	var data []byte
 	var err error
@@ -149,12 +232,12 @@ func (s *Stage) inspect(ctx context.Context, i int, md contract.Media, reserve f
 	case md.URL != "" && s.Fetch != nil:
 		data, err = s.Fetch(ctx, md.URL)
 		if err != nil {
-			return []Finding{{Detector: "media", Media: i, Signal: "unreadable", Detail: PublicDetail(err)}}
+			return []Finding{{Detector: "media", Media: i, Signal: "unreadable", Detail: PublicDetail(err)}}, nil, nil
 		}
 	case md.URL != "":
 		// Fetching is the operator's choice (media.fetch_urls); without it
 		// URL media are not evidence either way.
-		return nil
+		return nil, nil, nil
 	default:
 		return unreadable(errors.New("media has neither data nor url"))
 	}
@@ -166,7 +249,7 @@ func (s *Stage) inspect(ctx context.Context, i int, md contract.Media, reserve f
 	if s.Learned != nil {
 		fs = append(fs, s.learned(ctx, i, r, data, reserve)...)
 	}
-	return fs
+	return fs, data, r
 }
 
 // ImageClassifier is a learned image detector: one row of label scores in
@@ -186,6 +269,7 @@ func (s *Stage) learned(ctx context.Context, i int, r *Report, data []byte, rese
 		if img, err = decodePixels(data, lim.MaxPixels, reserve); err != nil {
 			return []Finding{{Detector: "learned", Media: i, Signal: "unreadable", Detail: err.Error()}}
 		}
+		r.pixels = img // the vision models need not decode it again
 	}
 	scores, err := s.Learned.ClassifyImages(ctx, []image.Image{img})
 	if err != nil || len(scores) != 1 {

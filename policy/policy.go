@@ -155,7 +155,24 @@ func (p *Policy) Decide(it *pipeline.Item) {
 			it.Flags = append(it.Flags, s.Label)
 		}
 	}
+	// Evidence that flags a label at its detector's own threshold (an NSFW
+	// image: sexual) flags it whatever the label's score.
+	for _, f := range it.Findings {
+		if f.Label != "" && !slices.Contains(it.Flags, f.Label) {
+			it.Flags = append(it.Flags, f.Label)
+		}
+	}
 	sort.Strings(it.Flags)
+	for i := range it.Parts {
+		pt := &it.Parts[i]
+		pt.Flags = pt.Flags[:0]
+		for _, s := range pt.Scores {
+			if t, ok := p.thresholds[s.Label]; ok && s.Score >= t {
+				pt.Flags = append(pt.Flags, s.Label)
+			}
+		}
+		sort.Strings(pt.Flags)
+	}
 	decision := contract.DecisionAllow
 	if len(it.Flags) > 0 {
 		decision = contract.DecisionFlag

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,14 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	xdraw "golang.org/x/image/draw"
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/opentype"
-	"golang.org/x/image/math/f64"
-	"golang.org/x/image/math/fixed"
-
 	"github.com/sieve-stream/sieve/internal/onnxrt"
+	"github.com/sieve-stream/sieve/internal/textimage"
 	"github.com/sieve-stream/sieve/vision"
 )
 
@@ -46,49 +38,15 @@ func loadOCR(t testing.TB) *vision.OCR {
 // light or dark background, then turns it by deg degrees about its centre.
 func Render(t testing.TB, text string, size float64, dark bool, deg float64) image.Image {
 	t.Helper()
-	f, err := opentype.Parse(goregular.TTF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer face.Close()
-	bg, fg := color.NRGBA{250, 248, 240, 255}, color.NRGBA{20, 20, 30, 255}
+	st := textimage.Style{Size: size, Degrees: deg}
 	if dark {
-		bg, fg = color.NRGBA{25, 30, 45, 255}, color.NRGBA{245, 245, 235, 255}
+		st.BG, st.FG = color.NRGBA{25, 30, 45, 255}, color.NRGBA{245, 245, 235, 255}
 	}
-	lines := strings.Split(text, "\n")
-	adv := 0
-	for _, l := range lines {
-		adv = max(adv, font.MeasureString(face, l).Ceil())
+	img, err := textimage.Render(text, st)
+	if err != nil {
+		t.Fatal(err)
 	}
-	m := face.Metrics()
-	lh := (m.Ascent + m.Descent).Ceil() + int(size/3)
-	pad := int(size)
-	w, h := adv+2*pad, lh*len(lines)+2*pad
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(img, img.Bounds(), &image.Uniform{bg}, image.Point{}, draw.Src)
-	d := &font.Drawer{Dst: img, Src: &image.Uniform{fg}, Face: face}
-	for i, l := range lines {
-		d.Dot = fixed.P(pad, pad+i*lh+m.Ascent.Ceil())
-		d.DrawString(l)
-	}
-	if deg == 0 {
-		return img
-	}
-	// Turn about the centre onto a canvas large enough for the corners.
-	rad := deg * math.Pi / 180
-	c, s := math.Cos(rad), math.Sin(rad)
-	nw := int(math.Ceil(math.Abs(float64(w)*c) + math.Abs(float64(h)*s)))
-	nh := int(math.Ceil(math.Abs(float64(w)*s) + math.Abs(float64(h)*c)))
-	out := image.NewNRGBA(image.Rect(0, 0, nw, nh))
-	draw.Draw(out, out.Bounds(), &image.Uniform{bg}, image.Point{}, draw.Src)
-	cx, cy, ncx, ncy := float64(w)/2, float64(h)/2, float64(nw)/2, float64(nh)/2
-	aff := f64.Aff3{c, -s, ncx - c*cx + s*cy, s, c, ncy - s*cx - c*cy}
-	xdraw.BiLinear.Transform(out, aff, img, img.Bounds(), draw.Over, nil)
-	return out
+	return img
 }
 
 // ocrCases are 300 strings of the kinds a moderation queue sees in images:
