@@ -6,9 +6,15 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg" // the --media images
+	_ "image/png"
 	"io"
 	"log/slog"
 	"math"
@@ -47,6 +53,9 @@ type Options struct {
 	Timeout time.Duration
 	// CPUProfile, when set, receives a CPU profile of the pipeline phase.
 	CPUProfile io.Writer
+	// Media, when set, attaches one of these images (round robin) to every
+	// valid message, inline as base64.
+	Media [][]byte
 }
 
 // Result is what one run measured.
@@ -70,7 +79,8 @@ type Result struct {
 	CacheHitRatio      float64 `json:"cache_hit_ratio,omitempty"`
 	UncachedMsgsPerSec float64 `json:"uncached_msgs_per_sec,omitempty"`
 	CacheSpeedup       float64 `json:"cache_speedup,omitempty"`
-	// The classifier alone on the same texts (sieve bench --onnx).
+	// The classifier alone on the same texts (sieve bench --onnx), or the
+	// NSFW model alone on the same images (sieve bench --media).
 	DirectMsgsPerSec float64 `json:"direct_msgs_per_sec,omitempty"`
 	RatioToDirect    float64 `json:"ratio_to_direct,omitempty"`
 }
@@ -167,10 +177,12 @@ func seed(ctx context.Context, cl *kgo.Client, o Options) (keys []string, invali
 		batch = batch[:0]
 		return err
 	}
-	for range o.Messages {
+	for i := range o.Messages {
 		m := gen.Next()
 		if m.Kind.Invalid() {
 			invalid++
+		} else if len(o.Media) > 0 {
+			m.Value = withMedia(m.Value, o.Media[i%len(o.Media)])
 		}
 		keys = append(keys, m.Key)
 		batch = append(batch, &kgo.Record{Topic: inputTopic, Key: []byte(m.Key), Value: m.Value})
@@ -391,6 +403,58 @@ func Direct(ctx context.Context, c interface {
 	start := time.Now()
 	for i := 0; i < len(texts); i += batch {
 		if _, err := c.Classify(ctx, texts[i:min(i+batch, len(texts))]); err != nil {
+			return 0, err
+		}
+	}
+	return round(float64(o.Messages)/time.Since(start).Seconds(), 1), nil
+}
+
+// withMedia adds one inline image to a message's JSON; a value that is
+// not a JSON object is left as it is.
+func withMedia(value, img []byte) []byte {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(value, &m); err != nil {
+		return value
+	}
+	media, _ := json.Marshal([]map[string]string{{"data": base64.StdEncoding.EncodeToString(img)}})
+	m["media"] = media
+	out, err := json.Marshal(m)
+	if err != nil {
+		return value
+	}
+	return out
+}
+
+// DirectImages measures an image classifier alone: the images the
+// traffic's valid messages carry (o.Media, round robin), decoded and
+// classified in batches of batch in one goroutine. It is the ceiling the
+// pipeline's msgs/s with media is compared with.
+func DirectImages(ctx context.Context, c interface {
+	ClassifyImages(context.Context, []image.Image) ([][]float32, error)
+}, o Options, batch int) (float64, error) {
+	mix := o.Mix
+	if mix == (traffic.Mix{}) {
+		mix = traffic.DefaultMix
+	}
+	gen := o.generator(mix, 64<<10)
+	var idx []int
+	for i := range o.Messages {
+		if m := gen.Next(); !m.Kind.Invalid() {
+			idx = append(idx, i%len(o.Media))
+		}
+	}
+	start := time.Now()
+	imgs := make([]image.Image, 0, batch)
+	for i := 0; i < len(idx); i += batch {
+		imgs = imgs[:0]
+		for _, k := range idx[i:min(i+batch, len(idx))] {
+			img, _, err := image.Decode(bytes.NewReader(o.Media[k]))
+			if err != nil {
+				return 0, fmt.Errorf("media %d: %w", k, err)
+			}
+			imgs = append(imgs, img)
+		}
+		if _, err := c.ClassifyImages(ctx, imgs); err != nil {
 			return 0, err
 		}
 	}

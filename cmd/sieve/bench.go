@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sieve-stream/sieve/bench"
@@ -14,6 +17,7 @@ import (
 	"github.com/sieve-stream/sieve/classifiers/encoder"
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
 	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/traffic"
@@ -37,6 +41,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	onnxDir := fs.String("onnx", "", "score with this ONNX model directory (model.onnx, tokenizer.json, config.json); \"standin\" writes a MiniLM-sized stand-in; the same run also measures the model alone")
 	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
+	mediaDir := fs.String("media", "", "attach an image from this folder (PNG/JPEG, round robin) to every message and score it with the media stage's NSFW model (OCR and the watermark decoder off); the same run also measures the model alone")
 	data := fs.String("data", "", "replay real posts from this shared datasets folder's train parts (as sieve demo does) instead of the synthetic mix")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -87,6 +92,31 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("--classifier: %q is not nop, rules or config", *classifier)
 	}
+	var media [][]byte
+	if *mediaDir != "" {
+		if *classifier == "nop" {
+			return usagef("--media needs the media stage: not with --classifier nop")
+		}
+		entries, err := os.ReadDir(*mediaDir)
+		if err != nil {
+			return usagef("--media: %w", err)
+		}
+		for _, e := range entries {
+			if ext := strings.ToLower(filepath.Ext(e.Name())); ext == ".png" || ext == ".jpg" || ext == ".jpeg" {
+				b, err := os.ReadFile(filepath.Join(*mediaDir, e.Name()))
+				if err != nil {
+					return usagef("--media: %w", err)
+				}
+				media = append(media, b)
+			}
+		}
+		if len(media) == 0 {
+			return usagef("--media: no PNG or JPEG files in %s", *mediaDir)
+		}
+		cfg.Media.Disabled, cfg.Media.SkipWatermark, cfg.Media.OCR.Disabled, cfg.Media.NSFW.Disabled = false, true, true, false
+		cfg.Cache.Enabled = false
+		cfg.Signals.Disabled = true
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -119,7 +149,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	opts := bench.Options{
 		Messages: *n, Partitions: int32(*partitions), Seed: *seed, Config: cfg, Stages: stages, Copy: *copyLoop, Mix: mix,
-		Timeout: 10 * time.Minute, CPUProfile: profile,
+		Timeout: 10 * time.Minute, CPUProfile: profile, Media: media,
 	}
 	if *data != "" {
 		if opts.Corpus = loadCorpus(*data); opts.Corpus == nil {
@@ -182,6 +212,23 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	if len(media) > 0 {
+		var nsfw detectors.ImageClassifier
+		for _, st := range stages {
+			if ds, ok := st.(*detectors.Stage); ok && ds.Vision != nil {
+				nsfw = ds.Vision.NSFW
+			}
+		}
+		if nsfw == nil {
+			return errors.New("--media: the NSFW model is not installed (make vision-models)")
+		}
+		direct, err := bench.DirectImages(context.Background(), nsfw, opts, cfg.Media.NSFW.BatchSize)
+		if err != nil {
+			return err
+		}
+		res.DirectMsgsPerSec = direct
+		res.RatioToDirect = float64(int(1000*res.MsgsPerSec/direct)) / 1000
+	}
 	if uncached != nil {
 		res.UncachedMsgsPerSec = uncached.MsgsPerSec
 		res.CacheSpeedup = float64(int(1000*res.MsgsPerSec/uncached.MsgsPerSec)) / 1000
@@ -194,7 +241,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "latency:     p50 %.2f ms  p99 %.2f ms (taken → verdict acknowledged)\n", res.P50ms, res.P99ms)
 		fmt.Fprintf(stdout, "lost:        %d  duplicates %d\n", res.Lost, res.Duplicates)
 		if res.DirectMsgsPerSec > 0 {
-			fmt.Fprintf(stdout, "model alone: %.1f msgs/s (same texts, batches of %d, one goroutine); pipeline/direct = %.3f\n", res.DirectMsgsPerSec, cfg.Pipeline.Batch.MaxItems, res.RatioToDirect)
+			if len(media) > 0 {
+				fmt.Fprintf(stdout, "model alone: %.1f msgs/s (the same images decoded and classified, batches of %d, one goroutine); pipeline/direct = %.3f\n", res.DirectMsgsPerSec, cfg.Media.NSFW.BatchSize, res.RatioToDirect)
+			} else {
+				fmt.Fprintf(stdout, "model alone: %.1f msgs/s (same texts, batches of %d, one goroutine); pipeline/direct = %.3f\n", res.DirectMsgsPerSec, cfg.Pipeline.Batch.MaxItems, res.RatioToDirect)
+			}
 		}
 		if res.CacheHitRatio > 0 {
 			fmt.Fprintf(stdout, "cache:       hit ratio %.3f (texts served without scoring)\n", res.CacheHitRatio)
