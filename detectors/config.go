@@ -101,6 +101,8 @@ type LearnedConfig struct {
 	Positive  []string `yaml:"positive"`  // labels of the model that mean synthetic
 	Threshold float64  `yaml:"threshold"` // score over which a positive label is a finding
 	Library   string   `yaml:"library"`   // libonnxruntime's path; default as for onnx classifiers
+	// Provider, device_id and threads choose where the model runs.
+	onnxrt.Options `yaml:",inline"`
 }
 
 // EnsureDefaults fills unset fields with the limits' defaults, so that the
@@ -156,6 +158,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NSFW.BatchSize < 0 || c.OCR.MaxBoxes < 0 || c.OCR.MaxPixels < 0 || c.OCR.MaxSide < 0 {
 		return errors.New("media.nsfw.batch_size, media.ocr.max_boxes, media.ocr.max_pixels and media.ocr.max_side must not be negative")
+	}
+	if err := c.Learned.Options.Validate("media.learned"); err != nil {
+		return err
 	}
 	if err := c.NSFW.Options.Validate("media.nsfw"); err != nil {
 		return err

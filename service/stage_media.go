@@ -45,7 +45,7 @@ func mediaStage(c detectors.Config) (*detectors.Stage, error) {
 	st := &detectors.Stage{Limits: detectors.Limits{MaxBytes: c.MaxBytes, MaxPixels: c.MaxPixels, MaxMedia: c.MaxMedia,
 		MaxDecodeBytes: c.MaxDecodeBytes, MessageTimeout: c.MessageTimeout}, Watermark: !c.SkipWatermark}
 	if l := c.Learned; l.Dir != "" {
-		m, err := encoder.LoadImageModel(l.Dir, l.Library)
+		m, err := encoder.LoadImageModel(l.Dir, l.Library, l.Options)
 		if err != nil {
 			return nil, fmt.Errorf("media.learned.dir: %w", err)
 		}

@@ -185,3 +185,23 @@ func TestBERTShapedModelIgnoresPadding(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderOption: provider and device_id reach ONNX Runtime's session
+// options; with no CUDA provider installed (the npm build has none) the
+// encoder runs, and says it runs, on the CPU.
+func TestProviderOption(t *testing.T) {
+	dir, _, _, _, _ := tinyModel(t, 2)
+	for _, p := range []string{"", "cpu", "cuda", "tensorrt"} {
+		e, err := Load(Config{Dir: dir, Provider: p, DeviceID: 0})
+		if err != nil {
+			t.Fatalf("%q: %v", p, err)
+		}
+		if e.Provider() != "cpu" {
+			t.Errorf("%q: provider %q", p, e.Provider())
+		}
+		if _, err := e.Classify(context.Background(), []string{"hello world"}); err != nil {
+			t.Errorf("%q: %v", p, err)
+		}
+		e.Close()
+	}
+}

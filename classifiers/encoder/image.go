@@ -51,8 +51,9 @@ type preprocessorConfig struct {
 }
 
 // LoadImageModel opens an image-classification model directory. lib is the
-// ONNX Runtime library ("" finds it as Load does).
-func LoadImageModel(dir, lib string) (*ImageModel, error) {
+// ONNX Runtime library ("" finds it as Load does); opts choose the
+// execution provider and threads.
+func LoadImageModel(dir, lib string, opts ...onnxrt.Options) (*ImageModel, error) {
 	lib, err := onnxrt.Init(lib)
 	if err != nil {
 		return nil, err
@@ -103,7 +104,16 @@ func LoadImageModel(dir, lib string) (*ImageModel, error) {
 			m.output = o.Name
 		}
 	}
-	s, err := ort.NewDynamicAdvancedSession(modelPath, []string{m.input}, []string{m.output}, nil)
+	var o onnxrt.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	so, _, err := onnxrt.SessionOptions(o, lib, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+	s, err := ort.NewDynamicAdvancedSession(modelPath, []string{m.input}, []string{m.output}, so)
 	if err != nil {
 		return nil, fmt.Errorf("image model %s: %w", modelPath, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/internal/onnxrt"
 )
 
 func init() {
@@ -32,6 +33,9 @@ func (*Type) EnsureDefaults() {}
 func (t *Type) Validate() error {
 	if t.ONNX == nil || t.ONNX.Dir == "" {
 		return errors.New("onnx.dir: required for type onnx")
+	}
+	if err := (onnxrt.Options{Provider: t.ONNX.Provider, DeviceID: t.ONNX.DeviceID, Threads: t.ONNX.Threads}).Validate("onnx"); err != nil {
+		return err
 	}
 	switch t.ONNX.Padding {
 	case "", PadBuckets, PadBatch, PadMax:

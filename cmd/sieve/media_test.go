@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -173,4 +175,91 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// pngSized is a 1x1 PNG whose header claims w x h pixels (its CRC
+// recomputed, so that only the size is wrong).
+func pngSized(t *testing.T, w, h uint32) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	p := b.Bytes()
+	binary.BigEndian.PutUint32(p[16:], w)
+	binary.BigEndian.PutUint32(p[20:], h)
+	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
+	return p
+}
+
+// TestMediaBadInput: images that are huge, truncated, of zero size, one
+// pixel, or not images at all each give the message a verdict with a
+// finding that says why (or, for a message with nothing readable, a
+// verdict all the same): never a crash, never a lost message.
+func TestMediaBadInput(t *testing.T) {
+	if _, err := onnxrt.Library(""); err != nil {
+		t.Skipf("ONNX Runtime is not installed here (run ./scripts/test-deps.sh): %v", err)
+	}
+	dir := vision.Dir("")
+	if _, err := os.Stat(vision.NSFWPath(dir, "mobilenet_v2")); err != nil {
+		t.Skipf("the vision models are not installed here (make vision-models): %v", err)
+	}
+	meme := mustRead(t, filepath.Join("..", "..", "examples", "media", "meme.png"))
+	jpg := mustRead(t, filepath.Join("..", "..", "examples", "media", "skin.jpg"))
+	var one bytes.Buffer
+	png.Encode(&one, image.NewNRGBA(image.Rect(0, 0, 1, 1)))
+	tests := []struct {
+		id   string
+		data string
+		want string // a finding's detector/signal the verdict must have
+	}{
+		{"huge", base64.StdEncoding.EncodeToString(pngSized(t, 100000, 100000)), "vision/unreadable"},
+		{"zero-size", base64.StdEncoding.EncodeToString(pngSized(t, 0, 0)), "unreadable"},
+		{"truncated-png", base64.StdEncoding.EncodeToString(meme[:len(meme)/2]), "unreadable"},
+		{"truncated-jpeg", base64.StdEncoding.EncodeToString(jpg[:len(jpg)/3]), "unreadable"},
+		{"garbage", base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\nnot really")), "unreadable"},
+		{"not-base64", "%%%", "media/unreadable"},
+		{"one-pixel", base64.StdEncoding.EncodeToString(one.Bytes()), ""},
+	}
+	var in strings.Builder
+	for _, tt := range tests {
+		b, _ := json.Marshal(map[string]any{"id": tt.id, "media": []map[string]string{{"data": tt.data}}})
+		in.Write(append(b, '\n'))
+	}
+	path := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(path, []byte(in.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"classify", "--in", path}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(tests) {
+		t.Fatalf("%d verdicts for %d messages:\n%s\n%s", len(lines), len(tests), out.String(), errb.String())
+	}
+	for i, tt := range tests {
+		var v struct {
+			ID       string             `json:"id"`
+			Labels   map[string]float64 `json:"labels"`
+			Findings []struct{ Detector, Signal, Detail string }
+		}
+		if err := json.Unmarshal([]byte(lines[i]), &v); err != nil {
+			t.Fatal(err)
+		}
+		var fs []string
+		for _, f := range v.Findings {
+			fs = append(fs, f.Detector+"/"+f.Signal)
+		}
+		t.Logf("%s: %v %v", tt.id, fs, v.Findings)
+		if tt.want == "" {
+			if _, ok := v.Labels["nsfw_porn"]; !ok {
+				t.Errorf("%s: no NSFW scores (labels %v)", tt.id, v.Labels)
+			}
+			continue
+		}
+		if !slices.ContainsFunc(fs, func(f string) bool { return strings.HasSuffix(f, tt.want) }) {
+			t.Errorf("%s: findings %v, want %s", tt.id, fs, tt.want)
+		}
+	}
 }

@@ -56,7 +56,7 @@ type layerConfig struct {
 	Activation      string          `json:"activation"`
 	UseBias         *bool           `json:"use_bias"`
 	Axis            json.RawMessage `json:"axis"`
-	Epsilon         float64         `json:"epsilon"`
+	Epsilon         *float64        `json:"epsilon"`
 	Center          *bool           `json:"center"`
 	Scale           *bool           `json:"scale"`
 	MaxValue        *float64        `json:"max_value"`
@@ -809,9 +809,9 @@ func (c *converter) bnAffine(l *layer, ch int) (scale, shift []float32, err erro
 			return nil, nil, err
 		}
 	}
-	eps := cfg.Epsilon
-	if eps == 0 {
-		eps = 1e-3
+	eps := 1e-3 // Keras's default
+	if cfg.Epsilon != nil {
+		eps = *cfg.Epsilon
 	}
 	scale, shift = make([]float32, ch), make([]float32, ch)
 	for i := range ch {
