@@ -39,6 +39,8 @@ fuzz:
 	$(GO) test ./proxy -run '^$$' -fuzz FuzzSSE -fuzztime $(FUZZTIME)
 	$(GO) test ./proxy -run '^$$' -fuzz FuzzChatRequest -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/textnorm -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+	$(GO) test ./vision -run '^$$' -fuzz FuzzPreprocess -fuzztime $(FUZZTIME)
+	$(GO) test ./vision/tfjs -run '^$$' -fuzz FuzzParseLiteral -fuzztime $(FUZZTIME)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./contract ./pipeline ./classifiers

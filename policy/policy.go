@@ -194,8 +194,14 @@ func (p *Policy) Decide(it *pipeline.Item) {
 			continue
 		}
 		matched = true
-		if contract.Severity(r.Decision) > contract.Severity(best) {
-			best = r.Decision
+		d := r.Decision
+		if d == contract.DecisionRewrite && r.Label != "" && fromPart(it, r.Label, s) {
+			// A rewrite changes only the message's text; what an image
+			// says cannot be rewritten, so it goes to review instead.
+			d = contract.DecisionFlag
+		}
+		if contract.Severity(d) > contract.Severity(best) {
+			best = d
 		}
 	}
 	if matched && contract.Severity(best) > contract.Severity(decision) {
@@ -207,4 +213,17 @@ func (p *Policy) Decide(it *pipeline.Item) {
 		decision = it.Decision
 	}
 	it.Decision = decision
+}
+
+// fromPart reports whether the label's score s is a part's (an image's
+// text), not the message text's.
+func fromPart(it *pipeline.Item, label string, s float64) bool {
+	for _, p := range it.Parts {
+		for _, ps := range p.Scores {
+			if ps.Label == label && ps.Score >= s {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -93,3 +93,37 @@ func TestCategories(t *testing.T) {
 		}
 	}
 }
+
+// What images bring: a finding that carries a label flags it whatever the
+// label's score (an NSFW image: sexual), a part's scores give the part its
+// own flags, and a rewrite asked for by an image's text becomes a flag,
+// since rewriting the message's text would leave the image as it is.
+func TestDecideWithMedia(t *testing.T) {
+	p, err := New(Default, map[string]float64{"harassment": 0.5, "sexual": 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := 0
+	nsfw := &pipeline.Item{Verdict: contract.Verdict{Findings: []contract.Finding{{Detector: "nsfw", Media: &zero, Signal: "sexual", Label: "sexual"}}}}
+	nsfw.SetScore("sexual", 0.1, "")
+	p.Decide(nsfw)
+	if !reflect.DeepEqual(nsfw.Flags, []string{"sexual"}) || nsfw.Decision != contract.DecisionFlag {
+		t.Errorf("nsfw finding: flags %v decision %s", nsfw.Flags, nsfw.Decision)
+	}
+
+	meme := &pipeline.Item{Verdict: contract.Verdict{Parts: []contract.Part{{Source: contract.PartOCR, Media: &zero, Text: "you idiot",
+		Scores: []contract.Score{{Label: "harassment", Score: 0.9}}}}}}
+	meme.SetScore("harassment", 0.9, "") // merged from the part
+	p.Decide(meme)
+	if meme.Decision != contract.DecisionFlag || !reflect.DeepEqual(meme.Parts[0].Flags, []string{"harassment"}) {
+		t.Errorf("meme: decision %s, part flags %v; want flag and [harassment]", meme.Decision, meme.Parts[0].Flags)
+	}
+
+	text := &pipeline.Item{Verdict: contract.Verdict{Parts: []contract.Part{{Source: contract.PartOCR, Media: &zero, Text: "hello",
+		Scores: []contract.Score{{Label: "harassment", Score: 0.1}}}}}}
+	text.SetScore("harassment", 0.9, "") // the message's own text
+	p.Decide(text)
+	if text.Decision != contract.DecisionRewrite || len(text.Parts[0].Flags) != 0 {
+		t.Errorf("abusive text with a clean image: decision %s, part flags %v; want rewrite and none", text.Decision, text.Parts[0].Flags)
+	}
+}

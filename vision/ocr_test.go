@@ -132,6 +132,9 @@ func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
 // rate (edits over reference characters, spaces included, runs of space
 // counted once) must be at most 5% overall, and is reported per condition.
 func TestOCRCharacterErrorRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("300 images through OCR: the full (not -short) run measures it; under -race it takes minutes")
+	}
 	m := loadOCR(t)
 	cases := ocrCases()
 	type tally struct{ edits, chars int }

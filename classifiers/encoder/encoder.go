@@ -49,7 +49,7 @@ type Config struct {
 	Threads   int    `yaml:"threads"`    // intra-op threads; default 1 per session
 	// Provider is cpu (default), cuda or tensorrt; a GPU provider whose
 	// library is missing falls back to the CPU with a log line
-	// (docs/gpu.md).
+	// (docs/media.md#gpu).
 	Provider  string  `yaml:"provider"`
 	DeviceID  int     `yaml:"device_id"` // the GPU's index for cuda and tensorrt
 	Threshold float64 `yaml:"threshold"` // per label; default 0.5
