@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/sieve-stream/sieve/classifiers/encoder"
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
 	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/internal/redistest"
 	"github.com/sieve-stream/sieve/service"
 )
@@ -80,4 +82,48 @@ rewrite: {disabled: true}
 		t.Errorf("after Close the Redis client answered %v, want redis.ErrClosed", err)
 	}
 	must(app.Close())
+}
+
+// Without the vision models' files the media stage still runs, without
+// NSFW and OCR, and says so once in the log however often the app is
+// built; a model the operator names that is not there is a config error.
+func TestVisionModelsMissing(t *testing.T) {
+	t.Setenv("SIEVE_VISION_MODELS", t.TempDir())
+	var logs strings.Builder
+	opts := service.StageOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	for range 2 {
+		cfg, err := config.Parse(strings.NewReader("kafka: {embedded: true}\nrewrite: {disabled: true}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := service.NewApp(cfg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, st := range app.Stages {
+			if ds, ok := st.(*detectors.Stage); ok {
+				found = true
+				if ds.Vision != nil {
+					t.Errorf("vision models loaded from an empty folder: %+v", ds.Vision)
+				}
+			}
+		}
+		if !found {
+			t.Error("no media stage")
+		}
+		app.Close()
+	}
+	for _, what := range []string{"NSFW classification is off", "OCR is off"} {
+		if n := strings.Count(logs.String(), what); n != 1 {
+			t.Errorf("%q logged %d times over two builds, want once:\n%s", what, n, logs.String())
+		}
+	}
+	cfg, err := config.Parse(strings.NewReader("kafka: {embedded: true}\nmedia: {nsfw: {model: inception_v9}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := service.NewApp(cfg, opts); err == nil || !strings.Contains(err.Error(), "media.nsfw.model") {
+		t.Errorf("a named model that is missing: err %v, want one naming media.nsfw.model", err)
+	}
 }

@@ -93,7 +93,7 @@ func visionModels(b *builder) (*detectors.Vision, error) {
 	}
 	dir := vision.Dir(c.Models)
 	missing := func(what, path string) {
-		if _, done := missingOnce.LoadOrStore(what, true); !done {
+		if _, done := missingOnce.LoadOrStore(what+"\x00"+path, true); !done {
 			log.Warn("media: "+what+" is off: its model is not installed (make vision-models)", "path", path)
 		}
 	}
