@@ -2,6 +2,8 @@ package guardrails
 
 import (
 	"sort"
+	"strings"
+	"unicode"
 
 	"github.com/sieve-stream/sieve/classifiers"
 )
@@ -49,7 +51,8 @@ func EvaluateSpans(data []SpanExample, scanners ...Scanner) *SpanReport {
 				unsupported[s.Label] = true
 				continue
 			}
-			want[key{s.Start, s.End, s.Label}] = true
+			a, b := trimSpan(ex.Text, s.Start, s.End)
+			want[key{a, b, s.Label}] = true
 		}
 		for _, s := range ScanAll(ex.Text, scanners...) {
 			a, b := RuneOffsets(ex.Text, s)
@@ -90,6 +93,23 @@ func EvaluateSpans(data []SpanExample, scanners ...Scanner) *SpanReport {
 	}
 	sort.Strings(rep.Unsupported)
 	return rep
+}
+
+// trimSpan drops spaces around a labelled span (code-point offsets) and
+// punctuation after it: a gold "Király u. 15." or "Apt. 236\n" is found as
+// "Király u. 15" and "Apt. 236".
+func trimSpan(text string, a, b int) (int, int) {
+	rs := []rune(text)
+	if a < 0 || b > len(rs) || a > b {
+		return a, b
+	}
+	for a < b && unicode.IsSpace(rs[a]) {
+		a++
+	}
+	for b > a && (unicode.IsSpace(rs[b-1]) || strings.ContainsRune(".,;:", rs[b-1])) {
+		b--
+	}
+	return a, b
 }
 
 func ratio(a, b int) float64 {

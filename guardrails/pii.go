@@ -1,10 +1,14 @@
 package guardrails
 
 import (
+	"fmt"
 	"math/big"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/sieve-stream/sieve/tagger"
 )
 
 // PII label names, as the labelled PII set names them.
@@ -20,15 +24,21 @@ const (
 
 // PII finds personal data that has a format: e-mail addresses, phone
 // numbers, payment cards (Luhn-checked), IBANs (mod-97-checked), IP
-// addresses and US social security numbers (with the SSA's validity rules).
-type PII struct{}
+// addresses and US social security numbers (with the SSA's validity rules);
+// with a Tagger, also the entities it names in Entities (person,
+// street_address, gpe, organization, date_time, age, nrp), which have no
+// format to check.
+type PII struct {
+	Tagger   *tagger.Model
+	Entities []string // the tagger's labels to report; nil: none
+}
 
 // Name implements Scanner.
 func (PII) Name() string { return "pii" }
 
 // Labels implements Scanner.
-func (PII) Labels() []string {
-	return []string{LabelEmail, LabelPhone, LabelCard, LabelIBAN, LabelIP, LabelSSN, LabelDNI}
+func (p PII) Labels() []string {
+	return append([]string{LabelEmail, LabelPhone, LabelCard, LabelIBAN, LabelIP, LabelSSN, LabelDNI}, p.Entities...)
 }
 
 var (
@@ -48,7 +58,7 @@ var (
 )
 
 // Scan implements Scanner.
-func (PII) Scan(text string) []Span {
+func (p PII) Scan(text string) []Span {
 	var out []Span
 	for _, m := range emailRe.FindAllStringIndex(text, -1) {
 		out = append(out, Span{m[0], m[1], LabelEmail, 1})
@@ -94,6 +104,27 @@ func (PII) Scan(text string) []Span {
 			continue
 		}
 		out = append(out, Span{start, end, label, 1})
+	}
+	structured := ScanAll(text, spanList(out))
+	if p.Tagger == nil || len(p.Entities) == 0 {
+		return structured
+	}
+	// Entities the tagger finds, where no structured span already is:
+	// a checked card number is not also a date.
+	for _, e := range p.Tagger.Tag(text) {
+		if !slices.Contains(p.Entities, e.Label) {
+			continue
+		}
+		overlaps := false
+		for _, s := range structured {
+			if e.Start < s.End && s.Start < e.End {
+				overlaps = true
+				break
+			}
+		}
+		if !overlaps {
+			out = append(out, Span{e.Start, e.End, e.Label, e.Score})
+		}
 	}
 	return ScanAll(text, spanList(out))
 }
@@ -252,5 +283,24 @@ func validDNI(s string) bool {
 }
 
 func init() {
-	plain("pii", "personal data with a checksum or a fixed shape: emails, phones, cards, IBANs, SSNs, IPs", PII{})
+	RegisterScanner(ScannerType{Name: "pii", Summary: "personal data with a checksum or a fixed shape (emails, phones, cards, IBANs, SSNs, IPs) and, with entities, names, addresses, places, organisations, dates, ages and nationalities found by the built-in tagger",
+		Params: []string{"entities"}, New: func(c *Check) (Scanner, error) {
+			if len(c.Entities) == 0 {
+				return PII{}, nil
+			}
+			p := PII{}
+			for i, e := range c.Entities {
+				l, ok := tagger.LabelOf(e)
+				if !ok {
+					return nil, fmt.Errorf("entities[%d]: %q is not PERSON, STREET_ADDRESS, GPE, ORGANIZATION, DATE_TIME, AGE or NRP", i, e)
+				}
+				p.Entities = append(p.Entities, l)
+			}
+			m, err := tagger.Builtin()
+			if err != nil {
+				return nil, fmt.Errorf("entities: the built-in tagger: %w", err)
+			}
+			p.Tagger = m
+			return p, nil
+		}})
 }

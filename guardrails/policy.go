@@ -68,6 +68,10 @@ type Check struct {
 	MinChars  int      `yaml:"min_chars"` // length
 	Model     string   `yaml:"model"`     // classifier: a built-in model (spam, toxicity, injection, sentiment)
 	Threshold float64  `yaml:"threshold"` // classifier: overrides the model's thresholds
+	// Entities turns on pii's named-entity tagger for these types: PERSON,
+	// STREET_ADDRESS, GPE (cities, states, countries), ORGANIZATION,
+	// DATE_TIME, AGE, NRP (nationality, religion, political group).
+	Entities []string `yaml:"entities"`
 	scanner   Scanner
 	labelSet  map[string]bool
 }

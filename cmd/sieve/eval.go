@@ -18,6 +18,7 @@ import (
 	"github.com/sieve-stream/sieve/internal/plots"
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/service"
+	"github.com/sieve-stream/sieve/tagger"
 )
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -25,6 +26,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	path := fs.String("c", "", "config file (default: the built-in models)")
 	data := fs.String("data", "", "labelled JSONL: {id, text, labels}; FILE#test selects the held-out part of the deterministic split")
 	model := fs.String("model", "", "evaluate only the configured classifier with this name")
+	taggerFile := fs.String("tagger", "", "with a span file: evaluate this tagger model file (sieve train --kind tagger) instead of the built-in one")
 	asJSON := fs.Bool("json", false, "print the report as JSON (last line)")
 	plotDir := fs.String("plots", "", "also write a precision-recall curve per label and a confusion matrix as PNG into this folder")
 	cmpOld := fs.String("compare", "", "`OLD NEW`: two models (built-in names or model files) side by side: per-label deltas, the texts whose flags change, and a bootstrap interval of the F1 difference")
@@ -48,7 +50,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	switch kind {
 	case "spans":
-		return evalSpans(*data, *asJSON, stdout)
+		return evalSpans(*data, *taggerFile, *asJSON, stdout)
 	case "rewrites":
 		return evalRewrites(*data, *asJSON, stdout)
 	}
@@ -157,12 +159,28 @@ func printReport(w io.Writer, r *classifiers.Report) {
 }
 
 // evalSpans scores the PII scanners on a span file.
-func evalSpans(data string, asJSON bool, stdout io.Writer) error {
+// The structured types come from the scanner's patterns and checksums,
+// the entities (person, street_address, ...) from the tagger: the built-in
+// one, or taggerFile.
+func evalSpans(data, taggerFile string, asJSON bool, stdout io.Writer) error {
 	ex, err := datasets.LoadLines(data, func(e *guardrails.SpanExample) string { return e.ID })
 	if err != nil {
 		return usageError{err}
 	}
-	rep := guardrails.EvaluateSpans(ex, guardrails.PII{})
+	m, err := tagger.Builtin()
+	if err != nil {
+		return err
+	}
+	if taggerFile != "" {
+		b, err := os.ReadFile(taggerFile)
+		if err != nil {
+			return usageError{err}
+		}
+		if m, err = tagger.Load(b); err != nil {
+			return usagef("--tagger %s: %w", taggerFile, err)
+		}
+	}
+	rep := guardrails.EvaluateSpans(ex, guardrails.PII{Tagger: m, Entities: m.Labels})
 	if asJSON {
 		b, _ := json.Marshal(rep)
 		fmt.Fprintln(stdout, string(b))

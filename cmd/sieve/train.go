@@ -27,7 +27,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&dev, "dev", "dev data for calibration and the final report (default: the #dev part of each --data FILE#train); repeatable")
 	out := fs.String("out", "", "model file to write")
 	name := fs.String("name", "", "model name (default: the --out file's base name)")
-	kind := fs.String("kind", "", "binary, multi-class or multi-label (default: binary for one label, else multi-label)")
+	kind := fs.String("kind", "", "binary, multi-class, multi-label, or tagger (a named-entity tagger from labelled span files) (default: binary for one label, else multi-label)")
 	labels := fs.String("labels", "", "comma-separated labels to learn, in order (default: all in the data)")
 	epochs := fs.Int("epochs", 8, "passes over the data")
 	dims := fs.Int("dims", 18, "log2 of the hashed feature space")
@@ -47,10 +47,16 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if len(data) == 0 || *out == "" {
 		return usagef("--data and --out are required")
 	}
+	if *kind == "tagger" {
+		if *epochs == 8 && !flagSet(fs, "epochs") {
+			*epochs = 10
+		}
+		return trainTagger(data, dev, *out, *name, *labels, *epochs, *seed, stdout)
+	}
 	switch classifiers.Kind(*kind) {
 	case "", classifiers.Binary, classifiers.MultiClass, classifiers.MultiLabel:
 	default:
-		return usagef("--kind: %q is not binary, multi-class or multi-label", *kind)
+		return usagef("--kind: %q is not binary, multi-class, multi-label or tagger", *kind)
 	}
 	if len(dev) == 0 {
 		for _, d := range data {

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sieve-stream/sieve/datasets"
+	"github.com/sieve-stream/sieve/tagger"
+)
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// trainTagger trains the named-entity tagger on span files (FILE#part as
+// for the linear models) and reports per-label figures on the dev data.
+func trainTagger(data, dev []string, out, name, labels string, epochs int, seed uint64, stdout io.Writer) error {
+	load := func(srcs []string) ([]tagger.Example, error) {
+		var all []tagger.Example
+		for _, s := range srcs {
+			path, part, _ := strings.Cut(s, "#")
+			ex, err := tagger.ReadSpans(path, part)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, ex...)
+		}
+		return all, nil
+	}
+	if len(dev) == 0 {
+		for _, d := range data {
+			if p, ok := strings.CutSuffix(d, "#"+datasets.Train); ok {
+				dev = append(dev, p+"#"+datasets.Dev)
+			}
+		}
+	}
+	train, err := load(data)
+	if err != nil {
+		return usageError{err}
+	}
+	devEx, err := load(dev)
+	if err != nil {
+		return usageError{err}
+	}
+	ls := tagger.DefaultLabels
+	if labels != "" {
+		ls = strings.Split(labels, ",")
+	}
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(out), filepath.Ext(out))
+	}
+	m := tagger.Train(train, tagger.TrainOptions{Name: name, Labels: ls, Epochs: epochs, Seed: seed})
+	var b bytes.Buffer
+	if err := m.Save(&b); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%s, %d KB): %d training texts, %d epochs\n", out, m.ID(), b.Len()/1024, len(train), epochs)
+	if len(devEx) > 0 {
+		rep := tagger.Evaluate(m, devEx)
+		fmt.Fprintf(stdout, "dev (%d texts), exact spans:\n%-16s %9s %7s %6s %8s\n", len(devEx), "label", "precision", "recall", "F1", "support")
+		for _, l := range ls {
+			r := rep[l]
+			fmt.Fprintf(stdout, "%-16s %9.3f %7.3f %6.3f %8d\n", l, r.Precision, r.Recall, r.F1, r.Support)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,223 @@
+package tagger
+
+import (
+	"bufio"
+	"embed"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The gazetteers: small word lists from public data (gazetteers/README.md
+// names each source and licence), looked up lower-cased.
+//
+//go:embed gazetteers/*.txt
+var gazetteerFiles embed.FS
+
+type gazetteer struct {
+	name  string
+	words map[string]bool
+	// multi holds entries of several words, by their first word: "new
+	// york" is found at "new".
+	multi map[string][][]string
+}
+
+var gazetteers = loadGazetteers()
+
+func loadGazetteers() []*gazetteer {
+	entries, err := gazetteerFiles.ReadDir("gazetteers")
+	if err != nil {
+		panic(err)
+	}
+	var out []*gazetteer
+	for _, e := range entries {
+		f, err := gazetteerFiles.Open("gazetteers/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		g := &gazetteer{name: strings.TrimSuffix(e.Name(), ".txt"), words: map[string]bool{}, multi: map[string][][]string{}}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			ws := strings.Fields(strings.ToLower(line))
+			if len(ws) == 1 {
+				g.words[ws[0]] = true
+			} else {
+				g.multi[ws[0]] = append(g.multi[ws[0]], ws)
+			}
+		}
+		f.Close()
+		out = append(out, g)
+	}
+	return out
+}
+
+// shape maps characters to classes and squeezes repeats: "McDonald" ->
+// "XxXx", "42" -> "d", "A-1" -> "X-d".
+func shape(w string) string {
+	var b strings.Builder
+	var last rune
+	for _, r := range w {
+		c := r
+		switch {
+		case unicode.IsUpper(r):
+			c = 'X'
+		case unicode.IsLower(r):
+			c = 'x'
+		case unicode.IsDigit(r):
+			c = 'd'
+		}
+		if c != last {
+			b.WriteRune(c)
+			last = c
+		}
+	}
+	return b.String()
+}
+
+func prefix(w string, n int) string {
+	i := 0
+	for k := range w {
+		if i == n {
+			return w[:k]
+		}
+		i++
+	}
+	return w
+}
+
+func suffix(w string, n int) string {
+	c := utf8.RuneCountInString(w)
+	if c <= n {
+		return w
+	}
+	i := 0
+	for k := range w {
+		if i == c-n {
+			return w[k:]
+		}
+		i++
+	}
+	return w
+}
+
+// sentence is a tokenised text with what features read of each token.
+type sentence struct {
+	toks  []Token
+	lower []string
+	shape []string
+	gaz   [][]string // gazetteer names each token is in (or starts or continues a multi-word entry of)
+	// nlBefore: a line break lies between the token and the one before.
+	nlBefore []bool
+}
+
+func newSentence(text string) *sentence {
+	s := &sentence{toks: Tokenize(text)}
+	n := len(s.toks)
+	s.lower, s.shape, s.gaz, s.nlBefore = make([]string, n), make([]string, n), make([][]string, n), make([]bool, n)
+	for i, t := range s.toks {
+		if i > 0 {
+			s.nlBefore[i] = strings.ContainsRune(text[s.toks[i-1].End:t.Start], '\n')
+		}
+		s.lower[i] = strings.ToLower(t.Text)
+		s.shape[i] = shape(t.Text)
+	}
+	for _, g := range gazetteers {
+		for i := range n {
+			if g.words[s.lower[i]] {
+				s.gaz[i] = append(s.gaz[i], g.name)
+			}
+			for _, m := range g.multi[s.lower[i]] {
+				if i+len(m) > n {
+					continue
+				}
+				ok := true
+				for k, w := range m {
+					if s.lower[i+k] != w {
+						ok = false
+						break
+					}
+				}
+				if ok {
+					for k := range m {
+						s.gaz[i+k] = append(s.gaz[i+k], g.name)
+					}
+				}
+			}
+		}
+	}
+	return s
+}
+
+func (s *sentence) word(i int) string {
+	switch {
+	case i < 0:
+		return "<s>"
+	case i >= len(s.toks):
+		return "</s>"
+	}
+	return s.lower[i]
+}
+
+func (s *sentence) shapeAt(i int) string {
+	switch {
+	case i < 0:
+		return "<s>"
+	case i >= len(s.toks):
+		return "</s>"
+	}
+	return s.shape[i]
+}
+
+// features are the emission features of token i, as strings the model
+// maps to weights. They never look at tags: the tags' own sequence is the
+// transition weights' business.
+func (s *sentence) features(i int, out []string) []string {
+	w := s.lower[i]
+	raw := s.toks[i].Text
+	out = append(out, "b", "w="+w, "sh="+s.shape[i], "p1="+prefix(w, 1), "p2="+prefix(w, 2), "p3="+prefix(w, 3),
+		"s1="+suffix(w, 1), "s2="+suffix(w, 2), "s3="+suffix(w, 3),
+		"w-1="+s.word(i-1), "w+1="+s.word(i+1), "w-2="+s.word(i-2), "w+2="+s.word(i+2),
+		"sh-1="+s.shapeAt(i-1), "sh+1="+s.shapeAt(i+1),
+		"w-1|w="+s.word(i-1)+"|"+w, "w|w+1="+w+"|"+s.word(i+1),
+		"sh-1|sh="+s.shapeAt(i-1)+"|"+s.shape[i], "sh|sh+1="+s.shape[i]+"|"+s.shapeAt(i+1))
+	if i == 0 {
+		out = append(out, "first")
+	} else if p := s.toks[i-1].Text; p == "." || p == "!" || p == "?" {
+		out = append(out, "after-stop")
+	}
+	// Line breaks end address lines and list items; the tokens drop
+	// the spaces, so the gaps are read here.
+	if s.nlBefore[i] {
+		out = append(out, "nl-before", "nl-before|sh="+s.shape[i])
+	}
+	if i+1 < len(s.toks) && s.nlBefore[i+1] {
+		out = append(out, "nl-after")
+	}
+	r, _ := utf8.DecodeRuneInString(raw)
+	if unicode.IsUpper(r) {
+		out = append(out, "title")
+		if i > 0 {
+			out = append(out, "title-inside")
+		}
+	}
+	if n := utf8.RuneCountInString(raw); n <= 2 {
+		out = append(out, "short")
+	} else if n >= 10 {
+		out = append(out, "long")
+	}
+	for _, g := range s.gaz[i] {
+		out = append(out, "g="+g)
+	}
+	for _, off := range []int{-1, 1} {
+		if j := i + off; j >= 0 && j < len(s.toks) {
+			for _, g := range s.gaz[j] {
+				out = append(out, "g"+string(rune('0'+off+1))+"="+g)
+			}
+		}
+	}
+	return out
+}
