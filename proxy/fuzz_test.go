@@ -57,7 +57,7 @@ func FuzzChatRequest(f *testing.F) {
 			}
 			_ = m.texts()
 			keys := len(m)
-			m.mask(vault)
+			m.mask(vault, guardrails.PII{})
 			if len(m) != keys {
 				t.Fatalf("masking changed the fields of %v", m)
 			}

@@ -76,9 +76,9 @@ type toolCall struct {
 // mask replaces the personal data in every text of the message's content,
 // in place: a string stays a string, parts stay parts (an image part is
 // kept as it is).
-func (m rawMessage) mask(vault *guardrails.Vault) {
+func (m rawMessage) mask(vault *guardrails.Vault, pii guardrails.PII) {
 	maskText := func(t string) (string, bool) {
-		spans := (guardrails.PII{}).Scan(t)
+		spans := pii.Scan(t)
 		if len(spans) == 0 {
 			return t, false
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/internal/apikey"
 	"github.com/sieve-stream/sieve/internal/resilience"
+	"github.com/sieve-stream/sieve/tagger"
 )
 
 // Config is the proxy section of sieve.yaml.
@@ -66,6 +67,12 @@ type Config struct {
 	// is masked before the upstream sees it (default user and tool).
 	InputRoles []string `yaml:"input_roles"`
 	MaskRoles  []string `yaml:"mask_roles"`
+	// MaskEntities adds named entities to what is masked, found by the
+	// built-in tagger: PERSON, STREET_ADDRESS, GPE, ORGANIZATION,
+	// DATE_TIME, AGE, NRP (default none: only the personal data with a
+	// format is masked). Placeholders such as <PERSON_1> are restored in
+	// the reply.
+	MaskEntities []string `yaml:"mask_entities"`
 	// MaxRailBytes bounds one text the input rails read (default 128 KiB):
 	// a longer turn is refused before the rails spend seconds on it, never
 	// read in part (a part unread is a place to hide an injection).
@@ -118,6 +125,11 @@ func (c *Config) Validate() error {
 	if c.Upstream.BaseURL == "" {
 		return errors.New("proxy.upstream.base_url: required")
 	}
+	for i, e := range c.MaskEntities {
+		if _, ok := tagger.LabelOf(e); !ok {
+			return fmt.Errorf("proxy.mask_entities[%d]: %q is not PERSON, STREET_ADDRESS, GPE, ORGANIZATION, DATE_TIME, AGE or NRP", i, e)
+		}
+	}
 	for i, k := range c.Keys {
 		if len(k.SHA256) != 64 {
 			return fmt.Errorf("proxy.keys[%d].sha256: want the 64-hex-digit SHA-256 of the key", i)
@@ -168,8 +180,11 @@ type Server struct {
 	tenants   map[string]*resilience.Breaker
 	http      *http.Client
 	keys      map[string]Key
-	log       *slog.Logger
-	mux       *http.ServeMux
+	// pii finds what masking hides: the personal data with a format, and
+	// the named entities of MaskEntities.
+	pii guardrails.PII
+	log *slog.Logger
+	mux *http.ServeMux
 }
 
 // Options are the parts a Server uses.
@@ -205,6 +220,17 @@ func New(cfg Config, o Options) (*Server, error) {
 	s := &Server{cfg: cfg, rails: o.Rails, moderators: o.Moderators, limiter: o.Limiter, auditor: o.Auditor, m: o.Metrics, log: o.Logger,
 		http: &http.Client{Timeout: cfg.Upstream.Timeout}, keys: map[string]Key{}, mux: http.NewServeMux()}
 	s.tenants = map[string]*resilience.Breaker{}
+	if len(cfg.MaskEntities) > 0 {
+		m, err := tagger.Builtin()
+		if err != nil {
+			return nil, fmt.Errorf("proxy.mask_entities: the built-in tagger: %w", err)
+		}
+		s.pii = guardrails.PII{Tagger: m, JoinAddresses: true}
+		for _, e := range cfg.MaskEntities {
+			l, _ := tagger.LabelOf(e)
+			s.pii.Entities = append(s.pii.Entities, l)
+		}
+	}
 	s.breaker = &resilience.Breaker{Threshold: 5, Cooldown: 5 * time.Second, OnChange: func(_, to resilience.BreakerState) {
 		s.log.Warn("upstream breaker changed state", "state", to.String())
 	}}
@@ -400,7 +426,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	// findings.
 	for _, m := range msgs {
 		if slices.Contains(s.cfg.MaskRoles, m.role()) {
-			m.mask(vault)
+			m.mask(vault, s.pii)
 		}
 	}
 	mb, _ := json.Marshal(msgs)

@@ -368,3 +368,24 @@ rails:
 		}
 	}
 }
+
+// With mask_entities, names and addresses are masked by the tagger before
+// the upstream sees them, and the placeholders the reply echoes are
+// restored for the client (read with the official OpenAI SDK).
+func TestNamesAndAddressesMasked(t *testing.T) {
+	up, _, client := setup(t, Config{MaskEntities: []string{"PERSON", "STREET_ADDRESS", "GPE"}})
+	up.echo = true
+	const said = "My name is Priya Raman and I live at 42 Elm Street, Springfield"
+	cc, err := client.Chat.Completions.New(context.Background(), chatParams(said))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct{ Messages []struct{ Content string } }
+	json.Unmarshal([]byte(up.seen[0]), &sent)
+	if got, want := sent.Messages[0].Content, "My name is <PERSON_1> and I live at <STREET_ADDRESS_1>"; got != want {
+		t.Fatalf("upstream saw %q, want %q", got, want)
+	}
+	if want := "You said: " + said; cc.Choices[0].Message.Content != want {
+		t.Fatalf("client got %q, want %q", cc.Choices[0].Message.Content, want)
+	}
+}

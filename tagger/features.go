@@ -172,50 +172,76 @@ func (s *sentence) shapeAt(i int) string {
 	return s.shape[i]
 }
 
-// features are the emission features of token i, as strings the model
-// maps to weights. They never look at tags: the tags' own sequence is the
-// transition weights' business.
-func (s *sentence) features(i int, out []string) []string {
+// hasher is FNV-1a over a feature's kind and values: features are hashed
+// as they are made, so reading a text allocates no feature strings.
+type hasher uint64
+
+const (
+	fnvOffset hasher = 14695981039346656037
+	fnvPrime  hasher = 1099511628211
+)
+
+func (h hasher) str(s string) hasher {
+	for i := 0; i < len(s); i++ {
+		h ^= hasher(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+// sep ends one part, so that ("ab", "c") and ("a", "bc") differ.
+func (h hasher) sep() hasher {
+	h ^= 0xff
+	h *= fnvPrime
+	return h
+}
+
+func f1(kind, a string) uint64    { return uint64(fnvOffset.str(kind).sep().str(a)) }
+func f2(kind, a, b string) uint64 { return uint64(fnvOffset.str(kind).sep().str(a).sep().str(b)) }
+
+// features are the emission features of token i, hashed. They never look
+// at tags: the tags' own sequence is the transition weights' business.
+func (s *sentence) features(i int, out []uint64) []uint64 {
 	w := s.lower[i]
 	raw := s.toks[i].Text
-	out = append(out, "b", "w="+w, "sh="+s.shape[i], "p1="+prefix(w, 1), "p2="+prefix(w, 2), "p3="+prefix(w, 3),
-		"s1="+suffix(w, 1), "s2="+suffix(w, 2), "s3="+suffix(w, 3),
-		"w-1="+s.word(i-1), "w+1="+s.word(i+1), "w-2="+s.word(i-2), "w+2="+s.word(i+2),
-		"sh-1="+s.shapeAt(i-1), "sh+1="+s.shapeAt(i+1),
-		"w-1|w="+s.word(i-1)+"|"+w, "w|w+1="+w+"|"+s.word(i+1),
-		"sh-1|sh="+s.shapeAt(i-1)+"|"+s.shape[i], "sh|sh+1="+s.shape[i]+"|"+s.shapeAt(i+1))
+	out = append(out, f1("b", ""), f1("w", w), f1("sh", s.shape[i]), f1("p1", prefix(w, 1)), f1("p2", prefix(w, 2)), f1("p3", prefix(w, 3)),
+		f1("s1", suffix(w, 1)), f1("s2", suffix(w, 2)), f1("s3", suffix(w, 3)),
+		f1("w-1", s.word(i-1)), f1("w+1", s.word(i+1)), f1("w-2", s.word(i-2)), f1("w+2", s.word(i+2)),
+		f1("sh-1", s.shapeAt(i-1)), f1("sh+1", s.shapeAt(i+1)),
+		f2("w-1|w", s.word(i-1), w), f2("w|w+1", w, s.word(i+1)),
+		f2("sh-1|sh", s.shapeAt(i-1), s.shape[i]), f2("sh|sh+1", s.shape[i], s.shapeAt(i+1)))
 	if i == 0 {
-		out = append(out, "first")
+		out = append(out, f1("first", ""))
 	} else if p := s.toks[i-1].Text; p == "." || p == "!" || p == "?" {
-		out = append(out, "after-stop")
+		out = append(out, f1("after-stop", ""))
 	}
 	// Line breaks end address lines and list items; the tokens drop
 	// the spaces, so the gaps are read here.
 	if s.nlBefore[i] {
-		out = append(out, "nl-before", "nl-before|sh="+s.shape[i])
+		out = append(out, f1("nl-before", ""), f1("nl-before|sh", s.shape[i]))
 	}
 	if i+1 < len(s.toks) && s.nlBefore[i+1] {
-		out = append(out, "nl-after")
+		out = append(out, f1("nl-after", ""))
 	}
 	r, _ := utf8.DecodeRuneInString(raw)
 	if unicode.IsUpper(r) {
-		out = append(out, "title")
+		out = append(out, f1("title", ""))
 		if i > 0 {
-			out = append(out, "title-inside")
+			out = append(out, f1("title-inside", ""))
 		}
 	}
 	if n := utf8.RuneCountInString(raw); n <= 2 {
-		out = append(out, "short")
+		out = append(out, f1("short", ""))
 	} else if n >= 10 {
-		out = append(out, "long")
+		out = append(out, f1("long", ""))
 	}
 	for _, g := range s.gaz[i] {
-		out = append(out, "g="+g)
+		out = append(out, f1("g", g))
 	}
 	for _, off := range []int{-1, 1} {
 		if j := i + off; j >= 0 && j < len(s.toks) {
 			for _, g := range s.gaz[j] {
-				out = append(out, "g"+string(rune('0'+off+1))+"="+g)
+				out = append(out, f2("g", string(rune('0'+off+1)), g))
 			}
 		}
 	}

@@ -28,14 +28,14 @@ type Model struct {
 	Name   string
 	Labels []string // entity labels in the order they were trained
 	tags   []string // "O", then B- and I- of each label
-	feat   map[string]int32
+	feat   map[uint64]int32 // hashed feature -> row of w
 	w      []float32 // feature x tag
 	trans  []float32 // (previous tag, or start) x tag
 	id     string
 }
 
 func newModel(name string, labels []string) *Model {
-	m := &Model{Name: name, Labels: labels, tags: []string{"O"}, feat: map[string]int32{}}
+	m := &Model{Name: name, Labels: labels, tags: []string{"O"}, feat: map[uint64]int32{}}
 	for _, l := range labels {
 		m.tags = append(m.tags, "B-"+l, "I-"+l)
 	}
@@ -56,7 +56,7 @@ func (m *Model) allowed(a, b int) bool {
 	return a == b || a == b-1
 }
 
-func (m *Model) featureIDs(s *sentence, i int, buf []string, ids []int32) []int32 {
+func (m *Model) featureIDs(s *sentence, i int, buf []uint64, ids []int32) []int32 {
 	buf = s.features(i, buf[:0])
 	ids = ids[:0]
 	for _, f := range buf {
@@ -71,8 +71,8 @@ func (m *Model) featureIDs(s *sentence, i int, buf []string, ids []int32) []int3
 func (m *Model) emissions(s *sentence) [][]float32 {
 	n := len(m.tags)
 	em := make([][]float32, len(s.toks))
-	var buf []string
-	var ids []int32
+	buf := make([]uint64, 0, 48)
+	ids := make([]int32, 0, 48)
 	for i := range s.toks {
 		ids = m.featureIDs(s, i, buf, ids)
 		row := make([]float32, n)
@@ -178,16 +178,16 @@ func (m *Model) spans(s *sentence, tags []int, margin []float32) []Span {
 type fileModel struct {
 	Name     string
 	Labels   []string
-	Features []string
+	Features []uint64 // FNV-1a hashes of the features, in row order
 	W        []float32
 	Trans    []float32
 }
 
-const magic = "sieve-tagger 1\n"
+const magic = "sieve-tagger 2\n"
 
 // Save writes the model.
 func (m *Model) Save(w io.Writer) error {
-	fm := fileModel{Name: m.Name, Labels: m.Labels, W: m.w, Trans: m.trans, Features: make([]string, len(m.feat))}
+	fm := fileModel{Name: m.Name, Labels: m.Labels, W: m.w, Trans: m.trans, Features: make([]uint64, len(m.feat))}
 	for f, id := range m.feat {
 		fm.Features[id] = f
 	}
@@ -202,7 +202,7 @@ func (m *Model) Save(w io.Writer) error {
 }
 
 // ErrNotTagger: the bytes are not a tagger model file.
-var ErrNotTagger = errors.New("not a tagger model (want a file that starts with \"sieve-tagger 1\")")
+var ErrNotTagger = errors.New("not a tagger model (want a file that starts with \"sieve-tagger 2\")")
 
 // Load reads a model file.
 func Load(b []byte) (*Model, error) {

@@ -65,7 +65,7 @@ func Train(data []Example, o TrainOptions) *Model {
 		gold []int
 		ids  [][]int32
 	}
-	var buf []string
+	var buf []uint64
 	prep := make([]prepared, 0, len(data))
 	for _, ex := range data {
 		s := newSentence(ex.Text)
@@ -157,11 +157,11 @@ func Train(data []Example, o TrainOptions) *Model {
 // never change a decision and only make the file larger.
 func (m *Model) prune() {
 	n := len(m.tags)
-	names := make([]string, len(m.feat))
+	names := make([]uint64, len(m.feat))
 	for f, id := range m.feat {
 		names[id] = f
 	}
-	feat := map[string]int32{}
+	feat := map[uint64]int32{}
 	var w []float32
 	for id, f := range names {
 		row := m.w[id*n : id*n+n]

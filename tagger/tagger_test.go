@@ -1,0 +1,109 @@
+package tagger
+
+import (
+	"bytes"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestTokenize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"My name is O'Brien.", []string{"My", "name", "is", "O'Brien", "."}},
+		{"Jean-Luc lives at 221B Baker St., London", []string{"Jean-Luc", "lives", "at", "221B", "Baker", "St", ".", ",", "London"}},
+		{"pay 3.50 on 12/05", []string{"pay", "3.50", "on", "12", "/", "05"}},
+		{"  München\n\tZürich ", []string{"München", "Zürich"}},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, tok := range Tokenize(tt.in) {
+			if tt.in[tok.Start:tok.End] != tok.Text {
+				t.Errorf("%q: token %q at [%d, %d)", tt.in, tok.Text, tok.Start, tok.End)
+			}
+			got = append(got, tok.Text)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q: %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// A model learns a toy pattern and survives a save and a load unchanged.
+func TestTrainSaveLoad(t *testing.T) {
+	var data []Example
+	for _, n := range []string{"Alice", "Bob", "Carol", "Dmitri", "Eve", "Farid"} {
+		for _, tmpl := range []string{"I met %s today.", "%s called me.", "ask %s about it"} {
+			text := strings.Replace(tmpl, "%s", n, 1)
+			i := strings.Index(text, n)
+			data = append(data, Example{Text: text, Spans: []Span{{Start: i, End: i + len(n), Label: "person"}}})
+		}
+	}
+	m := Train(data, TrainOptions{Name: "toy", Labels: []string{"person"}, Epochs: 5, Seed: 1})
+	got := m.Tag("I met Grace today.")
+	if len(got) != 1 || got[0].Label != "person" || "I met Grace today."[got[0].Start:got[0].End] != "Grace" {
+		t.Fatalf("tagged %+v", got)
+	}
+	var b bytes.Buffer
+	if err := m.Save(&b); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Load(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.ID() != m.ID() || !reflect.DeepEqual(l.Tag("ask Zoe about it"), m.Tag("ask Zoe about it")) {
+		t.Errorf("loaded model differs: %s vs %s", l.ID(), m.ID())
+	}
+	if _, err := Load([]byte("not a model")); err == nil {
+		t.Error("garbage loaded")
+	}
+}
+
+// The built-in tagger is what `make tagger` makes from the shared set: the
+// same bytes, trained again here.
+func TestBuiltinReproduces(t *testing.T) {
+	path := "../../shared/datasets/pii_presidio_synth/train.jsonl"
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("the shared datasets are not beside the repository: %v", err)
+	}
+	data, err := ReadSpans(path, "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Train(data, TrainOptions{Name: "pii", Labels: DefaultLabels, Epochs: 10, Seed: 1})
+	var b bytes.Buffer
+	m.Save(&b)
+	if !bytes.Equal(b.Bytes(), builtinPII) {
+		t.Errorf("tagger/builtin/pii.tagger (%d bytes) is not what training gives (%d bytes): run make tagger", len(builtinPII), b.Len())
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add(builtinPII[:200])
+	f.Add([]byte(magic + "garbage"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Load(b)
+		if err == nil {
+			m.Tag("John Smith lives in Paris")
+		}
+	})
+}
+
+// BenchmarkTag reports the built-in tagger's speed in tokens per second.
+func BenchmarkTag(b *testing.B) {
+	m, err := Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := "My name is Priya Raman and I live at 42 Elm Street, Springfield. I work for Acme Corp in Boston; my manager John Smith wants the report by Friday."
+	n := len(Tokenize(text))
+	for b.Loop() {
+		m.Tag(text)
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
+}
