@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/sieve-stream/sieve/generator"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/sieve-stream/sieve/tagger"
 )
 
 // Fallbacks.
@@ -243,20 +245,23 @@ func addedMatches(re *regexp.Regexp, c, src string) string {
 	return ""
 }
 
-var capitalRe = regexp.MustCompile(`\p{Lu}[\p{L}'-]+`)
+// groundingLabels are the entities a rewrite must not bring in.
+var groundingLabels = []string{"person", "gpe", "organization", "street_address", "nrp"}
 
-// newEntity returns a capitalised word of the candidate that is not at the
-// start of a sentence and not in the source (case-insensitively): a name,
-// place or brand the rewrite made up.
+// newEntity returns a person, place, organisation, address or group the
+// built-in tagger finds in the candidate and the source does not have
+// (case-insensitively): an entity the rewrite made up.
 func newEntity(c, src string) string {
+	m, err := tagger.Builtin()
+	if err != nil {
+		return ""
+	}
 	low := strings.ToLower(src)
-	for _, m := range capitalRe.FindAllStringIndex(c, -1) {
-		w := c[m[0]:m[1]]
-		before := strings.TrimRight(c[:m[0]], " \t\"'(")
-		if before == "" || strings.HasSuffix(before, ".") || strings.HasSuffix(before, "!") || strings.HasSuffix(before, "?") || strings.HasSuffix(before, "\n") {
-			continue // sentence start
+	for _, e := range m.Tag(c) {
+		if !slices.Contains(groundingLabels, e.Label) {
+			continue
 		}
-		if !strings.Contains(low, strings.ToLower(w)) {
+		if w := c[e.Start:e.End]; !strings.Contains(low, strings.ToLower(w)) {
 			return w
 		}
 	}

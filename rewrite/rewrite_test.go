@@ -117,11 +117,20 @@ func TestOutputRailsFromThePolicy(t *testing.T) {
 	}
 }
 
+// The grounding check asks the tagger whether the rewrite brought in a
+// person, place or organisation the source did not have.
 func TestNewEntityIsCaught(t *testing.T) {
-	if got := newEntity("the update from Microsoft broke everything", "the fucking update broke everything"); got != "Microsoft" {
-		t.Fatalf("got %q", got)
+	tests := []struct{ candidate, source, want string }{
+		{"the update from Microsoft broke everything", "the fucking update broke everything", "Microsoft"},
+		{"The update broke everything. It did.", "the fucking update broke everything, it did", ""},
+		{"tell John Smith to stop posting", "tell that idiot to stop posting", "John Smith"},
+		{"I moved to Berlin and hate it", "I moved here and fucking hate it", "Berlin"},
+		{"ask priya about the shitty report", "ask priya about the report", ""},
+		{"Rose said the garden looks nice", "Rose said the damn garden looks nice", ""},
 	}
-	if got := newEntity("The update broke everything. It did.", "the fucking update broke everything, it did"); got != "" {
-		t.Fatalf("sentence starts are not names: %q", got)
+	for _, tt := range tests {
+		if got := newEntity(tt.candidate, tt.source); got != tt.want {
+			t.Errorf("%q from %q: new entity %q, want %q", tt.candidate, tt.source, got, tt.want)
+		}
 	}
 }
