@@ -3,6 +3,7 @@ package tagger
 import (
 	"bufio"
 	"embed"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -112,6 +113,10 @@ type sentence struct {
 	gaz   [][]string // gazetteer names each token is in (or starts or continues a multi-word entry of)
 	// nlBefore: a line break lies between the token and the one before.
 	nlBefore []bool
+	// lineStreet: the token's line has a street-type word ("Street",
+	// "Ave"): addresses written the American way are labelled whole,
+	// others by their parts.
+	lineStreet []bool
 }
 
 func newSentence(text string) *sentence {
@@ -148,6 +153,21 @@ func newSentence(text string) *sentence {
 				}
 			}
 		}
+	}
+	s.lineStreet = make([]bool, n)
+	for a := 0; a < n; {
+		b := a + 1
+		for b < n && !s.nlBefore[b] {
+			b++
+		}
+		street := false
+		for k := a; k < b && !street; k++ {
+			street = slices.Contains(s.gaz[k], "street_types") && k > a
+		}
+		for k := a; k < b; k++ {
+			s.lineStreet[k] = street
+		}
+		a = b
 	}
 	return s
 }
@@ -222,6 +242,9 @@ func (s *sentence) features(i int, out []uint64) []uint64 {
 	}
 	if i+1 < len(s.toks) && s.nlBefore[i+1] {
 		out = append(out, f1("nl-after", ""))
+	}
+	if s.lineStreet[i] {
+		out = append(out, f1("line-street", ""), f1("line-street|sh", s.shape[i]))
 	}
 	r, _ := utf8.DecodeRuneInString(raw)
 	if unicode.IsUpper(r) {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"unicode"
 )
 
 // Span is an entity the tagger found: byte offsets (End exclusive) and its
@@ -26,11 +27,11 @@ type Span struct {
 // Model is a trained tagger. Tag is safe for concurrent use.
 type Model struct {
 	Name   string
-	Labels []string // entity labels in the order they were trained
-	tags   []string // "O", then B- and I- of each label
+	Labels []string         // entity labels in the order they were trained
+	tags   []string         // "O", then B- and I- of each label
 	feat   map[uint64]int32 // hashed feature -> row of w
-	w      []float32 // feature x tag
-	trans  []float32 // (previous tag, or start) x tag
+	w      []float32        // feature x tag
+	trans  []float32        // (previous tag, or start) x tag
 	id     string
 }
 
@@ -161,6 +162,10 @@ func (m *Model) spans(s *sentence, tags []int, margin []float32) []Span {
 		for j < len(tags) && m.tags[tags[j]] == "I-"+label {
 			j++
 		}
+		// An entity does not end on punctuation ("62." is "62").
+		for j-1 > i && isPunct(s.toks[j-1].Text) {
+			j--
+		}
 		var sum float32
 		for k := i; k < j; k++ {
 			sum += margin[k]
@@ -253,3 +258,12 @@ func LabelOf(name string) (string, bool) {
 
 // DefaultLabels are the entity labels the built-in tagger learns.
 var DefaultLabels = []string{"person", "street_address", "gpe", "organization", "date_time", "age", "nrp"}
+
+func isPunct(t string) bool {
+	for _, r := range t {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -14,6 +14,7 @@ func TestTokenize(t *testing.T) {
 		want []string
 	}{
 		{"My name is O'Brien.", []string{"My", "name", "is", "O'Brien", "."}},
+		{"Maclean's song, I'm sure it isn't", []string{"Maclean", "'s", "song", ",", "I", "'m", "sure", "it", "isn", "'t"}},
 		{"Jean-Luc lives at 221B Baker St., London", []string{"Jean-Luc", "lives", "at", "221B", "Baker", "St", ".", ",", "London"}},
 		{"pay 3.50 on 12/05", []string{"pay", "3.50", "on", "12", "/", "05"}},
 		{"  München\n\tZürich ", []string{"München", "Zürich"}},
