@@ -108,3 +108,22 @@ func BenchmarkTag(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tokens/s")
 }
+
+// A source that does not annotate a label neither teaches the tagger that
+// the label is absent nor punishes finding it.
+func TestUnlabelledLabelsAreNotNegatives(t *testing.T) {
+	var data []Example
+	for _, n := range []string{"Alice", "Bob", "Carol", "Dmitri"} {
+		for _, c := range []string{"Paris", "Rome", "Oslo"} {
+			text := n + " flew to " + c + " today"
+			data = append(data, Example{Text: text, Spans: []Span{{0, len(n), "person", 0}, {len(n) + 8, len(n) + 8 + len(c), "gpe", 0}}})
+			// The same texts from a source that marks people only.
+			data = append(data, Example{Text: text, Spans: []Span{{0, len(n), "person", 0}}, Unlabelled: []string{"gpe"}})
+		}
+	}
+	m := Train(data, TrainOptions{Labels: []string{"person", "gpe"}, Epochs: 5, Seed: 1})
+	got := m.Tag("Eve flew to Lima today")
+	if len(got) != 2 || got[1].Label != "gpe" {
+		t.Fatalf("tagged %+v; the people-only rows taught that places are not places", got)
+	}
+}

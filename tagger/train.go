@@ -10,6 +10,11 @@ import (
 type Example struct {
 	Text  string
 	Spans []Span
+	// Unlabelled are the labels its source does not annotate (a tweet set
+	// that marks people and places but not dates): where the tagger finds
+	// one of them on a token the source left unmarked, training neither
+	// rewards nor punishes it.
+	Unlabelled []string
 }
 
 // TrainOptions configure Train.
@@ -61,9 +66,10 @@ func Train(data []Example, o TrainOptions) *Model {
 	m := newModel(o.Name, o.Labels)
 	n := len(m.tags)
 	type prepared struct {
-		s    *sentence
-		gold []int
-		ids  [][]int32
+		s          *sentence
+		gold       []int
+		ids        [][]int32
+		unlabelled []string
 	}
 	var buf []uint64
 	prep := make([]prepared, 0, len(data))
@@ -72,7 +78,7 @@ func Train(data []Example, o TrainOptions) *Model {
 		if len(s.toks) == 0 {
 			continue
 		}
-		p := prepared{s: s, gold: m.goldTags(s, ex.Spans), ids: make([][]int32, len(s.toks))}
+		p := prepared{s: s, gold: m.goldTags(s, ex.Spans), ids: make([][]int32, len(s.toks)), unlabelled: ex.Unlabelled}
 		for i := range s.toks {
 			buf = s.features(i, buf[:0])
 			for _, f := range buf {
@@ -113,11 +119,20 @@ func Train(data []Example, o TrainOptions) *Model {
 				em = append(em, row)
 			}
 			pred, _ := m.viterbi(em)
+			gold := p.gold
+			if len(p.unlabelled) > 0 {
+				gold = append([]int(nil), p.gold...)
+				for i, q := range pred {
+					if gold[i] == 0 && q != 0 && slices.Contains(p.unlabelled, m.tags[q][2:]) {
+						gold[i] = q
+					}
+				}
+			}
 			for i := range pred {
-				g, q := p.gold[i], pred[i]
+				g, q := gold[i], pred[i]
 				gp, qp := n, n // the start row
 				if i > 0 {
-					gp, qp = p.gold[i-1], pred[i-1]
+					gp, qp = gold[i-1], pred[i-1]
 				}
 				if g == q && gp == qp {
 					continue

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sieve-stream/sieve/datasets"
@@ -22,13 +23,29 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 // trainTagger trains the named-entity tagger on span files (FILE#part as
 // for the linear models) and reports per-label figures on the dev data.
 func trainTagger(data, dev []string, out, name, labels string, epochs int, seed uint64, stdout io.Writer) error {
+	// A source may say which labels it annotates after a "?":
+	// FILE?labels=person,gpe,organization; the others are unlabelled in it.
 	load := func(srcs []string) ([]tagger.Example, error) {
 		var all []tagger.Example
 		for _, s := range srcs {
+			s, query, _ := strings.Cut(s, "?")
 			path, part, _ := strings.Cut(s, "#")
 			ex, err := tagger.ReadSpans(path, part)
 			if err != nil {
 				return nil, err
+			}
+			if has, ok := strings.CutPrefix(query, "labels="); ok {
+				var un []string
+				for _, l := range tagger.DefaultLabels {
+					if !slices.Contains(strings.Split(has, ","), l) {
+						un = append(un, l)
+					}
+				}
+				for i := range ex {
+					ex[i].Unlabelled = un
+				}
+			} else if query != "" {
+				return nil, fmt.Errorf("%s: %q is not labels=LABEL,LABEL", s, query)
 			}
 			all = append(all, ex...)
 		}
