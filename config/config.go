@@ -8,6 +8,7 @@ import (
 	_ "github.com/sieve-stream/sieve/classifiers/all"
 	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/mapping"
 	"github.com/sieve-stream/sieve/review"
 	"github.com/sieve-stream/sieve/rewrite"
 	"github.com/sieve-stream/sieve/signals"
@@ -41,8 +42,11 @@ const (
 // Config is sieve.yaml.
 type Config struct {
 	// Delivery is at_least_once (default) or exactly_once.
-	Delivery    string               `yaml:"delivery"`
-	Kafka       kafka.Config         `yaml:"kafka"`
+	Delivery string       `yaml:"delivery"`
+	Kafka    kafka.Config `yaml:"kafka"`
+	// Input says how records are read: Sieve's envelope, or a topic's own
+	// schema through a mapping (mapping.Input).
+	Input       mapping.Input        `yaml:"input"`
 	Pipeline    Pipeline             `yaml:"pipeline"`
 	Classifiers []classifiers.Config `yaml:"classifiers"`
 	Policy      policy.Config        `yaml:"policy"`
@@ -269,6 +273,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Review.Validate(); err != nil {
+		return err
+	}
+	if err := c.Input.Validate(); err != nil {
 		return err
 	}
 	if err := c.Media.Validate(); err != nil {

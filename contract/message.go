@@ -29,10 +29,13 @@ const (
 	// ReasonProduceFailed: the verdict could not be written, so the
 	// message went to the dead-letter topic instead.
 	ReasonProduceFailed Reason = "produce_failed"
+	// ReasonMappingFailed: the topic's input.mapping found no value at a
+	// path the message needs (the detail names it).
+	ReasonMappingFailed Reason = "mapping_failed"
 )
 
 // Reasons are the contract's dead-letter reasons.
-var Reasons = []Reason{ReasonInvalidJSON, ReasonInvalidUTF8, ReasonTooLarge, ReasonEmpty, ReasonUnsupportedVersion, ReasonStageFailed, ReasonProduceFailed}
+var Reasons = []Reason{ReasonInvalidJSON, ReasonInvalidUTF8, ReasonTooLarge, ReasonEmpty, ReasonUnsupportedVersion, ReasonStageFailed, ReasonProduceFailed, ReasonMappingFailed}
 
 // MessageVersion is the version of the input and verdict formats this build
 // reads and writes.

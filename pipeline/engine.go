@@ -217,7 +217,13 @@ func (e *Engine) submit(r *Record, now time.Time) {
 func (e *Engine) decode(it *Item) {
 	r := it.Record
 	msg := &it.msg
-	if err := contract.DecodeMessageInto(r.Value, e.opts.Decode, msg); err != nil {
+	var err error
+	if e.opts.Decoder != nil {
+		err = e.opts.Decoder(r, e.opts.Decode, msg)
+	} else {
+		err = contract.DecodeMessageInto(r.Value, e.opts.Decode, msg)
+	}
+	if err != nil {
 		var de *contract.DecodeError
 		if errors.As(err, &de) {
 			it.Err = &ItemError{Code: de.Code, Detail: de.Detail, Stage: "decode"}

@@ -41,6 +41,11 @@ type Options struct {
 	// partitions' in-flight records.
 	RevokeTimeout time.Duration
 
+	// Decoder, when set, reads a record into its message in place of the
+	// contract's envelope decoder (an input mapping); its errors are
+	// *contract.DecodeError.
+	Decoder func(r *Record, opts contract.DecodeOptions, m *contract.Message) error
+
 	// DefaultID names a message that has no id (default: the record key,
 	// else topic/partition/offset).
 	DefaultID func(*Record) string

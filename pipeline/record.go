@@ -90,3 +90,13 @@ type Commit struct {
 	Offset      int64
 	LeaderEpoch int32
 }
+
+// Header returns the value of the record's last header named name.
+func (r *Record) Header(name string) (string, bool) {
+	for i := len(r.Headers) - 1; i >= 0; i-- {
+		if r.Headers[i].Key == name {
+			return string(r.Headers[i].Value), true
+		}
+	}
+	return "", false
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/sieve-stream/sieve/aggregate"
 	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/internal/resilience"
+	"github.com/sieve-stream/sieve/mapping"
 	"github.com/sieve-stream/sieve/override"
 	"github.com/sourcegraph/conc"
 
@@ -97,10 +98,18 @@ func modelSetVersion(cls *classifiers.Stage, cfg *config.Config) string {
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
-// EngineOptions maps the pipeline section onto pipeline.Options.
+// EngineOptions maps the pipeline section onto pipeline.Options. The
+// input section must have passed validation (config.Validate).
 func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metrics, log *slog.Logger) pipeline.Options {
 	p := cfg.Pipeline
+	var decode func(*pipeline.Record, contract.DecodeOptions, *contract.Message) error
+	if d, err := mapping.NewDecoder(cfg.Input); err == nil && d != nil {
+		decode = func(r *pipeline.Record, o contract.DecodeOptions, msg *contract.Message) error {
+			return d.Decode(r.Topic, r.Value, r.Header, o, msg)
+		}
+	}
 	return pipeline.Options{
+		Decoder:            decode,
 		Stages:             stages,
 		Batch:              pipeline.BatchOptions{MaxItems: p.Batch.MaxItems, MaxTokens: p.Batch.MaxTokens, Linger: p.Batch.Linger},
 		Workers:            p.Workers,

@@ -1,0 +1,83 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sieve-stream/sieve/mapping"
+	"github.com/sieve-stream/sieve/service"
+)
+
+// TestMappedTopic reads a topic of another schema through input.topics'
+// mapping, over kfake: its messages get the same verdicts as the same texts
+// sent as Sieve's envelope to another topic, and a record without the
+// required author is a mapping_failed dead letter that names the path.
+func TestMappedTopic(t *testing.T) {
+	brokers := startBroker(t)
+	cfg := testConfig(t, brokers, 2)
+	cfg.Kafka.Topics.Input = []string{"posts", "comments"}
+	cfg.Input.Topics = map[string]mapping.Topic{"comments": {Mapping: mapping.Config{
+		ID: "comment.id", Text: mapping.Sources{"comment.title", "comment.body"}, Author: "user.id",
+		Tenant: "header:x-tenant", Channel: "'comments'", Required: []string{"author"}}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"you are a worthless stupid idiot", "WIN a free iPhone now, click here", "lovely weather in the park today", "I will kill you tonight"}
+	var recs []*kgo.Record
+	for i, text := range texts {
+		env, _ := json.Marshal(map[string]string{"id": fmt.Sprintf("e-%d", i), "title": "note", "text": text, "author": "u-1", "tenant": "acme", "channel": "comments"})
+		recs = append(recs, &kgo.Record{Topic: "posts", Key: []byte(fmt.Sprintf("e-%d", i)), Value: env})
+		own, _ := json.Marshal(map[string]any{"comment": map[string]any{"id": i, "title": "note", "body": text}, "user": map[string]string{"id": "u-1"}})
+		recs = append(recs, &kgo.Record{Topic: "comments", Key: []byte(fmt.Sprintf("c-%d", i)), Value: own,
+			Headers: []kgo.RecordHeader{{Key: "x-tenant", Value: []byte("acme")}}})
+	}
+	recs = append(recs, &kgo.Record{Topic: "comments", Key: []byte("orphan"), Value: []byte(`{"comment":{"id":99,"body":"no author here"}}`)})
+	produceAll(t, newClient(t, brokers), recs)
+
+	var verdicts, dead []*kgo.Record
+	runMemberUntil(t, cfg, brokers, "verdicts and the dead letter", func() bool {
+		verdicts = readTopic(t, brokers, "verdicts", 2*len(texts), false, 20*time.Second)
+		dead = readTopic(t, brokers, "dead-letters", 1, false, 20*time.Second)
+		return len(verdicts) == 2*len(texts) && len(dead) == 1
+	})
+	type verdict struct {
+		ID       string             `json:"id"`
+		Labels   map[string]float64 `json:"labels"`
+		Flags    []string           `json:"flags"`
+		Decision string             `json:"decision"`
+	}
+	byID := map[string]verdict{}
+	for _, r := range verdicts {
+		var v verdict
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		byID[v.ID] = v
+	}
+	for i := range texts {
+		e, m := byID[fmt.Sprintf("e-%d", i)], byID[fmt.Sprint(i)]
+		if e.ID == "" || m.ID == "" {
+			t.Fatalf("text %d: envelope verdict %+v, mapped verdict %+v", i, e, m)
+		}
+		if !reflect.DeepEqual(e.Labels, m.Labels) || !reflect.DeepEqual(e.Flags, m.Flags) || e.Decision != m.Decision {
+			t.Errorf("%q: the mapped topic's verdict %v %s differs from the envelope's %v %s", texts[i], m.Flags, m.Decision, e.Flags, e.Decision)
+		}
+	}
+	h := map[string]string{}
+	for _, x := range dead[0].Headers {
+		h[x.Key] = string(x.Value)
+	}
+	if h["sieve-error"] != "mapping_failed" || !strings.Contains(h["sieve-detail"], "user.id") || string(dead[0].Key) != "orphan" {
+		t.Errorf("dead letter %s: %v", dead[0].Key, h)
+	}
+}
