@@ -27,6 +27,7 @@ import (
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/mapping"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/traffic"
@@ -56,6 +57,40 @@ type Options struct {
 	// Media, when set, attaches one of these images (round robin) to every
 	// valid message, inline as base64.
 	Media [][]byte
+	// Mapped writes every valid message in another schema,
+	// {"comment": {"id", "title", "body"}, "user": {"id"}, "meta": ...},
+	// for a config whose input.mapping reads it (MappedInput).
+	Mapped bool
+}
+
+// MappedInput is the input.mapping that reads Options.Mapped's schema.
+var MappedInput = mapping.Input{Mapping: mapping.Config{ID: "comment.id", Text: mapping.Sources{"comment.title", "comment.body"},
+	Author: "user.id", Tenant: "user.tenant", Channel: "comment.channel", TS: "comment.created_at"}}
+
+// remap writes an envelope message in the Mapped schema; a value that is
+// not a JSON object is left as it is.
+func remap(value []byte) []byte {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(value, &m); err != nil {
+		return value
+	}
+	comment := map[string]json.RawMessage{"id": m["id"], "title": m["title"], "body": m["text"], "channel": m["channel"], "created_at": m["ts"]}
+	user := map[string]json.RawMessage{"id": m["author"], "tenant": m["tenant"]}
+	for k, v := range comment {
+		if v == nil {
+			delete(comment, k)
+		}
+	}
+	for k, v := range user {
+		if v == nil {
+			delete(user, k)
+		}
+	}
+	out, err := json.Marshal(map[string]any{"comment": comment, "user": user, "meta": m["meta"]})
+	if err != nil {
+		return value
+	}
+	return out
 }
 
 // Result is what one run measured.
@@ -83,6 +118,10 @@ type Result struct {
 	// NSFW model alone on the same images (sieve bench --media).
 	DirectMsgsPerSec float64 `json:"direct_msgs_per_sec,omitempty"`
 	RatioToDirect    float64 `json:"ratio_to_direct,omitempty"`
+	// The same traffic as Sieve's envelope (sieve bench --compare-mapping)
+	// and the mapped run's share of its rate.
+	EnvelopeMsgsPerSec float64 `json:"envelope_msgs_per_sec,omitempty"`
+	MappedRatio        float64 `json:"mapped_to_envelope,omitempty"`
 }
 
 const (
@@ -183,6 +222,9 @@ func seed(ctx context.Context, cl *kgo.Client, o Options) (keys []string, invali
 			invalid++
 		} else if len(o.Media) > 0 {
 			m.Value = withMedia(m.Value, o.Media[i%len(o.Media)])
+		}
+		if o.Mapped && !m.Kind.Invalid() {
+			m.Value = remap(m.Value)
 		}
 		keys = append(keys, m.Key)
 		batch = append(batch, &kgo.Record{Topic: inputTopic, Key: []byte(m.Key), Value: m.Value})

@@ -152,3 +152,30 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecode compares a mapped record's decoding with the envelope's
+// for the same message.
+func BenchmarkDecode(b *testing.B) {
+	var c Config
+	yaml.Unmarshal([]byte(commentMapping), &c)
+	m, _ := New(c)
+	mapped := []byte(`{"comment":{"id":7,"title":"Hi there","body":"win a free phone now, click the link in my profile to claim it","created_at":"2026-11-29T10:00:00Z"},"user":{"id":"u-1"},"attachments":[]}`)
+	env := []byte(`{"id":"7","title":"Hi there","text":"win a free phone now, click the link in my profile to claim it","author":"u-1","tenant":"acme","channel":"comments","ts":"2026-11-29T10:00:00Z"}`)
+	h := func(string) (string, bool) { return "acme", true }
+	b.Run("envelope", func(b *testing.B) {
+		var msg contract.Message
+		for b.Loop() {
+			contract.DecodeMessageInto(env, contract.DefaultDecodeOptions, &msg)
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
+	b.Run("mapped", func(b *testing.B) {
+		var msg contract.Message
+		for b.Loop() {
+			if err := m.Decode(mapped, h, contract.DefaultDecodeOptions, &msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
+}

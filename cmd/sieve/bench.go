@@ -39,6 +39,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	duplicates := fs.Float64("duplicates", -1, "share of exact duplicate texts in the traffic (default: the standard mix, 5%)")
 	encoderCost := fs.Duration("encoder-cost", 0, "extra CPU time per scored text, standing in for a transformer encoder (with --compare-cache)")
 	onnxDir := fs.String("onnx", "", "score with this ONNX model directory (model.onnx, tokenizer.json, config.json); \"standin\" writes a MiniLM-sized stand-in; the same run also measures the model alone")
+	compareMapping := fs.Bool("compare-mapping", false, "run the pipeline twice on the same traffic: as Sieve's envelope, then in another schema read through input.mapping, and report both")
 	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
 	mediaDir := fs.String("media", "", "attach an image from this folder (PNG/JPEG, round robin) to every message and score it with the media stage's NSFW model (OCR and the watermark decoder off); the same run also measures the model alone")
@@ -156,6 +157,45 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return usagef("--data: no shared datasets under %s", *data)
 		}
 	}
+	var envelope *bench.Result
+	if *compareMapping {
+		if *compareCache {
+			return usagef("--compare-mapping and --compare-cache: one comparison at a time")
+		}
+		// A first run warms the process and the broker, so that the two
+		// measured runs start alike.
+		o1 := opts
+		o1.Copy = false
+		o0 := o1
+		o0.Messages, o0.Seed = max(1000, o1.Messages/4), o1.Seed+1000 // other texts: the cache stays cold for run 1
+		if !*asJSON {
+			fmt.Fprintf(stdout, "run 0 (warm-up, not reported): %d messages as the envelope\nrun 1: Sieve's envelope\n", o0.Messages)
+		}
+		if _, err := bench.Run(context.Background(), o0); err != nil {
+			return err
+		}
+		if envelope, err = bench.Run(context.Background(), o1); err != nil {
+			return err
+		}
+		mapped := *cfg
+		mapped.Input = bench.MappedInput
+		if err := mapped.Validate(); err != nil {
+			return err
+		}
+		opts.Config, opts.Mapped = &mapped, true
+		// Its own stages, so that the verdict cache is as cold as run 1's.
+		if *classifier != "nop" {
+			mapApp, err := service.NewApp(&mapped, service.StageOptions{})
+			if err != nil {
+				return usageError{err}
+			}
+			defer mapApp.Close()
+			opts.Stages = mapApp.Stages
+		}
+		if !*asJSON {
+			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 2: another schema through input.mapping\n", envelope.MsgsPerSec, envelope.P99ms)
+		}
+	}
 	var uncached *bench.Result
 	if *compareCache {
 		if *classifier == "nop" {
@@ -229,6 +269,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		res.DirectMsgsPerSec = direct
 		res.RatioToDirect = float64(int(1000*res.MsgsPerSec/direct)) / 1000
 	}
+	if envelope != nil {
+		res.EnvelopeMsgsPerSec = envelope.MsgsPerSec
+		res.MappedRatio = float64(int(1000*res.MsgsPerSec/envelope.MsgsPerSec)) / 1000
+	}
 	if uncached != nil {
 		res.UncachedMsgsPerSec = uncached.MsgsPerSec
 		res.CacheSpeedup = float64(int(1000*res.MsgsPerSec/uncached.MsgsPerSec)) / 1000
@@ -249,6 +293,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		if res.CacheHitRatio > 0 {
 			fmt.Fprintf(stdout, "cache:       hit ratio %.3f (texts served without scoring)\n", res.CacheHitRatio)
+		}
+		if envelope != nil {
+			fmt.Fprintf(stdout, "mapping:     %.0f msgs/s mapped, %.0f as the envelope: mapped/envelope = %.3f\n", res.MsgsPerSec, envelope.MsgsPerSec, res.MappedRatio)
 		}
 		if uncached != nil {
 			fmt.Fprintf(stdout, "cache gain:  %.0f msgs/s with the cache, %.0f without: %.2fx\n", res.MsgsPerSec, uncached.MsgsPerSec, res.CacheSpeedup)
