@@ -9,6 +9,7 @@ import (
 	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/mapping"
+	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/review"
 	"github.com/sieve-stream/sieve/rewrite"
 	"github.com/sieve-stream/sieve/signals"
@@ -46,7 +47,9 @@ type Config struct {
 	Kafka    kafka.Config `yaml:"kafka"`
 	// Input says how records are read: Sieve's envelope, or a topic's own
 	// schema through a mapping (mapping.Input).
-	Input       mapping.Input        `yaml:"input"`
+	Input mapping.Input `yaml:"input"`
+	// Output says what the verdicts topic receives.
+	Output      Output               `yaml:"output"`
 	Pipeline    Pipeline             `yaml:"pipeline"`
 	Classifiers []classifiers.Config `yaml:"classifiers"`
 	Policy      policy.Config        `yaml:"policy"`
@@ -115,6 +118,16 @@ var DefaultClassifiers = []classifiers.Config{
 	{Type: "linear", Spec: &models.LinearType{Builtin: "moderation"}},
 	{Type: "linear", Spec: &models.LinearType{Builtin: "spam"}},
 	{Type: "linear", Spec: &models.LinearType{Builtin: "injection"}},
+}
+
+// Output is what the verdicts topic (and the routed copies of verdicts)
+// receive for each message.
+type Output struct {
+	// Mode is verdict (Sieve's verdict, the default), enrich (the input's
+	// own JSON with the verdict added as "moderation") or headers (the
+	// input's value untouched, the decision, flags and models in sieve-*
+	// headers).
+	Mode string `yaml:"mode"`
 }
 
 // HTTP is the metrics and health server.
@@ -277,6 +290,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Input.Validate(); err != nil {
 		return err
+	}
+	switch c.Output.Mode {
+	case "", pipeline.OutputVerdict, pipeline.OutputEnrich, pipeline.OutputHeaders:
+	default:
+		return fmt.Errorf("output.mode: %q is not verdict, enrich or headers", c.Output.Mode)
 	}
 	if err := c.Media.Validate(); err != nil {
 		return err

@@ -20,14 +20,25 @@ func (e *Engine) encode(it *Item, now time.Time) {
 		it.outputs = it.outBuf[:1]
 	} else {
 		v := AppendVerdict(make([]byte, 0, 256), it, now.Sub(it.received), e.opts.Decode.KeepUnknown)
-		it.outBuf[0] = Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v}
+		verdict := v
+		var headers []Header
+		switch e.opts.OutputMode {
+		case OutputEnrich:
+			v = Enrich(it.Record.Value, verdict)
+		case OutputHeaders:
+			// The input's own headers travel with it, the verdict's after.
+			headers = append(append([]Header(nil), it.Record.Headers...), VerdictHeaders(it)...)
+			v = it.Record.Value
+		}
+		it.outBuf[0] = Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v, Headers: headers}
 		it.outputs = append(it.outBuf[:1], it.Extra...)
 		for i := 1; i < len(it.outputs); i++ {
 			switch {
 			case it.outputs[i].SameAsVerdict:
 				it.outputs[i].Value = v
+				it.outputs[i].Headers = append(it.outputs[i].Headers, headers...)
 			case it.outputs[i].VerdictWithMessage:
-				it.outputs[i].Value = withMessage(v, it.Msg)
+				it.outputs[i].Value = withMessage(verdict, it.Msg)
 			}
 		}
 	}

@@ -41,6 +41,11 @@ type Options struct {
 	// partitions' in-flight records.
 	RevokeTimeout time.Duration
 
+	// OutputMode is what the verdict topic receives for each message:
+	// OutputVerdict (the default), OutputEnrich or OutputHeaders. Routed
+	// copies of the verdict take the same form.
+	OutputMode string
+
 	// Decoder, when set, reads a record into its message in place of the
 	// contract's envelope decoder (an input mapping); its errors are
 	// *contract.DecodeError.

@@ -81,3 +81,61 @@ func TestMappedTopic(t *testing.T) {
 		t.Errorf("dead letter %s: %v", dead[0].Key, h)
 	}
 }
+
+// TestOutputModes: with output.mode enrich the verdicts topic receives the
+// input's own JSON with a "moderation" object; with headers, the input's
+// bytes untouched and the verdict in sieve-* headers; both over kfake, on a
+// mapped topic.
+func TestOutputModes(t *testing.T) {
+	brokers := startBroker(t)
+	for _, mode := range []string{"enrich", "headers"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := testConfig(t, brokers, 1)
+			in, out := "comments-"+mode, "verdicts-"+mode
+			cfg.Kafka.Group = "sieve-" + mode
+			cfg.Kafka.Topics.Input, cfg.Kafka.Topics.Verdicts = []string{in}, out
+			cfg.Input.Mapping = mapping.Config{ID: "comment.id", Text: mapping.Sources{"comment.body"}, Author: "user.id"}
+			cfg.Output.Mode = mode
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
+				t.Fatal(err)
+			}
+			value := []byte(`{"comment":{"id":1,"body":"you are a worthless stupid idiot"},"user":{"id":"u-1"}}`)
+			produceAll(t, newClient(t, brokers), []*kgo.Record{{Topic: in, Key: []byte("k-1"), Value: value,
+				Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-def-01")}}}})
+			var got []*kgo.Record
+			runMemberUntil(t, cfg, brokers, "the output", func() bool {
+				got = readTopic(t, brokers, out, 1, false, 20*time.Second)
+				return len(got) == 1
+			})
+			r := got[0]
+			h := map[string]string{}
+			for _, x := range r.Headers {
+				h[x.Key] = string(x.Value)
+			}
+			switch mode {
+			case "enrich":
+				var v struct {
+					Comment    struct{ Body string }
+					Moderation struct {
+						ID    string   `json:"id"`
+						Flags []string `json:"flags"`
+					}
+				}
+				if err := json.Unmarshal(r.Value, &v); err != nil {
+					t.Fatal(err)
+				}
+				if v.Comment.Body == "" || v.Moderation.ID != "1" || len(v.Moderation.Flags) == 0 || v.Moderation.Flags[0] != "harassment" {
+					t.Errorf("enriched value %s", r.Value)
+				}
+			case "headers":
+				if string(r.Value) != string(value) || h["sieve-decision"] == "" || h["sieve-decision"] == "allow" ||
+					!strings.Contains(h["sieve-flags"], "harassment") || !strings.Contains(h["sieve-models"], "harassment=moderation@") || h["traceparent"] != "00-abc-def-01" {
+					t.Errorf("value %s, headers %v", r.Value, h)
+				}
+			}
+		})
+	}
+}

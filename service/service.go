@@ -110,6 +110,7 @@ func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metr
 	}
 	return pipeline.Options{
 		Decoder:            decode,
+		OutputMode:         cfg.Output.Mode,
 		Stages:             stages,
 		Batch:              pipeline.BatchOptions{MaxItems: p.Batch.MaxItems, MaxTokens: p.Batch.MaxTokens, Linger: p.Batch.Linger},
 		Workers:            p.Workers,
