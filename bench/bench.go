@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hamba/avro/v2"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/contract"
@@ -32,6 +33,7 @@ import (
 	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/traffic"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
 )
 
 // Options configure one benchmark run.
@@ -57,6 +59,9 @@ type Options struct {
 	// Media, when set, attaches one of these images (round robin) to every
 	// valid message, inline as base64.
 	Media [][]byte
+	// AvroID, with Mapped, writes the other schema as Avro (MappedAvro),
+	// framed for a schema registry that has it under this id.
+	AvroID int
 	// Mapped writes every valid message in another schema,
 	// {"comment": {"id", "title", "body"}, "user": {"id"}, "meta": ...},
 	// for a config whose input.mapping reads it (MappedInput).
@@ -66,6 +71,42 @@ type Options struct {
 // MappedInput is the input.mapping that reads Options.Mapped's schema.
 var MappedInput = mapping.Input{Mapping: mapping.Config{ID: "comment.id", Text: mapping.Sources{"comment.title", "comment.body"},
 	Author: "user.id", Tenant: "user.tenant", Channel: "comment.channel", TS: "comment.created_at"}}
+
+// MappedAvro is the Avro schema of Options.Mapped's messages.
+const MappedAvro = `{"type":"record","name":"Post","namespace":"bench","fields":[
+ {"name":"comment","type":{"type":"record","name":"Comment","fields":[
+  {"name":"id","type":"string"},{"name":"title","type":["null","string"],"default":null},{"name":"body","type":"string"},
+  {"name":"channel","type":["null","string"],"default":null},{"name":"created_at","type":["null","string"],"default":null}]}},
+ {"name":"user","type":{"type":"record","name":"User","fields":[
+  {"name":"id","type":["null","string"],"default":null},{"name":"tenant","type":["null","string"],"default":null}]}}]}`
+
+var mappedAvro = avro.MustParse(MappedAvro)
+
+// remapAvro writes an envelope message in the Mapped schema as Avro, framed
+// for schema id; a value that is not a JSON object is left as it is.
+func remapAvro(value []byte, id int) []byte {
+	var m struct {
+		ID, Title, Text, Channel, TS, Author, Tenant string
+	}
+	if err := json.Unmarshal(value, &m); err != nil {
+		return value
+	}
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	body, err := avro.Marshal(mappedAvro, map[string]any{
+		"comment": map[string]any{"id": m.ID, "title": opt(m.Title), "body": m.Text, "channel": opt(m.Channel), "created_at": opt(m.TS)},
+		"user":    map[string]any{"id": opt(m.Author), "tenant": opt(m.Tenant)}})
+	if err != nil {
+		return value
+	}
+	var h sr.ConfluentHeader
+	out, _ := h.AppendEncode(make([]byte, 0, 5+len(body)), id, nil)
+	return append(out, body...)
+}
 
 // remap writes an envelope message in the Mapped schema; a value that is
 // not a JSON object is left as it is.
@@ -122,6 +163,9 @@ type Result struct {
 	// and the mapped run's share of its rate.
 	EnvelopeMsgsPerSec float64 `json:"envelope_msgs_per_sec,omitempty"`
 	MappedRatio        float64 `json:"mapped_to_envelope,omitempty"`
+	// The same schema as Avro through a schema registry, and its share.
+	AvroMsgsPerSec float64 `json:"avro_msgs_per_sec,omitempty"`
+	AvroRatio      float64 `json:"avro_to_envelope,omitempty"`
 }
 
 const (
@@ -224,7 +268,11 @@ func seed(ctx context.Context, cl *kgo.Client, o Options) (keys []string, invali
 			m.Value = withMedia(m.Value, o.Media[i%len(o.Media)])
 		}
 		if o.Mapped && !m.Kind.Invalid() {
-			m.Value = remap(m.Value)
+			if o.AvroID > 0 {
+				m.Value = remapAvro(m.Value, o.AvroID)
+			} else {
+				m.Value = remap(m.Value)
+			}
 		}
 		keys = append(keys, m.Key)
 		batch = append(batch, &kgo.Record{Topic: inputTopic, Key: []byte(m.Key), Value: m.Value})

@@ -32,10 +32,14 @@ const (
 	// ReasonMappingFailed: the topic's input.mapping found no value at a
 	// path the message needs (the detail names it).
 	ReasonMappingFailed Reason = "mapping_failed"
+	// ReasonSchemaUnknown: a schema-registry framed value whose schema id
+	// the registry does not know (or could not be asked about), or of a
+	// format this build does not read.
+	ReasonSchemaUnknown Reason = "schema_unknown"
 )
 
 // Reasons are the contract's dead-letter reasons.
-var Reasons = []Reason{ReasonInvalidJSON, ReasonInvalidUTF8, ReasonTooLarge, ReasonEmpty, ReasonUnsupportedVersion, ReasonStageFailed, ReasonProduceFailed, ReasonMappingFailed}
+var Reasons = []Reason{ReasonInvalidJSON, ReasonInvalidUTF8, ReasonTooLarge, ReasonEmpty, ReasonUnsupportedVersion, ReasonStageFailed, ReasonProduceFailed, ReasonMappingFailed, ReasonSchemaUnknown}
 
 // MessageVersion is the version of the input and verdict formats this build
 // reads and writes.

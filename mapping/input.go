@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/sieve-stream/sieve/contract"
 )
@@ -15,6 +16,10 @@ type Input struct {
 	Mapping Config `yaml:"mapping"`
 	// Topics give a topic its own mapping, in place of Mapping.
 	Topics map[string]Topic `yaml:"topics"`
+	// SchemaRegistry, when set, reads values framed by a Confluent Schema
+	// Registry (the byte 0, then a 4-byte schema id): Avro and JSON Schema
+	// values become JSON for the mapping, or for the envelope without one.
+	SchemaRegistry Registry `yaml:"schema_registry"`
 }
 
 // Topic is one input topic's own reading.
@@ -28,6 +33,9 @@ func (in *Input) Validate() error {
 		if err := in.Mapping.Validate("input.mapping"); err != nil {
 			return err
 		}
+	}
+	if r := in.SchemaRegistry; r.URL != "" && !strings.HasPrefix(r.URL, "http://") && !strings.HasPrefix(r.URL, "https://") {
+		return fmt.Errorf("input.schema_registry.url: %q is not an http(s) URL", r.URL)
 	}
 	names := make([]string, 0, len(in.Topics))
 	for n := range in.Topics {
@@ -46,20 +54,28 @@ func (in *Input) Validate() error {
 // Decoder reads records of any topic: through the topic's mapping, the
 // default mapping, or as the envelope.
 type Decoder struct {
-	def    *Mapping
-	topics map[string]*Mapping
+	def     *Mapping
+	topics  map[string]*Mapping
+	schemas *schemas
 }
 
 // NewDecoder compiles the input section; nil when nothing is mapped (the
 // envelope path, untouched).
 func NewDecoder(in Input) (*Decoder, error) {
-	if !in.Mapping.Set() && len(in.Topics) == 0 {
+	if !in.Mapping.Set() && len(in.Topics) == 0 && in.SchemaRegistry.URL == "" {
 		return nil, nil
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	d := &Decoder{topics: map[string]*Mapping{}}
+	if in.SchemaRegistry.URL != "" {
+		s, err := newSchemas(in.SchemaRegistry)
+		if err != nil {
+			return nil, err
+		}
+		d.schemas = s
+	}
 	if in.Mapping.Set() {
 		m, err := New(in.Mapping)
 		if err != nil {
@@ -79,6 +95,16 @@ func NewDecoder(in Input) (*Decoder, error) {
 
 // Decode reads one record of topic into m.
 func (d *Decoder) Decode(topic string, value []byte, h Header, opts contract.DecodeOptions, m *contract.Message) error {
+	if d.schemas != nil && len(value) > 0 && value[0] == 0 {
+		if opts.MaxRecordBytes > 0 && len(value) > opts.MaxRecordBytes {
+			return &contract.DecodeError{Code: contract.ReasonTooLarge, Detail: fmt.Sprintf("record is %d bytes, over the limit of %d", len(value), opts.MaxRecordBytes)}
+		}
+		j, err := d.schemas.toJSON(value)
+		if err != nil {
+			return err
+		}
+		value = j
+	}
 	mp := d.topics[topic]
 	if mp == nil {
 		mp = d.def

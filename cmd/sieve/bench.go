@@ -18,6 +18,7 @@ import (
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/detectors"
+	"github.com/sieve-stream/sieve/internal/srtest"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/traffic"
@@ -157,7 +158,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return usagef("--data: no shared datasets under %s", *data)
 		}
 	}
-	var envelope *bench.Result
+	var envelope, mappedRes, avroRes *bench.Result
 	if *compareMapping {
 		if *compareCache {
 			return usagef("--compare-mapping and --compare-cache: one comparison at a time")
@@ -177,23 +178,43 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if envelope, err = bench.Run(context.Background(), o1); err != nil {
 			return err
 		}
-		mapped := *cfg
-		mapped.Input = bench.MappedInput
-		if err := mapped.Validate(); err != nil {
-			return err
-		}
-		opts.Config, opts.Mapped = &mapped, true
-		// Its own stages, so that the verdict cache is as cold as run 1's.
-		if *classifier != "nop" {
-			mapApp, err := service.NewApp(&mapped, service.StageOptions{})
-			if err != nil {
-				return usageError{err}
+		// Run 2: the same messages in another JSON schema through a mapping,
+		// each run on its own stages, so that every verdict cache is cold.
+		runMapped := func(avroID int, registry string) (*bench.Result, error) {
+			mapped := *cfg
+			mapped.Input = bench.MappedInput
+			mapped.Input.SchemaRegistry.URL = registry
+			if err := mapped.Validate(); err != nil {
+				return nil, err
 			}
-			defer mapApp.Close()
-			opts.Stages = mapApp.Stages
+			o := o1
+			o.Config, o.Mapped, o.AvroID = &mapped, true, avroID
+			if *classifier != "nop" {
+				a, err := service.NewApp(&mapped, service.StageOptions{})
+				if err != nil {
+					return nil, usageError{err}
+				}
+				defer a.Close()
+				o.Stages = a.Stages
+			}
+			return bench.Run(context.Background(), o)
 		}
 		if !*asJSON {
-			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 2: another schema through input.mapping\n", envelope.MsgsPerSec, envelope.P99ms)
+			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 2: another JSON schema through input.mapping\n", envelope.MsgsPerSec, envelope.P99ms)
+		}
+		if mappedRes, err = runMapped(0, ""); err != nil {
+			return err
+		}
+		// Run 3: the same schema as Avro, framed for a schema registry (a
+		// local stand-in that speaks its REST API).
+		reg, stopReg := srtest.New()
+		defer stopReg()
+		id := reg.Register("bench-in-value", "AVRO", bench.MappedAvro)
+		if !*asJSON {
+			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 3: the same schema as Avro through a schema registry\n", mappedRes.MsgsPerSec, mappedRes.P99ms)
+		}
+		if avroRes, err = runMapped(id, reg.URL); err != nil {
+			return err
 		}
 	}
 	var uncached *bench.Result
@@ -228,8 +249,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 2: with the verdict cache\n", uncached.MsgsPerSec, uncached.P99ms)
 		}
 	}
-	res, err := bench.Run(context.Background(), opts)
-	if err != nil {
+	var res *bench.Result
+	if avroRes != nil {
+		res = mappedRes
+	} else if res, err = bench.Run(context.Background(), opts); err != nil {
 		return err
 	}
 	for _, st := range stages {
@@ -272,6 +295,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if envelope != nil {
 		res.EnvelopeMsgsPerSec = envelope.MsgsPerSec
 		res.MappedRatio = float64(int(1000*res.MsgsPerSec/envelope.MsgsPerSec)) / 1000
+		res.AvroMsgsPerSec = avroRes.MsgsPerSec
+		res.AvroRatio = float64(int(1000*avroRes.MsgsPerSec/envelope.MsgsPerSec)) / 1000
 	}
 	if uncached != nil {
 		res.UncachedMsgsPerSec = uncached.MsgsPerSec
@@ -295,7 +320,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "cache:       hit ratio %.3f (texts served without scoring)\n", res.CacheHitRatio)
 		}
 		if envelope != nil {
-			fmt.Fprintf(stdout, "mapping:     %.0f msgs/s mapped, %.0f as the envelope: mapped/envelope = %.3f\n", res.MsgsPerSec, envelope.MsgsPerSec, res.MappedRatio)
+			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\n", avroRes.MsgsPerSec, avroRes.P99ms)
+			fmt.Fprintf(stdout, "mapping:     %.0f msgs/s mapped JSON, %.0f Avro, %.0f as the envelope: mapped/envelope = %.3f, avro/envelope = %.3f\n",
+				res.MsgsPerSec, res.AvroMsgsPerSec, envelope.MsgsPerSec, res.MappedRatio, res.AvroRatio)
 		}
 		if uncached != nil {
 			fmt.Fprintf(stdout, "cache gain:  %.0f msgs/s with the cache, %.0f without: %.2fx\n", res.MsgsPerSec, uncached.MsgsPerSec, res.CacheSpeedup)

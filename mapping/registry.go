@@ -1,0 +1,128 @@
+package mapping
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sieve-stream/sieve/contract"
+)
+
+// Registry is a Confluent Schema Registry that framed values' schemas are
+// read from.
+type Registry struct {
+	// URL is the registry's base URL (http://registry:8081); empty: values
+	// are never read as framed.
+	URL      string `yaml:"url"`
+	Username string `yaml:"username"` // basic auth, when the registry asks
+	Password string `yaml:"password"`
+	// Timeout bounds one schema lookup (default 5s).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// schemas reads framed values: the magic byte 0, a 4-byte schema id, then
+// the value in the schema's format. Schemas are cached by id; an id the
+// registry does not know is remembered for a minute, so that a stream of
+// such records does not hammer it.
+type schemas struct {
+	cl      *sr.Client
+	timeout time.Duration
+	mu      sync.Mutex
+	byID    map[int]*schemaEntry
+}
+
+type schemaEntry struct {
+	typ     sr.SchemaType
+	avro    avro.Schema
+	err     error // why the id cannot be read
+	expires time.Time
+}
+
+func newSchemas(r Registry) (*schemas, error) {
+	opts := []sr.ClientOpt{sr.URLs(r.URL)}
+	if r.Username != "" {
+		opts = append(opts, sr.BasicAuth(r.Username, r.Password))
+	}
+	cl, err := sr.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("input.schema_registry: %w", err)
+	}
+	t := r.Timeout
+	if t <= 0 {
+		t = 5 * time.Second
+	}
+	return &schemas{cl: cl, timeout: t, byID: map[int]*schemaEntry{}}, nil
+}
+
+func schemaUnknown(format string, args ...any) error {
+	return &contract.DecodeError{Code: contract.ReasonSchemaUnknown, Detail: fmt.Sprintf(format, args...)}
+}
+
+func (s *schemas) lookup(id int) *schemaEntry {
+	s.mu.Lock()
+	e := s.byID[id]
+	s.mu.Unlock()
+	if e != nil && (e.err == nil || time.Now().Before(e.expires)) {
+		return e
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	e = &schemaEntry{}
+	sc, err := s.cl.SchemaByID(ctx, id)
+	var re *sr.ResponseError
+	switch {
+	case errors.As(err, &re) && re.StatusCode == 404:
+		e.err = schemaUnknown("schema id %d is not in the registry", id)
+	case err != nil:
+		e.err = schemaUnknown("schema id %d: the registry did not answer: %v", id, err)
+	default:
+		e.typ = sc.Type
+		switch sc.Type {
+		case sr.TypeAvro:
+			if e.avro, err = avro.Parse(sc.Schema); err != nil {
+				e.err = schemaUnknown("schema id %d: not an Avro schema this build reads: %v", id, err)
+			}
+		case sr.TypeJSON:
+		default:
+			e.err = schemaUnknown("schema id %d is %s; this build reads Avro and JSON Schema values", id, sc.Type)
+		}
+	}
+	e.expires = time.Now().Add(time.Minute)
+	s.mu.Lock()
+	s.byID[id] = e
+	s.mu.Unlock()
+	return e
+}
+
+// toJSON turns a framed value into JSON for the mapping (or the envelope).
+func (s *schemas) toJSON(value []byte) ([]byte, error) {
+	var h sr.ConfluentHeader
+	id, rest, err := h.DecodeID(value)
+	if err != nil {
+		return nil, schemaUnknown("not a schema-registry frame: %v", err)
+	}
+	e := s.lookup(id)
+	if e.err != nil {
+		return nil, e.err
+	}
+	switch e.typ {
+	case sr.TypeAvro:
+		var v any
+		if err := avro.Unmarshal(e.avro, rest, &v); err != nil {
+			return nil, &contract.DecodeError{Code: contract.ReasonInvalidJSON, Detail: fmt.Sprintf("value does not decode with Avro schema %d: %v", id, err)}
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, &contract.DecodeError{Code: contract.ReasonInvalidJSON, Detail: fmt.Sprintf("Avro value of schema %d: %v", id, err)}
+		}
+		return b, nil
+	default: // JSON Schema: the value is JSON
+		return rest, nil
+	}
+}

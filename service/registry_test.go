@@ -1,0 +1,106 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sieve-stream/sieve/internal/srtest"
+	"github.com/sieve-stream/sieve/mapping"
+	"github.com/sieve-stream/sieve/service"
+)
+
+const commentAvro = `{"type":"record","name":"Comment","namespace":"example","fields":[
+ {"name":"comment","type":{"type":"record","name":"Body","fields":[{"name":"id","type":"long"},{"name":"title","type":["null","string"],"default":null},{"name":"body","type":"string"}]}},
+ {"name":"user","type":{"type":"record","name":"User","fields":[{"name":"id","type":"string"}]}}]}`
+
+// TestSchemaRegistryTopics reads Avro and JSON Schema values framed by a
+// schema registry (a stand-in speaking its REST API), through a mapping,
+// over kfake: they get the same verdicts as the same texts in Sieve's
+// envelope, and a value whose schema id the registry does not know is a
+// schema_unknown dead letter.
+func TestSchemaRegistryTopics(t *testing.T) {
+	reg := srtest.Start(t)
+	avroID := reg.Register("comments-avro-value", "AVRO", commentAvro)
+	jsonID := reg.Register("comments-json-value", "JSON", `{"type":"object"}`)
+	schema := avro.MustParse(commentAvro)
+
+	brokers := startBroker(t)
+	cfg := testConfig(t, brokers, 2)
+	cfg.Kafka.Topics.Input = []string{"posts", "comments-avro", "comments-json"}
+	m := mapping.Config{ID: "comment.id", Text: mapping.Sources{"comment.title", "comment.body"}, Author: "user.id"}
+	cfg.Input.Topics = map[string]mapping.Topic{"comments-avro": {Mapping: m}, "comments-json": {Mapping: m}}
+	cfg.Input.SchemaRegistry = mapping.Registry{URL: reg.URL}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
+		t.Fatal(err)
+	}
+	var h sr.ConfluentHeader
+	texts := []string{"you are a worthless stupid idiot", "WIN a free iPhone now, click here", "lovely weather in the park today"}
+	var recs []*kgo.Record
+	for i, text := range texts {
+		env, _ := json.Marshal(map[string]string{"id": fmt.Sprintf("e-%d", i), "title": "note", "text": text, "author": "u-1"})
+		recs = append(recs, &kgo.Record{Topic: "posts", Value: env})
+		title := "note"
+		body, err := avro.Marshal(schema, map[string]any{"comment": map[string]any{"id": int64(100 + i), "title": &title, "body": text}, "user": map[string]any{"id": "u-1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		framed, _ := h.AppendEncode(nil, avroID, nil)
+		recs = append(recs, &kgo.Record{Topic: "comments-avro", Value: append(framed, body...)})
+		js, _ := json.Marshal(map[string]any{"comment": map[string]any{"id": 200 + i, "title": "note", "body": text}, "user": map[string]string{"id": "u-1"}})
+		framed, _ = h.AppendEncode(nil, jsonID, nil)
+		recs = append(recs, &kgo.Record{Topic: "comments-json", Value: append(framed, js...)})
+	}
+	unknown, _ := h.AppendEncode(nil, 999, nil)
+	recs = append(recs, &kgo.Record{Topic: "comments-avro", Key: []byte("stranger"), Value: append(unknown, 2, 'h', 'i')})
+	produceAll(t, newClient(t, brokers), recs)
+
+	var verdicts, dead []*kgo.Record
+	runMemberUntil(t, cfg, brokers, "verdicts and the dead letter", func() bool {
+		verdicts = readTopic(t, brokers, "verdicts", 3*len(texts), false, 20*time.Second)
+		dead = readTopic(t, brokers, "dead-letters", 1, false, 20*time.Second)
+		return len(verdicts) == 3*len(texts) && len(dead) == 1
+	})
+	type verdict struct {
+		ID       string             `json:"id"`
+		Labels   map[string]float64 `json:"labels"`
+		Flags    []string           `json:"flags"`
+		Decision string             `json:"decision"`
+	}
+	byID := map[string]verdict{}
+	for _, r := range verdicts {
+		var v verdict
+		json.Unmarshal(r.Value, &v)
+		byID[v.ID] = v
+	}
+	for i, text := range texts {
+		e := byID[fmt.Sprintf("e-%d", i)]
+		for _, id := range []string{fmt.Sprint(100 + i), fmt.Sprint(200 + i)} {
+			v, ok := byID[id]
+			if !ok || !reflect.DeepEqual(v.Labels, e.Labels) || v.Decision != e.Decision {
+				t.Errorf("%q: verdict %s %+v differs from the envelope's %+v", text, id, v, e)
+			}
+		}
+	}
+	hd := map[string]string{}
+	for _, x := range dead[0].Headers {
+		hd[x.Key] = string(x.Value)
+	}
+	if hd["sieve-error"] != "schema_unknown" || !strings.Contains(hd["sieve-detail"], "999") {
+		t.Errorf("dead letter headers %v", hd)
+	}
+	if n := reg.Lookups(); n > 3 {
+		t.Errorf("%d schema lookups for 3 schema ids: the cache does not hold", n)
+	}
+}
