@@ -34,6 +34,8 @@ import (
 	"github.com/sieve-stream/sieve/traffic"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options configure one benchmark run.
@@ -62,6 +64,9 @@ type Options struct {
 	// AvroID, with Mapped, writes the other schema as Avro (MappedAvro),
 	// framed for a schema registry that has it under this id.
 	AvroID int
+	// TracerProvider, when set, traces every record (sieve bench
+	// --compare-tracing).
+	TracerProvider trace.TracerProvider
 	// Mapped writes every valid message in another schema,
 	// {"comment": {"id", "title", "body"}, "user": {"id"}, "meta": ...},
 	// for a config whose input.mapping reads it (MappedInput).
@@ -163,6 +168,10 @@ type Result struct {
 	// and the mapped run's share of its rate.
 	EnvelopeMsgsPerSec float64 `json:"envelope_msgs_per_sec,omitempty"`
 	MappedRatio        float64 `json:"mapped_to_envelope,omitempty"`
+	// The same traffic traced at 100% (sieve bench --compare-tracing) and
+	// its share of the untraced run's rate.
+	UntracedMsgsPerSec float64 `json:"untraced_msgs_per_sec,omitempty"`
+	TracedRatio        float64 `json:"traced_to_untraced,omitempty"`
 	// The same schema as Avro through a schema registry, and its share.
 	AvroMsgsPerSec float64 `json:"avro_msgs_per_sec,omitempty"`
 	AvroRatio      float64 `json:"avro_to_envelope,omitempty"`
@@ -347,9 +356,10 @@ func runPipeline(ctx context.Context, cfg *config.Config, brokers []string, o Op
 	var lastNs atomic.Int64
 	done := make(chan struct{})
 	m, err := service.NewMember(cfg, service.MemberOptions{
-		Brokers: brokers,
-		Stages:  o.Stages,
-		Logger:  o.Logger,
+		Brokers:        brokers,
+		Stages:         o.Stages,
+		Logger:         o.Logger,
+		TracerProvider: o.TracerProvider,
 		Tune: func(po *pipeline.Options) {
 			po.OnDone = func(it *pipeline.Item) {
 				i := count.Add(1)
@@ -587,3 +597,13 @@ func (c costly) Process(ctx context.Context, items []*pipeline.Item) error {
 	}
 	return c.Stage.Process(ctx, items)
 }
+
+// DiscardSpans is a span exporter that drops what it is given: tracing's
+// cost inside Sieve, without a collector's.
+type DiscardSpans struct{}
+
+// ExportSpans implements sdktrace.SpanExporter.
+func (DiscardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+
+// Shutdown implements sdktrace.SpanExporter.
+func (DiscardSpans) Shutdown(context.Context) error { return nil }

@@ -8,6 +8,7 @@ import (
 	_ "github.com/sieve-stream/sieve/classifiers/all"
 	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/internal/telemetry"
 	"github.com/sieve-stream/sieve/mapping"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/review"
@@ -69,6 +70,9 @@ type Config struct {
 	Review review.Config `yaml:"review"`
 	HTTP   HTTP          `yaml:"http"`
 	Log    Log           `yaml:"log"`
+	// Tracing sends OpenTelemetry traces of records and proxy requests to
+	// an OTLP collector (off by default).
+	Tracing telemetry.Tracing `yaml:"tracing"`
 
 	// path is the file the config came from, for error messages.
 	path string
@@ -289,6 +293,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Input.Validate(); err != nil {
+		return err
+	}
+	if err := c.Tracing.Validate(); err != nil {
 		return err
 	}
 	switch c.Output.Mode {

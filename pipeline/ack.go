@@ -56,6 +56,7 @@ func (e *Engine) release(items []*Item) {
 		for i := range it.outputs {
 			out := &it.outputs[i]
 			out.eng, out.item = e, it
+			injectTrace(it, out)
 			e.sink.Produce(e.prodCtx, out)
 		}
 	}
@@ -78,6 +79,7 @@ func (e *Engine) acked(it *Item, out *Output, err error) {
 		e.m.DeadLetters.WithLabelValues(string(contract.ReasonProduceFailed)).Inc()
 		dl := e.opts.DeadLetter(it)
 		dl.eng, dl.item = e, it
+		injectTrace(it, &dl)
 		e.sink.Produce(e.prodCtx, &dl)
 		return
 	}
@@ -92,6 +94,7 @@ func (e *Engine) acked(it *Item, out *Output, err error) {
 }
 
 func (e *Engine) observe(it *Item) {
+	endRecord(it)
 	if it.Err == nil {
 		now := time.Now()
 		e.m.Processing.Observe(now.Sub(it.received).Seconds())

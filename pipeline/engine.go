@@ -206,6 +206,9 @@ func (e *Engine) submitAll(ctx context.Context, recs []*Record) bool {
 func (e *Engine) submit(r *Record, now time.Time) {
 	e.inFlight.Add(1)
 	it := &Item{Record: r, received: now}
+	if e.opts.Tracer != nil {
+		e.startRecord(it)
+	}
 	e.laneFor(r.Partition).add(it)
 	// Decoding happens in the workers, so that the poll loop stays a thin,
 	// serial hand-off; the batcher sizes batches by the raw value until then.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/sieve-stream/sieve/contract"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ItemError is why an item became a dead letter.
@@ -42,7 +43,8 @@ type Item struct {
 	// Tokens is an estimate of the item's model cost, used by the batcher.
 	Tokens int
 
-	received time.Time // when the pipeline took the record
+	received time.Time  // when the pipeline took the record
+	span     trace.Span // the record's span, when tracing
 	lane     *lane
 	done     bool
 	acked    bool

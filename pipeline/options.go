@@ -6,6 +6,7 @@ import (
 
 	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/internal/resilience"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options configure an Engine. Zero values take the defaults of
@@ -40,6 +41,11 @@ type Options struct {
 	// RevokeTimeout bounds how long a rebalance waits for revoked
 	// partitions' in-flight records.
 	RevokeTimeout time.Duration
+
+	// Tracer, when set, traces every record from consume to produce (a span
+	// per record, a child span per stage batch) and writes the record's W3C
+	// trace context into its outputs' headers.
+	Tracer trace.Tracer
 
 	// OutputMode is what the verdict topic receives for each message:
 	// OutputVerdict (the default), OutputEnrich or OutputHeaders. Routed

@@ -86,7 +86,9 @@ func (e *Engine) runStage(ctx context.Context, st Stage, br *resilience.Breaker,
 			return
 		}
 		start := time.Now()
-		err := st.Process(ctx, items)
+		sctx, span := e.startStage(ctx, name, items)
+		err := st.Process(sctx, items)
+		endStage(span, err)
 		e.m.StageDuration.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		transient := err != nil && IsTransient(err)
 		br.Done(!transient)

@@ -20,9 +20,11 @@ import (
 	"github.com/sieve-stream/sieve/aggregate"
 	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/internal/resilience"
+	"github.com/sieve-stream/sieve/internal/telemetry"
 	"github.com/sieve-stream/sieve/mapping"
 	"github.com/sieve-stream/sieve/override"
 	"github.com/sourcegraph/conc"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/classifiers"
@@ -145,6 +147,9 @@ type Member struct {
 
 	state *kafka.StateStore // aggregates' state reader, when configured
 
+	// stopTracing shuts down the tracer provider the member made.
+	stopTracing func(context.Context) error
+
 	once sync.Once
 }
 
@@ -160,6 +165,9 @@ type MemberOptions struct {
 	Tune func(*pipeline.Options)
 	// KafkaOpts are extra franz-go options (tests shorten timeouts).
 	KafkaOpts []kgo.Opt
+	// TracerProvider traces records; default: the one cfg.Tracing asks
+	// for, which the member owns and shuts down (flushing its spans).
+	TracerProvider trace.TracerProvider
 }
 
 // NewMember connects one group member. Stages default to those of cfg, in
@@ -204,6 +212,18 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 	}
 	opts := EngineOptions(cfg, o.Stages, o.Metrics, o.Logger)
 	m := &Member{Source: src, App: app}
+	tp := o.TracerProvider
+	if tp == nil && cfg.Tracing.Exporter != "" {
+		var shutdown func(context.Context) error
+		if tp, shutdown, err = telemetry.NewTracerProvider(context.Background(), cfg.Tracing); err != nil {
+			src.Close()
+			return nil, err
+		}
+		m.stopTracing = shutdown
+	}
+	if tp != nil {
+		opts.Tracer = tp.Tracer("github.com/sieve-stream/sieve/pipeline")
+	}
 	if app != nil && app.Overrides != nil {
 		copts, err := kafka.ClientOptions(&cfg.Kafka, o.Brokers)
 		if err != nil {
@@ -284,6 +304,11 @@ func (m *Member) Kill() {
 func (m *Member) Close() {
 	m.once.Do(func() {
 		m.Source.Close()
+		if m.stopTracing != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			m.stopTracing(ctx) // flush what the exporter has not sent
+			cancel()
+		}
 		if m.state != nil {
 			m.state.Close()
 		}

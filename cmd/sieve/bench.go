@@ -19,6 +19,7 @@ import (
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/internal/srtest"
+	"github.com/sieve-stream/sieve/internal/telemetry"
 	"github.com/sieve-stream/sieve/pipeline"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/traffic"
@@ -40,6 +41,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	duplicates := fs.Float64("duplicates", -1, "share of exact duplicate texts in the traffic (default: the standard mix, 5%)")
 	encoderCost := fs.Duration("encoder-cost", 0, "extra CPU time per scored text, standing in for a transformer encoder (with --compare-cache)")
 	onnxDir := fs.String("onnx", "", "score with this ONNX model directory (model.onnx, tokenizer.json, config.json); \"standin\" writes a MiniLM-sized stand-in; the same run also measures the model alone")
+	compareTracing := fs.Bool("compare-tracing", false, "run the pipeline twice on the same traffic, without and with OpenTelemetry tracing at 100% sampling (spans batched to an exporter that drops them), and report both")
 	compareMapping := fs.Bool("compare-mapping", false, "run the pipeline twice on the same traffic: as Sieve's envelope, then in another schema read through input.mapping, and report both")
 	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
@@ -217,6 +219,42 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	var untraced *bench.Result
+	if *compareTracing {
+		if *compareCache || *compareMapping {
+			return usagef("--compare-tracing: one comparison at a time")
+		}
+		o1 := opts
+		o1.Copy = false
+		o0 := o1
+		o0.Messages, o0.Seed = max(1000, o1.Messages/4), o1.Seed+1000
+		if !*asJSON {
+			fmt.Fprintf(stdout, "run 0 (warm-up, not reported): %d messages\nrun 1: without tracing\n", o0.Messages)
+		}
+		if _, err := bench.Run(context.Background(), o0); err != nil {
+			return err
+		}
+		if untraced, err = bench.Run(context.Background(), o1); err != nil {
+			return err
+		}
+		tp, shutdown, err := telemetry.NewSDKProvider(telemetry.Tracing{SampleRatio: 1}, bench.DiscardSpans{})
+		if err != nil {
+			return err
+		}
+		defer shutdown(context.Background())
+		opts.TracerProvider = tp
+		if *classifier != "nop" {
+			a, err := service.NewApp(cfg, service.StageOptions{})
+			if err != nil {
+				return usageError{err}
+			}
+			defer a.Close()
+			opts.Stages = a.Stages
+		}
+		if !*asJSON {
+			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 2: traced, 100%% sampling\n", untraced.MsgsPerSec, untraced.P99ms)
+		}
+	}
 	var uncached *bench.Result
 	if *compareCache {
 		if *classifier == "nop" {
@@ -292,6 +330,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		res.DirectMsgsPerSec = direct
 		res.RatioToDirect = float64(int(1000*res.MsgsPerSec/direct)) / 1000
 	}
+	if untraced != nil {
+		res.UntracedMsgsPerSec = untraced.MsgsPerSec
+		res.TracedRatio = float64(int(1000*res.MsgsPerSec/untraced.MsgsPerSec)) / 1000
+	}
 	if envelope != nil {
 		res.EnvelopeMsgsPerSec = envelope.MsgsPerSec
 		res.MappedRatio = float64(int(1000*res.MsgsPerSec/envelope.MsgsPerSec)) / 1000
@@ -318,6 +360,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		if res.CacheHitRatio > 0 {
 			fmt.Fprintf(stdout, "cache:       hit ratio %.3f (texts served without scoring)\n", res.CacheHitRatio)
+		}
+		if untraced != nil {
+			fmt.Fprintf(stdout, "tracing:     %.0f msgs/s traced, %.0f untraced: traced/untraced = %.3f (cost %.1f%%)\n", res.MsgsPerSec, untraced.MsgsPerSec, res.TracedRatio, 100*(1-res.TracedRatio))
 		}
 		if envelope != nil {
 			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\n", avroRes.MsgsPerSec, avroRes.P99ms)

@@ -1,0 +1,122 @@
+package pipeline
+
+import (
+	"context"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// propagator reads a record's W3C trace context and writes it into the
+// outputs, so that a trace runs from the producer of the input through
+// Sieve to the consumers of the verdict.
+var propagator = propagation.TraceContext{}
+
+// headers is a propagation.TextMapCarrier over record headers.
+type headers struct{ h *[]Header }
+
+func (c headers) Get(key string) string {
+	for i := len(*c.h) - 1; i >= 0; i-- {
+		if strings.EqualFold((*c.h)[i].Key, key) {
+			return string((*c.h)[i].Value)
+		}
+	}
+	return ""
+}
+
+func (c headers) Set(key, value string) {
+	// One value per key: the input's traceparent, copied by the headers
+	// output mode, is replaced by Sieve's.
+	out := (*c.h)[:0:0]
+	for _, h := range *c.h {
+		if !strings.EqualFold(h.Key, key) {
+			out = append(out, h)
+		}
+	}
+	*c.h = append(out, Header{Key: key, Value: []byte(value)})
+}
+
+func (c headers) Keys() []string {
+	keys := make([]string, len(*c.h))
+	for i, h := range *c.h {
+		keys[i] = h.Key
+	}
+	return keys
+}
+
+// maxLinks bounds the links of one stage span to the records of its
+// batch.
+const maxLinks = 64
+
+// startRecord opens the record's span, a child of the trace its headers
+// carry (or a new trace).
+func (e *Engine) startRecord(it *Item) {
+	r := it.Record
+	ctx := propagator.Extract(context.Background(), headers{&r.Headers})
+	_, it.span = e.opts.Tracer.Start(ctx, "sieve.record", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithTimestamp(it.received),
+		trace.WithAttributes(attribute.String("messaging.system", "kafka"), attribute.String("messaging.destination.name", r.Topic),
+			attribute.Int("messaging.kafka.destination.partition", int(r.Partition.Partition)),
+			attribute.Int64("messaging.kafka.message.offset", r.Offset)))
+}
+
+// startStage opens a stage's span over a batch: a child of the first
+// record's span, linked to the others', as OpenTelemetry's messaging
+// conventions have batch processing.
+func (e *Engine) startStage(ctx context.Context, name string, items []*Item) (context.Context, trace.Span) {
+	if e.opts.Tracer == nil || len(items) == 0 || items[0].span == nil {
+		return ctx, nil
+	}
+	links := make([]trace.Link, 0, min(len(items)-1, maxLinks))
+	for _, it := range items[1:] {
+		if len(links) == maxLinks {
+			break
+		}
+		if it.span != nil {
+			links = append(links, trace.Link{SpanContext: it.span.SpanContext()})
+		}
+	}
+	return e.opts.Tracer.Start(trace.ContextWithSpan(ctx, items[0].span), "sieve.stage "+name, trace.WithLinks(links...),
+		trace.WithAttributes(attribute.String("sieve.stage", name), attribute.Int("sieve.batch.size", len(items))))
+}
+
+// endStage closes a stage span with the stage's error.
+func endStage(span trace.Span, err error) {
+	if span == nil {
+		return
+	}
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
+// injectTrace writes the record's trace context into an output's headers.
+func injectTrace(it *Item, out *Output) {
+	if it.span == nil {
+		return
+	}
+	propagator.Inject(trace.ContextWithSpan(context.Background(), it.span), headers{&out.Headers})
+}
+
+// endRecord closes the record's span once its outputs are acknowledged.
+func endRecord(it *Item) {
+	if it.span == nil {
+		return
+	}
+	if it.Err != nil {
+		it.span.SetAttributes(attribute.String("sieve.dead_letter", string(it.Err.Code)), attribute.String("sieve.stage", it.Err.Stage))
+		it.span.SetStatus(codes.Error, string(it.Err.Code)+": "+it.Err.Detail)
+	} else {
+		d := string(it.Decision)
+		if d == "" {
+			d = "allow"
+		}
+		it.span.SetAttributes(attribute.String("sieve.decision", d), attribute.StringSlice("sieve.flags", it.Flags))
+	}
+	it.span.End()
+}

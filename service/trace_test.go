@@ -1,0 +1,92 @@
+package service_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/sieve-stream/sieve/service"
+)
+
+// TestTraceFromInputToVerdict: a record produced with a W3C traceparent is
+// one trace through Sieve: its record span is a child of the producer's
+// span, each stage's batch span a child of the record span, and the
+// verdict record carries the same trace id in its own traceparent.
+// Spans go to the SDK's in-memory exporter.
+func TestTraceFromInputToVerdict(t *testing.T) {
+	brokers := startBroker(t)
+	cfg := testConfig(t, brokers, 1)
+	if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
+		t.Fatal(err)
+	}
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { tp.Shutdown(context.Background()) })
+	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	produceAll(t, newClient(t, brokers), []*kgo.Record{{Topic: "posts", Key: []byte("t-1"), Value: []byte(`{"id":"t-1","text":"you are a worthless stupid idiot"}`),
+		Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-" + traceID + "-" + parentID + "-01")}}}})
+
+	m, err := service.NewMember(cfg, service.MemberOptions{Brokers: brokers, TracerProvider: tp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	var verdicts []*kgo.Record
+	waitFor(t, "the verdict and its record span", time.Minute, func() bool {
+		verdicts = readTopic(t, brokers, "verdicts", 1, false, 5*time.Second)
+		return len(verdicts) == 1 && slices.ContainsFunc(exp.GetSpans(), func(s tracetest.SpanStub) bool { return s.Name == "sieve.record" })
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	spans := exp.GetSpans()
+	var record tracetest.SpanStub
+	for _, s := range spans {
+		if s.Name == "sieve.record" {
+			record = s
+		}
+	}
+	if record.SpanContext.TraceID().String() != traceID || record.Parent.SpanID().String() != parentID {
+		t.Fatalf("record span in trace %s under %s, want %s under %s", record.SpanContext.TraceID(), record.Parent.SpanID(), traceID, parentID)
+	}
+	attrs := map[string]string{}
+	for _, a := range record.Attributes {
+		attrs[string(a.Key)] = a.Value.Emit()
+	}
+	if attrs["messaging.destination.name"] != "posts" || attrs["sieve.decision"] == "" || !strings.Contains(attrs["sieve.flags"], "harassment") {
+		t.Errorf("record span attributes %v", attrs)
+	}
+	var stages []string
+	for _, s := range spans {
+		if strings.HasPrefix(s.Name, "sieve.stage ") {
+			if s.Parent.SpanID() != record.SpanContext.SpanID() || s.SpanContext.TraceID() != record.SpanContext.TraceID() {
+				t.Errorf("%s is not a child of the record span", s.Name)
+			}
+			stages = append(stages, strings.TrimPrefix(s.Name, "sieve.stage "))
+		}
+	}
+	for _, want := range []string{"classify", "signals", "detectors", "policy", "rewrite"} {
+		if !slices.Contains(stages, want) {
+			t.Errorf("stage spans %v have no %s", stages, want)
+		}
+	}
+	var tp2 string
+	for _, h := range verdicts[0].Headers {
+		if h.Key == "traceparent" {
+			tp2 = string(h.Value)
+		}
+	}
+	if !strings.HasPrefix(tp2, "00-"+traceID+"-"+record.SpanContext.SpanID().String()) {
+		t.Errorf("verdict traceparent %q, want trace %s and the record span %s", tp2, traceID, record.SpanContext.SpanID())
+	}
+	t.Logf("stages traced: %v", stages)
+}
