@@ -28,6 +28,11 @@ import (
 	"github.com/sieve-stream/sieve/internal/apikey"
 	"github.com/sieve-stream/sieve/internal/resilience"
 	"github.com/sieve-stream/sieve/tagger"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Config is the proxy section of sieve.yaml.
@@ -180,6 +185,7 @@ type Server struct {
 	tenants   map[string]*resilience.Breaker
 	http      *http.Client
 	keys      map[string]Key
+	tracer    trace.Tracer
 	// pii finds what masking hides: the personal data with a format, and
 	// the named entities of MaskEntities.
 	pii guardrails.PII
@@ -195,6 +201,10 @@ type Options struct {
 	Auditor    Auditor                  // default: none
 	Metrics    *Metrics
 	Logger     *slog.Logger
+	// Tracer traces requests (a server span each, with the input rails,
+	// the upstream call and the relay with the output rails as children)
+	// and carries the W3C trace context to the upstream; default: none.
+	Tracer trace.Tracer
 }
 
 // New returns a server.
@@ -210,6 +220,9 @@ func New(cfg Config, o Options) (*Server, error) {
 	if o.Limiter == nil {
 		o.Limiter = NewLocalLimiter()
 	}
+	if o.Tracer == nil {
+		o.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
@@ -217,7 +230,7 @@ func New(cfg Config, o Options) (*Server, error) {
 		p, _ := guardrails.ParsePolicy([]byte("rails: {}"))
 		o.Rails = guardrails.NewEngine(p)
 	}
-	s := &Server{cfg: cfg, rails: o.Rails, moderators: o.Moderators, limiter: o.Limiter, auditor: o.Auditor, m: o.Metrics, log: o.Logger,
+	s := &Server{cfg: cfg, rails: o.Rails, moderators: o.Moderators, limiter: o.Limiter, auditor: o.Auditor, m: o.Metrics, log: o.Logger, tracer: o.Tracer,
 		http: &http.Client{Timeout: cfg.Upstream.Timeout}, keys: map[string]Key{}, mux: http.NewServeMux()}
 	s.tenants = map[string]*resilience.Breaker{}
 	if len(cfg.MaskEntities) > 0 {
@@ -258,9 +271,35 @@ func (w *statusWriter) Flush() {
 func (s *Server) counted(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		h(sw, r)
+		ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := s.tracer.Start(ctx, "sieve.proxy "+endpoint, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.route", endpoint), attribute.String("http.request.method", r.Method)))
+		h(sw, r.WithContext(ctx))
+		span.SetAttributes(attribute.Int("http.response.status_code", sw.code))
+		if sw.code >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(sw.code))
+		}
+		span.End()
 		s.m.Requests.WithLabelValues(endpoint, strconv.Itoa(sw.code)).Inc()
 	}
+}
+
+// propagator carries W3C trace context from clients and to the upstream.
+var propagator = propagation.TraceContext{}
+
+// railSpan opens a rail's span under the request's.
+func (s *Server) railSpan(ctx context.Context, rail string) trace.Span {
+	_, span := s.tracer.Start(ctx, "sieve.rail "+rail, trace.WithAttributes(attribute.String("sieve.rail", rail)))
+	return span
+}
+
+func endRail(span trace.Span, res guardrails.Result) {
+	a := string(res.Action)
+	if a == "" {
+		a = "allow"
+	}
+	span.SetAttributes(attribute.String("sieve.rail.action", a))
+	span.End()
 }
 
 // audit records a rail decision, with the request id and key id only.
@@ -394,6 +433,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	vault := guardrails.NewVault()
 	railStart := time.Now()
 	var worst guardrails.Result
+	inSpan := s.railSpan(r.Context(), "input")
 	for _, m := range msgs {
 		if !slices.Contains(s.cfg.InputRoles, m.role()) {
 			continue
@@ -401,6 +441,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		texts := m.texts()
 		for _, t := range texts {
 			if len(t) > s.cfg.MaxRailBytes {
+				inSpan.End()
 				apiError(w, http.StatusBadRequest, "invalid_request_error", "message_too_long",
 					fmt.Sprintf("A %s message has a text of %d bytes; the proxy checks at most %d (proxy.max_rail_bytes).", m.role(), len(t), s.cfg.MaxRailBytes))
 				return
@@ -409,6 +450,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		for _, t := range texts {
 			res := s.rails.Input(t, tenant, "chat")
 			if res.Action == guardrails.ActionBlock {
+				endRail(inSpan, res)
 				s.m.Rail.WithLabelValues("input").Observe(since(railStart))
 				s.audit(reqID, tenant, "input", res)
 				s.refuse(w, model, stream, "input", res)
@@ -419,6 +461,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	endRail(inSpan, worst)
 	s.m.Rail.WithLabelValues("input").Observe(since(railStart))
 	s.audit(reqID, tenant, "input", worst)
 	// Personal data never reaches the upstream: the turns of the mask
@@ -444,7 +487,16 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	} else if s.cfg.Upstream.APIKey != "" {
 		ureq.Header.Set("Authorization", "Bearer "+s.cfg.Upstream.APIKey)
 	}
-	resp, err := s.upstream(ureq, tenant)
+	uctx, uspan := s.tracer.Start(r.Context(), "sieve.proxy.upstream", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("server.address", ureq.URL.Host)))
+	propagator.Inject(uctx, propagation.HeaderCarrier(ureq.Header))
+	resp, err := s.upstream(ureq.WithContext(uctx), tenant)
+	if err != nil {
+		uspan.SetStatus(codes.Error, err.Error())
+	} else {
+		uspan.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	}
+	uspan.End()
 	if errors.Is(err, errBreakerOpen) {
 		w.Header().Set("Retry-After", "5")
 		apiError(w, http.StatusServiceUnavailable, "upstream_error", "upstream_unavailable", "The upstream model server is failing; try again shortly.")
@@ -459,7 +511,16 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		s.upstreamError(w, resp)
 		return
 	}
-	audit := func(res guardrails.Result) { s.audit(reqID, tenant, "output", res) }
+	// The output rails run as the reply is relayed: one span for both.
+	outSpan := s.railSpan(r.Context(), "output")
+	var outWorst guardrails.Result
+	audit := func(res guardrails.Result) {
+		if guardrails.Severity(res.Action) > guardrails.Severity(outWorst.Action) {
+			outWorst = res
+		}
+		s.audit(reqID, tenant, "output", res)
+	}
+	defer func() { endRail(outSpan, outWorst) }()
 	if stream {
 		s.relayStream(w, resp.Body, tenant, vault, audit, started)
 	} else {

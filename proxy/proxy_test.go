@@ -24,11 +24,12 @@ import (
 // echo is set, with the last user message it received) as JSON or as
 // server-sent events one word at a time, and records what it saw.
 type upstream struct {
-	mu    sync.Mutex
-	reply string
-	echo  bool
-	seen  []string
-	chunk int // streamed chunk size in bytes; 0: a word per chunk
+	mu          sync.Mutex
+	reply       string
+	echo        bool
+	seen        []string
+	chunk       int    // streamed chunk size in bytes; 0: a word per chunk
+	traceparent string // the last request's
 }
 
 func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -39,6 +40,7 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	u.mu.Lock()
 	u.seen = append(u.seen, string(b))
+	u.traceparent = r.Header.Get("traceparent")
 	reply := u.reply
 	u.mu.Unlock()
 	var req struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/guardrails"
+	"github.com/sieve-stream/sieve/internal/telemetry"
 	"github.com/sieve-stream/sieve/proxy"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,6 +33,18 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	}
 	defer obs.close()
 	opts := proxy.Options{Logger: obs.log}
+	if cfg.Tracing.Exporter != "" {
+		tp, shutdown, err := telemetry.NewTracerProvider(context.Background(), cfg.Tracing)
+		if err != nil {
+			return usageError{err}
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			shutdown(ctx) // flush the spans not yet exported
+		}()
+		opts.Tracer = tp.Tracer("github.com/sieve-stream/sieve/proxy")
+	}
 	if cfg.Guardrails.Policy != "" {
 		p, err := guardrails.LoadPolicy(cfg.Guardrails.Policy)
 		if err != nil {
