@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -113,4 +115,26 @@ func (d *Decoder) Decode(topic string, value []byte, h Header, opts contract.Dec
 		return contract.DecodeMessageInto(value, opts, m)
 	}
 	return mp.Decode(value, h, opts, m)
+}
+
+// Enrich returns the record's value with the verdict added, in its own
+// format: a framed Avro or JSON Schema value keeps its frame and schema;
+// anything else is JSON (pipeline.Enrich).
+func (d *Decoder) Enrich(value, verdict []byte) ([]byte, error) {
+	if d != nil && d.schemas != nil && len(value) > 0 && value[0] == 0 {
+		return d.schemas.enrich(value, verdict)
+	}
+	return nil, ErrNotFramed
+}
+
+// ErrNotFramed: the value has no schema-registry frame; enrich it as JSON.
+var ErrNotFramed = errors.New("not a framed value")
+
+// CheckEnrich refuses, at start, input topics whose registered Avro value
+// schema has no moderation field (nothing to check without a registry).
+func (d *Decoder) CheckEnrich(ctx context.Context, topics []string) error {
+	if d == nil || d.schemas == nil {
+		return nil
+	}
+	return d.schemas.checkEnrich(ctx, topics)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
+	"github.com/tidwall/sjson"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sieve-stream/sieve/contract"
@@ -125,4 +126,119 @@ func (s *schemas) toJSON(value []byte) ([]byte, error) {
 	default: // JSON Schema: the value is JSON
 		return rest, nil
 	}
+}
+
+// moderationField is the field an Avro schema must have for enrich output:
+// the verdict goes in it as a JSON string.
+const moderationField = "moderation"
+
+// hasModeration reports whether an Avro record schema has a moderation
+// field that holds a string (or a null-or-string union).
+func hasModeration(s avro.Schema) bool {
+	rs, ok := s.(*avro.RecordSchema)
+	if !ok {
+		return false
+	}
+	for _, f := range rs.Fields() {
+		if f.Name() != moderationField {
+			continue
+		}
+		switch t := f.Type().(type) {
+		case *avro.PrimitiveSchema:
+			return t.Type() == avro.String
+		case *avro.UnionSchema:
+			for _, u := range t.Types() {
+				if p, ok := u.(*avro.PrimitiveSchema); ok && p.Type() == avro.String {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// enrich writes a framed value back with the verdict added, in the value's
+// own format and schema id: Avro with the verdict as its moderation
+// string, JSON Schema values as JSON with a moderation object.
+func (s *schemas) enrich(value, verdict []byte) ([]byte, error) {
+	var h sr.ConfluentHeader
+	id, rest, err := h.DecodeID(value)
+	if err != nil {
+		return nil, err
+	}
+	e := s.lookup(id)
+	if e.err != nil {
+		return nil, e.err
+	}
+	head := value[:len(value)-len(rest)]
+	switch e.typ {
+	case sr.TypeAvro:
+		if !hasModeration(e.avro) {
+			return nil, fmt.Errorf("enrich: Avro schema %d has no %q string field", id, moderationField)
+		}
+		var v map[string]any
+		if err := avro.Unmarshal(e.avro, rest, &v); err != nil {
+			return nil, fmt.Errorf("enrich: %w", err)
+		}
+		str := string(verdict)
+		v[moderationField] = &str
+		if p, ok := fieldIsPlainString(e.avro); ok && p {
+			v[moderationField] = str
+		}
+		body, err := avro.Marshal(e.avro, v)
+		if err != nil {
+			return nil, fmt.Errorf("enrich: %w", err)
+		}
+		return append(append([]byte(nil), head...), body...), nil
+	default:
+		out, err := sjson.SetRawBytes(append([]byte(nil), rest...), moderationField, verdict)
+		if err != nil {
+			return nil, fmt.Errorf("enrich: %w", err)
+		}
+		return append(append([]byte(nil), head...), out...), nil
+	}
+}
+
+// fieldIsPlainString reports whether the moderation field is a plain
+// string (not a union), which hamba wants as a string, not a pointer.
+func fieldIsPlainString(s avro.Schema) (bool, bool) {
+	rs, ok := s.(*avro.RecordSchema)
+	if !ok {
+		return false, false
+	}
+	for _, f := range rs.Fields() {
+		if f.Name() == moderationField {
+			_, plain := f.Type().(*avro.PrimitiveSchema)
+			return plain, true
+		}
+	}
+	return false, false
+}
+
+// checkEnrich asks the registry, at start, for the latest value schema of
+// each topic (subject TOPIC-value): an Avro one without a moderation string
+// field cannot be enriched, and is refused with its subject.
+func (s *schemas) checkEnrich(ctx context.Context, topics []string) error {
+	for _, t := range topics {
+		subject := t + "-value"
+		ss, err := s.cl.SchemaByVersion(ctx, subject, -1)
+		var re *sr.ResponseError
+		if errors.As(err, &re) && re.StatusCode == 404 {
+			continue // no schema: a JSON topic
+		}
+		if err != nil {
+			return fmt.Errorf("output.mode enrich: subject %s: %w", subject, err)
+		}
+		if ss.Type != sr.TypeAvro {
+			continue
+		}
+		sc, err := avro.Parse(ss.Schema.Schema)
+		if err != nil {
+			return fmt.Errorf("output.mode enrich: subject %s: %w", subject, err)
+		}
+		if !hasModeration(sc) {
+			return fmt.Errorf("output.mode enrich: topic %s's Avro schema (subject %s, version %d) has no %q string field to put the verdict in: add one, or use output.mode headers", t, subject, ss.Version, moderationField)
+		}
+	}
+	return nil
 }

@@ -14,6 +14,17 @@ import (
 // encode builds the item's outputs: its verdict and extras, or its dead
 // letter.
 func (e *Engine) encode(it *Item, now time.Time) {
+	var enriched []byte
+	if it.Err == nil && e.opts.OutputMode == OutputEnrich {
+		v := AppendVerdict(make([]byte, 0, 256), it, now.Sub(it.received), e.opts.Decode.KeepUnknown)
+		enriched = Enrich(it.Record.Value, v)
+		if e.opts.EnrichValue != nil {
+			var err error
+			if enriched, err = e.opts.EnrichValue(it.Record.Value, v); err != nil {
+				it.Fail("output", "", err.Error())
+			}
+		}
+	}
 	if it.Err != nil {
 		e.m.DeadLetters.WithLabelValues(string(it.Err.Code)).Inc()
 		it.outBuf[0] = e.opts.DeadLetter(it)
@@ -24,7 +35,7 @@ func (e *Engine) encode(it *Item, now time.Time) {
 		var headers []Header
 		switch e.opts.OutputMode {
 		case OutputEnrich:
-			v = Enrich(it.Record.Value, verdict)
+			v = enriched
 		case OutputHeaders:
 			// The input's own headers travel with it, the verdict's after.
 			headers = append(append([]Header(nil), it.Record.Headers...), VerdictHeaders(it)...)

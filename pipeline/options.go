@@ -51,6 +51,10 @@ type Options struct {
 	// OutputVerdict (the default), OutputEnrich or OutputHeaders. Routed
 	// copies of the verdict take the same form.
 	OutputMode string
+	// EnrichValue, with OutputEnrich, adds the verdict to a record's value
+	// in the value's own format (a schema-registry frame kept); default:
+	// Enrich, for JSON. An error makes the record a dead letter.
+	EnrichValue func(value, verdict []byte) ([]byte, error)
 
 	// Decoder, when set, reads a record into its message in place of the
 	// contract's envelope decoder (an input mapping); its errors are

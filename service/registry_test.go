@@ -104,3 +104,54 @@ func TestSchemaRegistryTopics(t *testing.T) {
 		t.Errorf("%d schema lookups for 3 schema ids: the cache does not hold", n)
 	}
 }
+
+// TestEnrichAvro: with output.mode enrich, an Avro topic whose schema has a
+// moderation string field gets its own Avro records back, in the same
+// schema, with the verdict in that field; a member for a topic whose
+// schema has none refuses to start, naming the subject.
+func TestEnrichAvro(t *testing.T) {
+	const withField = `{"type":"record","name":"Post","fields":[{"name":"id","type":"string"},{"name":"text","type":"string"},{"name":"moderation","type":["null","string"],"default":null}]}`
+	const without = `{"type":"record","name":"Post","fields":[{"name":"id","type":"string"},{"name":"text","type":"string"}]}`
+	reg := srtest.Start(t)
+	id := reg.Register("posts-avro-value", "AVRO", withField)
+	reg.Register("plain-avro-value", "AVRO", without)
+	brokers := startBroker(t)
+	cfg := testConfig(t, brokers, 1)
+	cfg.Kafka.Topics.Input = []string{"posts-avro"}
+	cfg.Input.SchemaRegistry = mapping.Registry{URL: reg.URL}
+	cfg.Output.Mode = "enrich"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
+		t.Fatal(err)
+	}
+	schema := avro.MustParse(withField)
+	body, _ := avro.Marshal(schema, map[string]any{"id": "a-1", "text": "you are a worthless stupid idiot", "moderation": nil})
+	var h sr.ConfluentHeader
+	framed, _ := h.AppendEncode(nil, id, nil)
+	produceAll(t, newClient(t, brokers), []*kgo.Record{{Topic: "posts-avro", Value: append(framed, body...)}})
+	var got []*kgo.Record
+	runMemberUntil(t, cfg, brokers, "the enriched record", func() bool {
+		got = readTopic(t, brokers, "verdicts", 1, false, 20*time.Second)
+		return len(got) == 1
+	})
+	gid, rest, err := h.DecodeID(got[0].Value)
+	if err != nil || gid != id {
+		t.Fatalf("output frame: id %d, %v", gid, err)
+	}
+	var v map[string]any
+	if err := avro.Unmarshal(schema, rest, &v); err != nil {
+		t.Fatal(err)
+	}
+	mod, _ := v["moderation"].(string)
+	if v["id"] != "a-1" || !strings.Contains(mod, `"harassment"`) || !strings.Contains(mod, `"decision"`) {
+		t.Errorf("enriched record %v", v)
+	}
+
+	bad := *cfg
+	bad.Kafka.Topics.Input = []string{"plain-avro"}
+	if _, err := service.NewMember(&bad, service.MemberOptions{Brokers: brokers}); err == nil || !strings.Contains(err.Error(), "plain-avro-value") {
+		t.Errorf("a topic whose schema has no moderation field: err %v, want a refusal naming the subject", err)
+	}
+}

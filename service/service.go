@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -105,13 +106,21 @@ func modelSetVersion(cls *classifiers.Stage, cfg *config.Config) string {
 func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metrics, log *slog.Logger) pipeline.Options {
 	p := cfg.Pipeline
 	var decode func(*pipeline.Record, contract.DecodeOptions, *contract.Message) error
+	var enrich func(value, verdict []byte) ([]byte, error)
 	if d, err := mapping.NewDecoder(cfg.Input); err == nil && d != nil {
 		decode = func(r *pipeline.Record, o contract.DecodeOptions, msg *contract.Message) error {
 			return d.Decode(r.Topic, r.Value, r.Header, o, msg)
 		}
+		enrich = func(value, verdict []byte) ([]byte, error) {
+			if b, err := d.Enrich(value, verdict); !errors.Is(err, mapping.ErrNotFramed) {
+				return b, err
+			}
+			return pipeline.Enrich(value, verdict), nil
+		}
 	}
 	return pipeline.Options{
 		Decoder:            decode,
+		EnrichValue:        enrich,
 		OutputMode:         cfg.Output.Mode,
 		Stages:             stages,
 		Batch:              pipeline.BatchOptions{MaxItems: p.Batch.MaxItems, MaxTokens: p.Batch.MaxTokens, Linger: p.Batch.Linger},
@@ -193,6 +202,20 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 	}
 	if err := ensureRoutedTopics(cfg, o.Brokers, routedTopics(o.Stages)); err != nil {
 		return nil, err
+	}
+	if cfg.Output.Mode == pipeline.OutputEnrich {
+		// An Avro topic whose schema has no field for the verdict is
+		// refused now, not record by record.
+		d, err := mapping.NewDecoder(cfg.Input)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = d.CheckEnrich(ctx, cfg.Kafka.Topics.Input)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 	}
 	extra := o.KafkaOpts
 	for _, r := range cfg.Routes {

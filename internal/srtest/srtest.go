@@ -103,7 +103,7 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	case req.Method == http.MethodGet && len(parts) == 4 && parts[0] == "subjects" && parts[2] == "versions":
 		ids, ok := r.subjects[parts[1]]
 		v, err := strconv.Atoi(parts[3])
-		if parts[3] == "latest" {
+		if parts[3] == "latest" || parts[3] == "-1" {
 			v, err = len(ids), nil
 		}
 		if !ok || err != nil || v < 1 || v > len(ids) {
