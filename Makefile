@@ -42,6 +42,9 @@ fuzz:
 	$(GO) test ./vision -run '^$$' -fuzz FuzzPreprocess -fuzztime $(FUZZTIME)
 	$(GO) test ./vision/tfjs -run '^$$' -fuzz FuzzParseLiteral -fuzztime $(FUZZTIME)
 	$(GO) test ./tagger -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+	$(GO) test ./mapping -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./mapping -run '^$$' -fuzz FuzzFramedAvro -fuzztime $(FUZZTIME)
+	$(GO) test ./mapping -run '^$$' -fuzz FuzzFramedProtobuf -fuzztime $(FUZZTIME)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./contract ./pipeline ./classifiers

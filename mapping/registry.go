@@ -8,9 +8,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bufbuild/protocompile"
 	"github.com/hamba/avro/v2"
 	"github.com/tidwall/sjson"
 	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/sieve-stream/sieve/contract"
 )
@@ -41,6 +46,7 @@ type schemas struct {
 type schemaEntry struct {
 	typ     sr.SchemaType
 	avro    avro.Schema
+	proto   protoreflect.FileDescriptor
 	err     error // why the id cannot be read
 	expires time.Time
 }
@@ -89,9 +95,15 @@ func (s *schemas) lookup(id int) *schemaEntry {
 			if e.avro, err = avro.Parse(sc.Schema); err != nil {
 				e.err = schemaUnknown("schema id %d: not an Avro schema this build reads: %v", id, err)
 			}
+		case sr.TypeProtobuf:
+			if len(sc.References) > 0 {
+				e.err = schemaUnknown("schema id %d: a Protobuf schema that imports other subjects is not read by this build", id)
+			} else if e.proto, err = compileProto(ctx, sc.Schema); err != nil {
+				e.err = schemaUnknown("schema id %d: not a Protobuf schema this build reads: %v", id, err)
+			}
 		case sr.TypeJSON:
 		default:
-			e.err = schemaUnknown("schema id %d is %s; this build reads Avro and JSON Schema values", id, sc.Type)
+			e.err = schemaUnknown("schema id %d is %s; this build reads Avro, Protobuf and JSON Schema values", id, sc.Type)
 		}
 	}
 	e.expires = time.Now().Add(time.Minute)
@@ -113,6 +125,26 @@ func (s *schemas) toJSON(value []byte) ([]byte, error) {
 		return nil, e.err
 	}
 	switch e.typ {
+	case sr.TypeProtobuf:
+		// After the id, Confluent's frame names the message by its index
+		// path in the file (0: the first message).
+		idx, body, err := h.DecodeIndex(rest, 16)
+		if err != nil {
+			return nil, &contract.DecodeError{Code: contract.ReasonInvalidJSON, Detail: fmt.Sprintf("Protobuf frame of schema %d: %v", id, err)}
+		}
+		md, err := protoMessage(e.proto, idx)
+		if err != nil {
+			return nil, schemaUnknown("schema id %d: %v", id, err)
+		}
+		msg := dynamicpb.NewMessage(md)
+		if err := proto.Unmarshal(body, msg); err != nil {
+			return nil, &contract.DecodeError{Code: contract.ReasonInvalidJSON, Detail: fmt.Sprintf("value does not decode as %s (schema %d): %v", md.FullName(), id, err)}
+		}
+		b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(msg)
+		if err != nil {
+			return nil, &contract.DecodeError{Code: contract.ReasonInvalidJSON, Detail: fmt.Sprintf("Protobuf value of schema %d: %v", id, err)}
+		}
+		return b, nil
 	case sr.TypeAvro:
 		var v any
 		if err := avro.Unmarshal(e.avro, rest, &v); err != nil {
@@ -172,6 +204,8 @@ func (s *schemas) enrich(value, verdict []byte) ([]byte, error) {
 	}
 	head := value[:len(value)-len(rest)]
 	switch e.typ {
+	case sr.TypeProtobuf:
+		return nil, fmt.Errorf("enrich: schema %d is Protobuf, which this build does not enrich (use output.mode headers)", id)
 	case sr.TypeAvro:
 		if !hasModeration(e.avro) {
 			return nil, fmt.Errorf("enrich: Avro schema %d has no %q string field", id, moderationField)
@@ -229,6 +263,9 @@ func (s *schemas) checkEnrich(ctx context.Context, topics []string) error {
 		if err != nil {
 			return fmt.Errorf("output.mode enrich: subject %s: %w", subject, err)
 		}
+		if ss.Type == sr.TypeProtobuf {
+			return fmt.Errorf("output.mode enrich: topic %s's values are Protobuf (subject %s), which this build does not enrich: use output.mode headers", t, subject)
+		}
 		if ss.Type != sr.TypeAvro {
 			continue
 		}
@@ -241,4 +278,35 @@ func (s *schemas) checkEnrich(ctx context.Context, topics []string) error {
 		}
 	}
 	return nil
+}
+
+// compileProto compiles a registry's .proto source (with the well-known
+// types available to import) into its file descriptor.
+func compileProto(ctx context.Context, source string) (protoreflect.FileDescriptor, error) {
+	const name = "schema.proto"
+	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
+		Accessor: protocompile.SourceAccessorFromMap(map[string]string{name: source})})}
+	files, err := c.Compile(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return files[0], nil
+}
+
+// protoMessage resolves Confluent's message index path: the first index
+// picks a top-level message, the next ones nested messages.
+func protoMessage(fd protoreflect.FileDescriptor, idx []int) (protoreflect.MessageDescriptor, error) {
+	if len(idx) == 0 {
+		idx = []int{0}
+	}
+	msgs := fd.Messages()
+	var md protoreflect.MessageDescriptor
+	for _, i := range idx {
+		if i < 0 || i >= msgs.Len() {
+			return nil, fmt.Errorf("message index %v is not in the schema", idx)
+		}
+		md = msgs.Get(i)
+		msgs = md.Messages()
+	}
+	return md, nil
 }

@@ -34,7 +34,9 @@ func TestFramedValues(t *testing.T) {
 		{"avro envelope", frame(avroID, body), "hello there", ""},
 		{"avro truncated", frame(avroID, body[:3]), "", contract.ReasonInvalidJSON},
 		{"unknown id", frame(4242, body), "", contract.ReasonSchemaUnknown},
-		{"protobuf", frame(protoID, []byte{0, 10, 2, 'h', 'i'}), "", contract.ReasonSchemaUnknown},
+		{"protobuf", frame(protoID, []byte{0, 10, 2, 'h', 'i'}), "hi", ""},
+		{"protobuf, no such message", frame(protoID, []byte{2, 6, 10, 2, 'h', 'i'}), "", contract.ReasonSchemaUnknown},
+		{"protobuf truncated", frame(protoID, []byte{0, 10, 9, 'h'}), "", contract.ReasonInvalidJSON},
 		{"short frame", []byte{0, 1}, "", contract.ReasonSchemaUnknown},
 		{"plain envelope beside", []byte(`{"id":"x","text":"not framed"}`), "not framed", ""},
 	}
@@ -67,6 +69,27 @@ func FuzzFramedAvro(f *testing.F) {
 	body, _ := avro.Marshal(avro.MustParse(envelopeAvro), map[string]any{"id": "m", "text": "hi", "author": nil})
 	f.Add(body)
 	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x08})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m contract.Message
+		err := d.Decode("posts", append(append([]byte(nil), head...), b...), nil, contract.DefaultDecodeOptions, &m)
+		var de *contract.DecodeError
+		if err != nil && !errors.As(err, &de) {
+			t.Fatalf("a %T: %v", err, err)
+		}
+	})
+}
+
+func FuzzFramedProtobuf(f *testing.F) {
+	reg, stop := srtest.New()
+	defer stop()
+	id := reg.Register("posts-value", "PROTOBUF", `syntax = "proto3"; message M { string text = 1; message N { int64 n = 1; } N n = 2; }`)
+	d, err := NewDecoder(Input{SchemaRegistry: Registry{URL: reg.URL}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	head, _ := (&sr.ConfluentHeader{}).AppendEncode(nil, id, nil)
+	f.Add([]byte{0, 10, 2, 'h', 'i'})
+	f.Add([]byte{2, 0, 2, 8, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var m contract.Message
 		err := d.Decode("posts", append(append([]byte(nil), head...), b...), nil, contract.DefaultDecodeOptions, &m)

@@ -9,9 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bufbuild/protocompile"
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/sieve-stream/sieve/internal/srtest"
 	"github.com/sieve-stream/sieve/mapping"
@@ -22,7 +27,7 @@ const commentAvro = `{"type":"record","name":"Comment","namespace":"example","fi
  {"name":"comment","type":{"type":"record","name":"Body","fields":[{"name":"id","type":"long"},{"name":"title","type":["null","string"],"default":null},{"name":"body","type":"string"}]}},
  {"name":"user","type":{"type":"record","name":"User","fields":[{"name":"id","type":"string"}]}}]}`
 
-// TestSchemaRegistryTopics reads Avro and JSON Schema values framed by a
+// TestSchemaRegistryTopics reads Avro, Protobuf and JSON Schema values framed by a
 // schema registry (a stand-in speaking its REST API), through a mapping,
 // over kfake: they get the same verdicts as the same texts in Sieve's
 // envelope, and a value whose schema id the registry does not know is a
@@ -31,13 +36,15 @@ func TestSchemaRegistryTopics(t *testing.T) {
 	reg := srtest.Start(t)
 	avroID := reg.Register("comments-avro-value", "AVRO", commentAvro)
 	jsonID := reg.Register("comments-json-value", "JSON", `{"type":"object"}`)
+	protoID := reg.Register("comments-proto-value", "PROTOBUF", commentProto)
+	md := protoDescriptor(t, commentProto)
 	schema := avro.MustParse(commentAvro)
 
 	brokers := startBroker(t)
 	cfg := testConfig(t, brokers, 2)
-	cfg.Kafka.Topics.Input = []string{"posts", "comments-avro", "comments-json"}
+	cfg.Kafka.Topics.Input = []string{"posts", "comments-avro", "comments-json", "comments-proto"}
 	m := mapping.Config{ID: "comment.id", Text: mapping.Sources{"comment.title", "comment.body"}, Author: "user.id"}
-	cfg.Input.Topics = map[string]mapping.Topic{"comments-avro": {Mapping: m}, "comments-json": {Mapping: m}}
+	cfg.Input.Topics = map[string]mapping.Topic{"comments-avro": {Mapping: m}, "comments-json": {Mapping: m}, "comments-proto": {Mapping: m}}
 	cfg.Input.SchemaRegistry = mapping.Registry{URL: reg.URL}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -61,6 +68,13 @@ func TestSchemaRegistryTopics(t *testing.T) {
 		js, _ := json.Marshal(map[string]any{"comment": map[string]any{"id": 200 + i, "title": "note", "body": text}, "user": map[string]string{"id": "u-1"}})
 		framed, _ = h.AppendEncode(nil, jsonID, nil)
 		recs = append(recs, &kgo.Record{Topic: "comments-json", Value: append(framed, js...)})
+		pm := dynamicpb.NewMessage(md)
+		if err := protojson.Unmarshal([]byte(fmt.Sprintf(`{"comment":{"id":"%d","title":"note","body":%q},"user":{"id":"u-1"}}`, 300+i, text)), pm); err != nil {
+			t.Fatal(err)
+		}
+		pb, _ := proto.Marshal(pm)
+		framed, _ = h.AppendEncode(nil, protoID, []int{0})
+		recs = append(recs, &kgo.Record{Topic: "comments-proto", Value: append(framed, pb...)})
 	}
 	unknown, _ := h.AppendEncode(nil, 999, nil)
 	recs = append(recs, &kgo.Record{Topic: "comments-avro", Key: []byte("stranger"), Value: append(unknown, 2, 'h', 'i')})
@@ -68,9 +82,9 @@ func TestSchemaRegistryTopics(t *testing.T) {
 
 	var verdicts, dead []*kgo.Record
 	runMemberUntil(t, cfg, brokers, "verdicts and the dead letter", func() bool {
-		verdicts = readTopic(t, brokers, "verdicts", 3*len(texts), false, 20*time.Second)
+		verdicts = readTopic(t, brokers, "verdicts", 4*len(texts), false, 20*time.Second)
 		dead = readTopic(t, brokers, "dead-letters", 1, false, 20*time.Second)
-		return len(verdicts) == 3*len(texts) && len(dead) == 1
+		return len(verdicts) == 4*len(texts) && len(dead) == 1
 	})
 	type verdict struct {
 		ID       string             `json:"id"`
@@ -86,7 +100,7 @@ func TestSchemaRegistryTopics(t *testing.T) {
 	}
 	for i, text := range texts {
 		e := byID[fmt.Sprintf("e-%d", i)]
-		for _, id := range []string{fmt.Sprint(100 + i), fmt.Sprint(200 + i)} {
+		for _, id := range []string{fmt.Sprint(100 + i), fmt.Sprint(200 + i), fmt.Sprint(300 + i)} {
 			v, ok := byID[id]
 			if !ok || !reflect.DeepEqual(v.Labels, e.Labels) || v.Decision != e.Decision {
 				t.Errorf("%q: verdict %s %+v differs from the envelope's %+v", text, id, v, e)
@@ -100,9 +114,30 @@ func TestSchemaRegistryTopics(t *testing.T) {
 	if hd["sieve-error"] != "schema_unknown" || !strings.Contains(hd["sieve-detail"], "999") {
 		t.Errorf("dead letter headers %v", hd)
 	}
-	if n := reg.Lookups(); n > 3 {
-		t.Errorf("%d schema lookups for 3 schema ids: the cache does not hold", n)
+	if n := reg.Lookups(); n > 4 {
+		t.Errorf("%d schema lookups for 4 schema ids: the cache does not hold", n)
 	}
+}
+
+const commentProto = `syntax = "proto3";
+package example;
+message Post {
+  message Comment { int64 id = 1; string title = 2; string body = 3; }
+  message User { string id = 1; }
+  Comment comment = 1;
+  User user = 2;
+}`
+
+// protoDescriptor compiles a .proto source as the registry stand-in would
+// hand it out, for the test's producer.
+func protoDescriptor(t *testing.T, src string) protoreflect.MessageDescriptor {
+	t.Helper()
+	c := protocompile.Compiler{Resolver: &protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{"p.proto": src})}}
+	files, err := c.Compile(context.Background(), "p.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files[0].Messages().Get(0)
 }
 
 // TestEnrichAvro: with output.mode enrich, an Avro topic whose schema has a
