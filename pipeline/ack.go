@@ -14,43 +14,44 @@ import (
 // encode builds the item's outputs: its verdict and extras, or its dead
 // letter.
 func (e *Engine) encode(it *Item, now time.Time) {
-	var enriched []byte
-	if it.Err == nil && e.opts.OutputMode == OutputEnrich {
-		v := AppendVerdict(make([]byte, 0, 256), it, now.Sub(it.received), e.opts.Decode.KeepUnknown)
-		enriched = Enrich(it.Record.Value, v)
-		if e.opts.EnrichValue != nil {
+	var verdict, v []byte
+	var headers []Header
+	if it.Err == nil {
+		verdict = AppendVerdict(make([]byte, 0, 256), it, now.Sub(it.received), e.opts.Decode.KeepUnknown)
+		v = verdict
+		switch e.opts.OutputMode {
+		case OutputEnrich:
+			enrich := e.opts.EnrichValue
+			if enrich == nil {
+				enrich = func(value, verdict []byte) ([]byte, error) { return Enrich(value, verdict), nil }
+			}
 			var err error
-			if enriched, err = e.opts.EnrichValue(it.Record.Value, v); err != nil {
+			if v, err = enrich(it.Record.Value, verdict); err != nil {
+				// A record its consumers could not read is worse than a
+				// dead letter that says why.
 				it.Fail("output", "", err.Error())
 			}
+		case OutputHeaders:
+			// The input's own headers travel with it, the verdict's after.
+			headers = append(append([]Header(nil), it.Record.Headers...), VerdictHeaders(it)...)
+			v = it.Record.Value
 		}
 	}
 	if it.Err != nil {
 		e.m.DeadLetters.WithLabelValues(string(it.Err.Code)).Inc()
 		it.outBuf[0] = e.opts.DeadLetter(it)
 		it.outputs = it.outBuf[:1]
-	} else {
-		v := AppendVerdict(make([]byte, 0, 256), it, now.Sub(it.received), e.opts.Decode.KeepUnknown)
-		verdict := v
-		var headers []Header
-		switch e.opts.OutputMode {
-		case OutputEnrich:
-			v = enriched
-		case OutputHeaders:
-			// The input's own headers travel with it, the verdict's after.
-			headers = append(append([]Header(nil), it.Record.Headers...), VerdictHeaders(it)...)
-			v = it.Record.Value
-		}
-		it.outBuf[0] = Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v, Headers: headers}
-		it.outputs = append(it.outBuf[:1], it.Extra...)
-		for i := 1; i < len(it.outputs); i++ {
-			switch {
-			case it.outputs[i].SameAsVerdict:
-				it.outputs[i].Value = v
-				it.outputs[i].Headers = append(it.outputs[i].Headers, headers...)
-			case it.outputs[i].VerdictWithMessage:
-				it.outputs[i].Value = withMessage(verdict, it.Msg)
-			}
+		return
+	}
+	it.outBuf[0] = Output{Topic: e.opts.VerdictTopic, Key: it.Record.Key, Value: v, Headers: headers}
+	it.outputs = append(it.outBuf[:1], it.Extra...)
+	for i := 1; i < len(it.outputs); i++ {
+		switch {
+		case it.outputs[i].SameAsVerdict:
+			it.outputs[i].Value = v
+			it.outputs[i].Headers = append(it.outputs[i].Headers, headers...)
+		case it.outputs[i].VerdictWithMessage:
+			it.outputs[i].Value = withMessage(verdict, it.Msg)
 		}
 	}
 }
