@@ -209,8 +209,10 @@ func TestBrowserReview(t *testing.T) {
 			t.Fatal(err)
 		}
 		decided[id] = true
+		// Wait for the next item: between the two pages there is a moment
+		// with none (the page is loading), which is not "nothing left".
 		deadline := time.Now().Add(10 * time.Second)
-		for current(alice) == id && time.Now().Before(deadline) {
+		for cur := current(alice); (cur == id || cur == "") && time.Now().Before(deadline); cur = current(alice) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		if n == 9 {

@@ -26,6 +26,9 @@ import (
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "proxy" {
+		return runBenchProxy(args[1:], stdout, stderr)
+	}
 	fs := newFlags("bench", stderr)
 	path := fs.String("c", "", "config file (default: built-in defaults)")
 	n := fs.Int("messages", 200_000, "messages to seed and process")

@@ -42,7 +42,7 @@ var commands = []command{
 	{"review", "the moderators' console: the review topic's items, decided by keyboard, decisions to Kafka (-c sieve.yaml)", runReview},
 	{"convert", "convert a TF.js layers model to ONNX (convert tfjs DIR --out model.onnx)", runConvert},
 	{"serve-model", "serve the configured classifiers over the Open Inference Protocol (KServe v2)", runServeModel},
-	{"bench", "benchmark the pipeline end to end through an embedded broker", runBench},
+	{"bench", "benchmark the pipeline end to end through an embedded broker (bench proxy: the chat proxy against a local upstream)", runBench},
 	{"version", "print the version", runVersion},
 }
 
