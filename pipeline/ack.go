@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sieve-stream/sieve/contract"
 )
+
+// ErrOutputRejected marks a produce error about the record itself (too
+// large, invalid), which retrying cannot cure: the record is dead-lettered
+// even in a transaction, where other produce errors abort it.
+var ErrOutputRejected = errors.New("output rejected by the broker")
 
 // encode builds the item's outputs: its verdict and extras, or its dead
 // letter.
@@ -77,6 +83,13 @@ func (e *Engine) release(items []*Item) {
 func (e *Engine) acked(it *Item, out *Output, err error) {
 	if err != nil && out.BestEffort && it.Err == nil && !e.killed.Load() && e.prodCtx.Err() == nil {
 		e.log.Warn("could not produce a best-effort output; the record goes on without it", "topic", out.Topic, "source", it.Record.Position.String(), "err", err)
+		err = nil
+	}
+	if err != nil && e.inTxn.Load() && !errors.Is(err, ErrOutputRejected) && !e.killed.Load() && e.prodCtx.Err() == nil {
+		// In a transaction a failed output cannot be replaced by a dead
+		// letter in the same transaction (the broker would commit both):
+		// the transaction is aborted, and the record consumed again.
+		e.txnFail.CompareAndSwap(nil, &produceFailure{topic: out.Topic, err: err})
 		err = nil
 	}
 	if err != nil {

@@ -46,9 +46,14 @@ type Engine struct {
 	fatalErr   atomic.Pointer[error]
 	stopPoll   context.CancelFunc
 	killed     atomic.Bool
-	aborted    chan struct{} // closed on a fatal error or Kill: waits give up
-	abortOnce  sync.Once
-	inFlight   atomic.Int64
+	// inTxn: the engine runs exactly-once transactions; txnFail holds the
+	// first output of the open transaction that could not be produced,
+	// which aborts it.
+	inTxn     atomic.Bool
+	txnFail   atomic.Pointer[produceFailure]
+	aborted   chan struct{} // closed on a fatal error or Kill: waits give up
+	abortOnce sync.Once
+	inFlight  atomic.Int64
 
 	// pre-bound collectors of the hot path
 	inCounters       sync.Map // topic -> prometheus.Counter

@@ -25,6 +25,11 @@ type Options struct {
 	DeadLetterTopic string
 	Decode          contract.DecodeOptions
 
+	// TransactionRetries is how many transactions in a row, each aborted
+	// because an output could not be produced, are retried before Run
+	// stops with an error naming the topic (default 3).
+	TransactionRetries int
+
 	// MaxRetries is how often a batch is retried after a transient error.
 	MaxRetries int
 	Backoff    resilience.Backoff
@@ -126,6 +131,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.RevokeTimeout <= 0 {
 		o.RevokeTimeout = 20 * time.Second
+	}
+	if o.TransactionRetries <= 0 {
+		o.TransactionRetries = 3
 	}
 	if o.DefaultID == nil {
 		o.DefaultID = DefaultID

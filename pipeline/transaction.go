@@ -5,11 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
+
+// produceFailure is an output that could not be produced in a transaction.
+type produceFailure struct {
+	topic string
+	err   error
+}
 
 // runTransactional runs one transaction per poll: every output of the
 // polled records and their offsets commit together or not at all.
 func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
+	e.inTxn.Store(true)
+	failedInARow := 0
 	for {
 		recs, err := e.src.Poll(ctx)
 		if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
@@ -34,7 +43,8 @@ func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
 		if e.killed.Load() {
 			return nil
 		}
-		commit := ok && drained && e.failure() == nil
+		pf := e.txnFail.Swap(nil)
+		commit := ok && drained && e.failure() == nil && pf == nil
 		committed, endErr := tx.End(e.prodCtx, commit)
 		switch {
 		case endErr != nil:
@@ -65,6 +75,22 @@ func (e *Engine) runTransactional(ctx context.Context, tx Transactor) error {
 		e.resetLanes()
 		if e.failure() != nil {
 			return e.failure()
+		}
+		if pf != nil {
+			// The same records come again: retry a few times, with backoff,
+			// then stop rather than abort forever.
+			failedInARow++
+			if failedInARow > e.opts.TransactionRetries {
+				return fmt.Errorf("exactly-once: %d transactions in a row aborted: producing to topic %s failed: %w", failedInARow, pf.topic, pf.err)
+			}
+			e.log.Warn("transaction aborted: an output could not be produced; retrying", "topic", pf.topic, "err", pf.err, "attempt", failedInARow)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(e.opts.Backoff.Delay(failedInARow - 1)):
+			}
+		} else if committed {
+			failedInARow = 0
 		}
 		if finished || !ok {
 			return nil

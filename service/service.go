@@ -120,6 +120,7 @@ func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metr
 	}
 	return pipeline.Options{
 		Decoder:            decode,
+		TransactionRetries: cfg.Kafka.TransactionRetries,
 		EnrichValue:        enrich,
 		OutputMode:         cfg.Output.Mode,
 		Stages:             stages,

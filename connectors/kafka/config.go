@@ -35,6 +35,15 @@ type Config struct {
 	// mode; it must be stable across restarts of the same member and unique
 	// among members. Defaults to the group name plus the host name.
 	TransactionalID string `yaml:"transactional_id"`
+	// TransactionTimeout bounds how long one exactly-once transaction waits
+	// for its records to be produced (default 60s): a record that cannot be
+	// written (a topic that does not exist on a broker that creates none)
+	// fails then, and the transaction is aborted and retried.
+	TransactionTimeout time.Duration `yaml:"transaction_timeout"`
+	// TransactionRetries is how many aborted transactions in a row, each
+	// for a record that could not be produced, the member retries (with
+	// backoff) before it stops with an error naming the topic (default 3).
+	TransactionRetries int `yaml:"transaction_retries"`
 
 	MaxPollRecords   int           `yaml:"max_poll_records"`  // records taken per poll at most
 	SessionTimeout   time.Duration `yaml:"session_timeout"`   // a member silent this long leaves the group
@@ -107,6 +116,12 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.SessionTimeout <= 0 {
 		c.SessionTimeout = 45 * time.Second
+	}
+	if c.TransactionTimeout <= 0 {
+		c.TransactionTimeout = 60 * time.Second
+	}
+	if c.TransactionRetries <= 0 {
+		c.TransactionRetries = 3
 	}
 	if c.RebalanceTimeout <= 0 {
 		c.RebalanceTimeout = 60 * time.Second

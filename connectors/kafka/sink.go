@@ -2,9 +2,12 @@ package kafka
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sieve-stream/sieve/pipeline"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -51,7 +54,15 @@ func newProduced(ctx context.Context, out *pipeline.Output) *produced {
 	return p
 }
 
-func acked(r *kgo.Record, err error) { r.Context.(*produced).out.Ack(err) }
+func acked(r *kgo.Record, err error) {
+	// A record the broker refuses for what it is (too large, invalid) will
+	// be refused again: the pipeline dead-letters it rather than retrying.
+	if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) || errors.Is(err, kerr.InvalidRecord) ||
+		errors.Is(err, kerr.CorruptMessage) || errors.Is(err, kerr.InvalidTopicException) {
+		err = fmt.Errorf("%w: %w", pipeline.ErrOutputRejected, err)
+	}
+	r.Context.(*produced).out.Ack(err)
+}
 
 // Flush implements pipeline.Sink.
 func (s *Sink) Flush(ctx context.Context) error { return s.cl.Flush(ctx) }

@@ -113,6 +113,9 @@ func NewSource(cfg *Config, brokers []string, o SourceOptions) (*Source, error) 
 		}
 		opts = append(opts,
 			kgo.TransactionalID(tid),
+			// A record that cannot be written fails in time, so that its
+			// transaction is aborted instead of waiting forever.
+			kgo.RecordDeliveryTimeout(cfg.TransactionTimeout),
 			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 			kgo.RequireStableFetchOffsets(),
 			kgo.OnPartitionsRevoked(s.onRevokedTxn),
