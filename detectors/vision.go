@@ -103,17 +103,17 @@ func (v *Vision) nsfw(ctx context.Context, seen []seenImage, imgs []image.Image)
 
 func (v *Vision) ocr(ctx context.Context, seen []seenImage, imgs []image.Image) error {
 	// The pixel cap bounds OCR's cost: larger images are skipped, said so.
-	max := v.OCRMaxPixels
-	if max <= 0 {
-		max = 16_000_000
+	limit := v.OCRMaxPixels
+	if limit <= 0 {
+		limit = 16_000_000
 	}
 	var idx []int
 	var read []image.Image
 	for i, img := range imgs {
 		b := img.Bounds()
-		if b.Dx()*b.Dy() > max {
+		if b.Dx()*b.Dy() > limit {
 			*seen[i].findings = append(*seen[i].findings, Finding{Detector: "ocr", Media: seen[i].media, Signal: "skipped",
-				Detail: fmt.Sprintf("%dx%d pixels is over media.ocr.max_pixels (%d)", b.Dx(), b.Dy(), max)})
+				Detail: fmt.Sprintf("%dx%d pixels is over media.ocr.max_pixels (%d)", b.Dx(), b.Dy(), limit)})
 			continue
 		}
 		idx, read = append(idx, i), append(read, img)

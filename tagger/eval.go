@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -147,12 +146,6 @@ func frac(a, b int) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
-}
-
-func sorted(s []string) []string {
-	c := append([]string(nil), s...)
-	sort.Strings(c)
-	return c
 }
 
 func contains(s []string, x string) bool {

@@ -3,6 +3,7 @@ package vision
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -177,14 +178,7 @@ func (m *OCR) Close() error {
 		return nil
 	}
 	m.closed = true
-	return errorsJoin(m.det.Destroy(), m.rec.Destroy())
-}
-
-func errorsJoin(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
+	return errors.Join(m.det.Destroy(), m.rec.Destroy())
 }
 
 // Text joins an image's lines in reading order.
