@@ -55,8 +55,37 @@ func (v *Vision) look(ctx context.Context, seen []seenImage) error {
 	return nil
 }
 
+// preprocessed is an image classifier that prepares each image on its own
+// and runs the prepared ones together (vision.NSFW): one image that cannot
+// be prepared then costs only its own scores, not the batch's.
+type preprocessed interface {
+	Preprocess(image.Image) ([]float32, error)
+	Run(ctx context.Context, in [][]float32) ([][]float32, error)
+}
+
 func (v *Vision) nsfw(ctx context.Context, seen []seenImage, imgs []image.Image) error {
+	if p, ok := v.NSFW.(preprocessed); ok {
+		var in [][]float32
+		var ok []seenImage
+		for i, img := range imgs {
+			x, err := p.Preprocess(img)
+			if err != nil {
+				*seen[i].findings = append(*seen[i].findings, Finding{Detector: "nsfw", Media: seen[i].media, Signal: "unreadable", Detail: err.Error()})
+				continue
+			}
+			in, ok = append(in, x), append(ok, seen[i])
+		}
+		if len(in) == 0 {
+			return nil
+		}
+		scores, err := p.Run(ctx, in)
+		return v.nsfwScores(ctx, ok, scores, err)
+	}
 	scores, err := v.NSFW.ClassifyImages(ctx, imgs)
+	return v.nsfwScores(ctx, seen, scores, err)
+}
+
+func (v *Vision) nsfwScores(ctx context.Context, seen []seenImage, scores [][]float32, err error) error {
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -141,7 +141,7 @@ func (p PII) Scan(text string) []Span {
 
 // postcodeRe is what may follow an address's town on its line: a postcode
 // or a region code ("NW1 6XE", "10115", "DC 20500", "ON M5H 1A1").
-var postcodeRe = regexp.MustCompile(`^[ ,]*(?:[A-Z]{2,3}\s+)?(?:[A-Z0-9]{2,4}\s?[0-9][A-Z0-9]{1,3}|\d{4,6}(?:-\d{4})?)\b`)
+var postcodeRe = regexp.MustCompile(`^[ ,]*(?:[A-Z]{2,3}[ \t]+)?(?:[A-Z0-9]{2,4} ?[0-9][A-Z0-9]{1,3}|\d{4,6}(?:-\d{4})?)\b`)
 
 // joinAddresses extends each street address over the places and postcode
 // that follow it on the same line, separated by commas or spaces only.

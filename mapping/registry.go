@@ -10,7 +10,6 @@ import (
 
 	"github.com/bufbuild/protocompile"
 	"github.com/hamba/avro/v2"
-	"github.com/tidwall/sjson"
 	"github.com/twmb/franz-go/pkg/sr"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/sieve-stream/sieve/contract"
+	"github.com/sieve-stream/sieve/pipeline"
 )
 
 // Registry is a Confluent Schema Registry that framed values' schemas are
@@ -80,14 +80,30 @@ func (s *schemas) lookup(id int) *schemaEntry {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	e = &schemaEntry{}
-	sc, err := s.cl.SchemaByID(ctx, id)
+	e = &schemaEntry{expires: time.Now().Add(time.Minute)}
+	var sc sr.Schema
+	var err error
+	// A registry that blinks is asked again, briefly, before the record
+	// is given up on; an id it does not know is not.
+	for try := 0; ; try++ {
+		sc, err = s.cl.SchemaByID(ctx, id)
+		var re *sr.ResponseError
+		if err == nil || (errors.As(err, &re) && re.StatusCode < 500) || try == 2 || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(100<<try) * time.Millisecond):
+		}
+	}
 	var re *sr.ResponseError
 	switch {
 	case errors.As(err, &re) && re.StatusCode == 404:
 		e.err = schemaUnknown("schema id %d is not in the registry", id)
 	case err != nil:
+		// Not the id's fault: remembered for seconds, not a minute.
 		e.err = schemaUnknown("schema id %d: the registry did not answer: %v", id, err)
+		e.expires = time.Now().Add(5 * time.Second)
 	default:
 		e.typ = sc.Type
 		switch sc.Type {
@@ -106,7 +122,6 @@ func (s *schemas) lookup(id int) *schemaEntry {
 			e.err = schemaUnknown("schema id %d is %s; this build reads Avro, Protobuf and JSON Schema values", id, sc.Type)
 		}
 	}
-	e.expires = time.Now().Add(time.Minute)
 	s.mu.Lock()
 	s.byID[id] = e
 	s.mu.Unlock()
@@ -225,7 +240,7 @@ func (s *schemas) enrich(value, verdict []byte) ([]byte, error) {
 		}
 		return append(append([]byte(nil), head...), body...), nil
 	default:
-		out, err := sjson.SetRawBytes(append([]byte(nil), rest...), moderationField, verdict)
+		out, err := pipeline.SetModeration(rest, verdict)
 		if err != nil {
 			return nil, fmt.Errorf("enrich: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,8 +39,15 @@ func (e *Engine) encode(it *Item, now time.Time) {
 				it.Fail("output", "", err.Error())
 			}
 		case OutputHeaders:
-			// The input's own headers travel with it, the verdict's after.
-			headers = append(append([]Header(nil), it.Record.Headers...), VerdictHeaders(it)...)
+			// The input's own headers travel with it, the verdict's after;
+			// headers of the verdict's names that the input already had
+			// are dropped, so that a sender cannot forge them.
+			for _, h := range it.Record.Headers {
+				if !slices.Contains(sieveHeaders, h.Key) {
+					headers = append(headers, h)
+				}
+			}
+			headers = append(headers, VerdictHeaders(it)...)
 			v = it.Record.Value
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
 
@@ -36,7 +37,7 @@ const (
 func Enrich(value, verdict []byte) []byte {
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(value, []byte("\xef\xbb\xbf")))
 	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
-		if out, err := sjson.SetRawBytesOptions(append([]byte(nil), trimmed...), "moderation", verdict, &sjson.Options{ReplaceInPlace: true}); err == nil {
+		if out, err := SetModeration(trimmed, verdict); err == nil {
 			return out
 		}
 	}
@@ -48,6 +49,25 @@ func Enrich(value, verdict []byte) []byte {
 	out = append(out, verdict...)
 	return append(out, '}')
 }
+
+// SetModeration sets the "moderation" field of a JSON object to verdict,
+// after deleting every "moderation" key it has: JSON allows a key twice,
+// and readers that keep the last one must not read a sender's forged
+// verdict. obj is not modified.
+func SetModeration(obj, verdict []byte) ([]byte, error) {
+	out := append([]byte(nil), obj...)
+	for gjson.GetBytes(out, "moderation").Exists() {
+		var err error
+		if out, err = sjson.DeleteBytes(out, "moderation"); err != nil {
+			return nil, err
+		}
+	}
+	return sjson.SetRawBytes(out, "moderation", verdict)
+}
+
+// sieveHeaders are the headers VerdictHeaders writes; an input's own are
+// dropped in headers mode, so that a sender cannot forge them.
+var sieveHeaders = []string{HeaderDecision, HeaderFlags, HeaderModels, HeaderID}
 
 // VerdictHeaders are the verdict in headers: the decision, the flags
 // (comma-separated, in the verdict's order) and the models (label=model, comma-separated,

@@ -13,6 +13,9 @@ func TestEnrich(t *testing.T) {
 		{`{"comment":{"body":"hi"},"user":{"id":"u"}}`, `{"comment":{"body":"hi"},"user":{"id":"u"},"moderation":{"v":1,"id":"m","decision":"flag"}}`},
 		{`{"text":"hi","moderation":{"old":true}}`, `{"text":"hi","moderation":{"v":1,"id":"m","decision":"flag"}}`},
 		{`just text`, `{"text":"just text","moderation":{"v":1,"id":"m","decision":"flag"}}`},
+		// A key given twice: readers that keep the last must not read the
+		// sender's.
+		{`{"text":"x","moderation":{"decision":"allow"},"moderation":{"decision":"allow"}}`, `{"text":"x","moderation":{"v":1,"id":"m","decision":"flag"}}`},
 	}
 	for _, tt := range tests {
 		in := []byte(tt.in)

@@ -104,7 +104,7 @@ func TestOutputModes(t *testing.T) {
 			}
 			value := []byte(`{"comment":{"id":1,"body":"you are a worthless stupid idiot"},"user":{"id":"u-1"}}`)
 			produceAll(t, newClient(t, brokers), []*kgo.Record{{Topic: in, Key: []byte("k-1"), Value: value,
-				Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-def-01")}}}})
+				Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-def-01")}, {Key: "sieve-decision", Value: []byte("allow")}}}})
 			var got []*kgo.Record
 			runMemberUntil(t, cfg, brokers, "the output", func() bool {
 				got = readTopic(t, brokers, out, 1, false, 20*time.Second)
@@ -112,8 +112,15 @@ func TestOutputModes(t *testing.T) {
 			})
 			r := got[0]
 			h := map[string]string{}
+			decisions := 0
 			for _, x := range r.Headers {
 				h[x.Key] = string(x.Value)
+				if x.Key == "sieve-decision" {
+					decisions++
+				}
+			}
+			if mode == "headers" && decisions != 1 {
+				t.Errorf("%d sieve-decision headers: the input's forged one was kept", decisions)
 			}
 			switch mode {
 			case "enrich":

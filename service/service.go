@@ -107,7 +107,13 @@ func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metr
 	p := cfg.Pipeline
 	var decode func(*pipeline.Record, contract.DecodeOptions, *contract.Message) error
 	var enrich func(value, verdict []byte) ([]byte, error)
-	if d, err := mapping.NewDecoder(cfg.Input); err == nil && d != nil {
+	d, err := mapping.NewDecoder(cfg.Input)
+	if err != nil && log != nil {
+		// Validate has checked the section; what is left is the registry
+		// client, which cannot fail for a valid URL.
+		log.Error("input section: records are read as the envelope", "err", err)
+	}
+	if d != nil {
 		decode = func(r *pipeline.Record, o contract.DecodeOptions, msg *contract.Message) error {
 			return d.Decode(r.Topic, r.Value, r.Header, o, msg)
 		}
@@ -252,6 +258,9 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 		copts, err := kafka.ClientOptions(&cfg.Kafka, o.Brokers)
 		if err != nil {
 			src.Close()
+			if m.stopTracing != nil {
+				m.stopTracing(context.Background())
+			}
 			return nil, err
 		}
 		store, topic, log := app.Overrides, cfg.Review.DecisionsTopic, o.Logger
@@ -267,6 +276,9 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 		agg, store, err := aggregator(cfg, o)
 		if err != nil {
 			src.Close()
+			if m.stopTracing != nil {
+				m.stopTracing(context.Background())
+			}
 			return nil, err
 		}
 		m.state = store

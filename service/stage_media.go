@@ -120,6 +120,9 @@ func visionModels(b *builder) (*detectors.Vision, error) {
 		od := vision.OCRDir(dir)
 		if _, err := os.Stat(filepath.Join(od, vision.OCRRecogniser)); err != nil {
 			if c.Models != "" {
+				if v.NSFW != nil {
+					v.NSFW.(io.Closer).Close()
+				}
 				return nil, fmt.Errorf("media.models: %w", err)
 			}
 			missing("OCR", od)

@@ -158,11 +158,13 @@ func (m *Model) spans(s *sentence, tags []int, margin []float32) []Span {
 			continue
 		}
 		label := m.tags[tags[i]][2:]
-		j := i + 1
-		for j < len(tags) && m.tags[tags[j]] == "I-"+label {
-			j++
+		end := i + 1
+		for end < len(tags) && m.tags[tags[end]] == "I-"+label {
+			end++
 		}
-		// An entity does not end on punctuation ("62." is "62").
+		// An entity does not end on punctuation ("62." is "62"); the
+		// punctuation dropped is not an entity of its own either.
+		j := end
 		for j-1 > i && isPunct(s.toks[j-1].Text) {
 			j--
 		}
@@ -172,7 +174,7 @@ func (m *Model) spans(s *sentence, tags []int, margin []float32) []Span {
 		}
 		out = append(out, Span{Start: s.toks[i].Start, End: s.toks[j-1].End, Label: label,
 			Score: 1 / (1 + math.Exp(-float64(sum)/float64(j-i)))})
-		i = j - 1
+		i = end - 1
 	}
 	return out
 }

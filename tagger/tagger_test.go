@@ -127,3 +127,15 @@ func TestUnlabelledLabelsAreNotNegatives(t *testing.T) {
 		t.Fatalf("tagged %+v; the people-only rows taught that places are not places", got)
 	}
 }
+
+// Punctuation dropped from the end of an entity is not an entity itself,
+// even when the tagger put it inside the entity.
+func TestNoPunctuationEntities(t *testing.T) {
+	m := newModel("t", []string{"person"})
+	s := newSentence("Bob Smith. Hi")
+	b, i := 1, 2 // B-person, I-person
+	got := m.spans(s, []int{b, i, i, 0}, make([]float32, 4))
+	if len(got) != 1 || "Bob Smith. Hi"[got[0].Start:got[0].End] != "Bob Smith" {
+		t.Fatalf("spans %+v, want only \"Bob Smith\"", got)
+	}
+}

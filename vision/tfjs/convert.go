@@ -342,6 +342,9 @@ func (c *converter) padding(l *layer) (string, error) {
 
 // window computes the pads and output size of a convolution or pooling.
 func (c *converter) window(l *layer, in shape, kh, kw, sh, sw, dh, dw int) (pads []int, oh, ow int, err error) {
+	if kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1 {
+		return nil, 0, 0, fmt.Errorf("window %dx%d, strides %dx%d, dilation %dx%d: each must be at least 1", kh, kw, sh, sw, dh, dw)
+	}
 	p, err := c.padding(l)
 	if err != nil {
 		return nil, 0, 0, err
