@@ -202,14 +202,9 @@ func (s *Stage) inspect(ctx context.Context, i int, md contract.Media, reserve f
 	if r == nil || s.Vision == nil || (s.Vision.NSFW == nil && s.Vision.OCR == nil) {
 		return fs, nil
 	}
-	img := r.pixels
-	if img == nil {
-		lim := s.Limits
-		lim.EnsureDefaults()
-		var err error
-		if img, err = decodePixels(data, lim.MaxPixels, reserve); err != nil {
-			return append(fs, Finding{Detector: "vision", Media: i, Signal: "unreadable", Detail: err.Error()}), nil
-		}
+	img, err := s.pixels(r, data, reserve)
+	if err != nil {
+		return append(fs, Finding{Detector: "vision", Media: i, Signal: "unreadable", Detail: err.Error()}), nil
 	}
 	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() <= 0 {
 		return append(fs, Finding{Detector: "vision", Media: i, Signal: "unreadable", Detail: "image has no pixels"}), nil
@@ -252,6 +247,23 @@ func (s *Stage) inspectBytes(ctx context.Context, i int, md contract.Media, rese
 	return fs, data, r
 }
 
+// pixels are the image's decoded pixels, decoded once for every check that
+// reads them (the watermark decoder, the learned detector, the vision
+// models) and kept on the report.
+func (s *Stage) pixels(r *Report, data []byte, reserve func(int64) bool) (image.Image, error) {
+	if r.pixels != nil {
+		return r.pixels, nil
+	}
+	lim := s.Limits
+	lim.EnsureDefaults()
+	img, err := decodePixels(data, lim.MaxPixels, reserve)
+	if err != nil {
+		return nil, err
+	}
+	r.pixels = img
+	return img, nil
+}
+
 // ImageClassifier is a learned image detector: one row of label scores in
 // [0, 1] per image, in Labels order. ClassifyImages must be safe for
 // concurrent use.
@@ -261,15 +273,9 @@ type ImageClassifier interface {
 }
 
 func (s *Stage) learned(ctx context.Context, i int, r *Report, data []byte, reserve func(int64) bool) []Finding {
-	img := r.pixels
-	if img == nil {
-		lim := s.Limits
-		lim.EnsureDefaults()
-		var err error
-		if img, err = decodePixels(data, lim.MaxPixels, reserve); err != nil {
-			return []Finding{{Detector: "learned", Media: i, Signal: "unreadable", Detail: err.Error()}}
-		}
-		r.pixels = img // the vision models need not decode it again
+	img, err := s.pixels(r, data, reserve)
+	if err != nil {
+		return []Finding{{Detector: "learned", Media: i, Signal: "unreadable", Detail: err.Error()}}
 	}
 	scores, err := s.Learned.ClassifyImages(ctx, []image.Image{img})
 	if err != nil || len(scores) != 1 {

@@ -72,8 +72,8 @@ type Check struct {
 	// STREET_ADDRESS, GPE (cities, states, countries), ORGANIZATION,
 	// DATE_TIME, AGE, NRP (nationality, religion, political group).
 	Entities []string `yaml:"entities"`
-	scanner   Scanner
-	labelSet  map[string]bool
+	scanner  Scanner
+	labelSet map[string]bool
 }
 
 // Rails are the checks run on what goes into a model or stream (input) and

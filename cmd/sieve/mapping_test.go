@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -23,20 +22,10 @@ input:
     author: user.id
     channel: "'comments'"
 `), 0o644)
-	in := filepath.Join(dir, "in.jsonl")
-	os.WriteFile(in, []byte(`{"comment":{"id":1,"title":"hi","body":"you are a worthless stupid idiot"},"user":{"id":"u-1"}}
-{"comment":{"id":2,"body":"lovely weather today"},"user":{"id":"u-2"}}
-{"comment":{"id":3},"user":{"id":"u-3"}}
-`), 0o644)
-	var out, errb bytes.Buffer
-	code := Main([]string{"classify", "-c", cfg, "--in", in}, &out, &errb)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("%d lines:\n%s\n%s", len(lines), out.String(), errb.String())
-	}
+	lines := classifyLines(t, cfg,
+		`{"comment":{"id":1,"title":"hi","body":"you are a worthless stupid idiot"},"user":{"id":"u-1"}}`,
+		`{"comment":{"id":2,"body":"lovely weather today"},"user":{"id":"u-2"}}`,
+		`{"comment":{"id":3},"user":{"id":"u-3"}}`)
 	var v1, v2 struct {
 		ID    string   `json:"id"`
 		Flags []string `json:"flags"`

@@ -83,7 +83,7 @@ func TestMediaVerdicts(t *testing.T) {
 			t.Skipf("the vision models are not installed here (make vision-models): %v", err)
 		}
 	}
-	var in strings.Builder
+	var msgs []any
 	for _, m := range []struct{ id, file string }{
 		{"meme", filepath.Join(ex, "meme.png")},
 		{"prize", filepath.Join(ex, "prize.png")},
@@ -100,17 +100,9 @@ func TestMediaVerdicts(t *testing.T) {
 			msg["text"] = "look at this lol"
 			msg["media"] = []map[string]string{{"data": base64.StdEncoding.EncodeToString(mustRead(t, filepath.Join(ex, "prize.png")))}, {"data": base64.StdEncoding.EncodeToString(raw)}}
 		}
-		b, _ := json.Marshal(msg)
-		in.Write(append(b, '\n'))
+		msgs = append(msgs, msg)
 	}
-	path := filepath.Join(t.TempDir(), "in.jsonl")
-	if err := os.WriteFile(path, []byte(in.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var out, errb bytes.Buffer
-	if code := Main([]string{"classify", "--in", path}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
+	lines := classifyLines(t, "", msgs...)
 	type verdict struct {
 		ID       string             `json:"id"`
 		Flags    []string           `json:"flags"`
@@ -128,7 +120,7 @@ func TestMediaVerdicts(t *testing.T) {
 		} `json:"parts"`
 	}
 	got := map[string]verdict{}
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+	for _, line := range lines {
 		var v verdict
 		if err := json.Unmarshal([]byte(line), &v); err != nil {
 			t.Fatal(err)
@@ -221,23 +213,11 @@ func TestMediaBadInput(t *testing.T) {
 		{"not-base64", "%%%", "media/unreadable"},
 		{"one-pixel", base64.StdEncoding.EncodeToString(one.Bytes()), ""},
 	}
-	var in strings.Builder
+	var msgs []any
 	for _, tt := range tests {
-		b, _ := json.Marshal(map[string]any{"id": tt.id, "media": []map[string]string{{"data": tt.data}}})
-		in.Write(append(b, '\n'))
+		msgs = append(msgs, map[string]any{"id": tt.id, "media": []map[string]string{{"data": tt.data}}})
 	}
-	path := filepath.Join(t.TempDir(), "in.jsonl")
-	if err := os.WriteFile(path, []byte(in.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var out, errb bytes.Buffer
-	if code := Main([]string{"classify", "--in", path}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != len(tests) {
-		t.Fatalf("%d verdicts for %d messages:\n%s\n%s", len(lines), len(tests), out.String(), errb.String())
-	}
+	lines := classifyLines(t, "", msgs...)
 	for i, tt := range tests {
 		var v struct {
 			ID       string             `json:"id"`

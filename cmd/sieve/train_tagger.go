@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sieve-stream/sieve/datasets"
+	"github.com/sieve-stream/sieve/guardrails"
 	"github.com/sieve-stream/sieve/tagger"
 )
 
@@ -62,9 +63,16 @@ func trainTagger(data, dev []string, out, name, labels string, epochs int, seed 
 	if err != nil {
 		return usageError{err}
 	}
-	devEx, err := load(dev)
-	if err != nil {
-		return usageError{err}
+	// The dev report is `sieve eval`'s: the span scorer of the guardrails,
+	// on the tagger's labels alone.
+	var devEx []guardrails.SpanExample
+	for _, d := range dev {
+		d, _, _ = strings.Cut(d, "?")
+		ex, err := datasets.LoadLines(d, func(e *guardrails.SpanExample) string { return e.ID })
+		if err != nil {
+			return usageError{err}
+		}
+		devEx = append(devEx, ex...)
 	}
 	ls := tagger.DefaultLabels
 	if labels != "" {
@@ -83,7 +91,7 @@ func trainTagger(data, dev []string, out, name, labels string, epochs int, seed 
 	}
 	fmt.Fprintf(stdout, "wrote %s (%s, %d KB): %d training texts, %d epochs\n", out, m.ID(), b.Len()/1024, len(train), epochs)
 	if len(devEx) > 0 {
-		rep := tagger.Evaluate(m, devEx)
+		rep := guardrails.EvaluateSpans(devEx, taggerOnly{m}).Labels
 		fmt.Fprintf(stdout, "dev (%d texts), exact spans:\n%-16s %9s %7s %6s %8s\n", len(devEx), "label", "precision", "recall", "F1", "support")
 		for _, l := range ls {
 			r := rep[l]
@@ -91,4 +99,17 @@ func trainTagger(data, dev []string, out, name, labels string, epochs int, seed 
 		}
 	}
 	return nil
+}
+
+// taggerOnly scans with the tagger alone, for its dev report.
+type taggerOnly struct{ m *tagger.Model }
+
+func (taggerOnly) Name() string       { return "tagger" }
+func (t taggerOnly) Labels() []string { return t.m.Labels }
+func (t taggerOnly) Scan(text string) []guardrails.Span {
+	var out []guardrails.Span
+	for _, e := range t.m.Tag(text) {
+		out = append(out, guardrails.Span{Start: e.Start, End: e.End, Label: e.Label, Score: e.Score})
+	}
+	return out
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/sieve-stream/sieve/datasets"
 )
@@ -77,82 +75,4 @@ func byteOffsets(text string, start, end int) (int, int, bool) {
 		b = len(text)
 	}
 	return a, b, a >= 0 && b >= 0
-}
-
-// PRF is one label's figures.
-type PRF struct {
-	Precision, Recall, F1 float64
-	Support               int
-}
-
-// Evaluate scores the tagger on exact spans (start, end and label all
-// equal), per label of the model. Surrounding whitespace and final
-// punctuation of a gold span are not held against the tagger.
-func Evaluate(m *Model, data []Example) map[string]PRF {
-	tp, fp, fn := map[string]int{}, map[string]int{}, map[string]int{}
-	type key struct {
-		a, b int
-		l    string
-	}
-	for _, ex := range data {
-		want := map[key]bool{}
-		for _, s := range ex.Spans {
-			if contains(m.Labels, s.Label) {
-				a, b := trim(ex.Text, s.Start, s.End)
-				want[key{a, b, s.Label}] = true
-			}
-		}
-		for _, s := range m.Tag(ex.Text) {
-			k := key{s.Start, s.End, s.Label}
-			if want[k] {
-				tp[s.Label]++
-				delete(want, k)
-			} else {
-				fp[s.Label]++
-			}
-		}
-		for k := range want {
-			fn[k.l]++
-		}
-	}
-	out := map[string]PRF{}
-	for _, l := range m.Labels {
-		p, r := frac(tp[l], tp[l]+fp[l]), frac(tp[l], tp[l]+fn[l])
-		f := 0.0
-		if p+r > 0 {
-			f = 2 * p * r / (p + r)
-		}
-		out[l] = PRF{p, r, f, tp[l] + fn[l]}
-	}
-	return out
-}
-
-func trim(text string, a, b int) (int, int) {
-	for a < b && strings.ContainsRune(" \t\n", rune(text[a])) {
-		a++
-	}
-	for b > a {
-		r, n := utf8.DecodeLastRuneInString(text[a:b])
-		if !strings.ContainsRune(" \t\n.,;:", r) {
-			break
-		}
-		b -= n
-	}
-	return a, b
-}
-
-func frac(a, b int) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
-}
-
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
