@@ -25,6 +25,7 @@ test:
 	git diff --exit-code -- $(GENERATED) || { echo "generated files drifted from the code: run make docs and commit them"; exit 1; }
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -race -short -timeout 20m ./...
+	$(GO) test -count=20 -race -run 'TestCampaignOneClusterUnderConcurrency|TestOrderedStageSeesOffsetOrder' ./signals ./pipeline
 
 # The reference files that follow from the code (internal/docgen).
 GENERATED := docs/config.md docs/metrics.md sieve.example.yaml

@@ -19,8 +19,10 @@ type BatchOptions struct {
 	Linger time.Duration
 }
 
-// batcher groups items into micro-batches and hands them to out. Batches
-// leave in no particular order; lanes restore offset order afterwards.
+// batcher groups items into micro-batches and hands them to out, in the
+// order it closed them: ordered stages rely on a lane's earlier items being
+// in batches sent earlier. Workers finish batches in any order; lanes
+// restore offset order afterwards.
 type batcher struct {
 	opts BatchOptions
 	out  chan<- []*Item
@@ -29,6 +31,10 @@ type batcher struct {
 	// consumed again after a restart.
 	stopped chan struct{}
 
+	// sendMu is taken while mu is still held and kept over the send, so
+	// that batches leave in the order they were closed even when the linger
+	// timer and the poll loop close two at once.
+	sendMu sync.Mutex
 	mu     sync.Mutex
 	cur    []*Item
 	tokens int
@@ -49,16 +55,14 @@ func (b *batcher) add(it *Item) {
 	b.mu.Lock()
 	if len(b.cur) > 0 && b.opts.MaxTokens > 0 && b.tokens+it.Tokens > b.opts.MaxTokens {
 		full := b.takeLocked()
-		b.mu.Unlock()
-		b.send(full)
+		b.sendLocked(full)
 		b.mu.Lock()
 	}
 	b.cur = append(b.cur, it)
 	b.tokens += it.Tokens
 	if len(b.cur) >= b.opts.MaxItems {
 		full := b.takeLocked()
-		b.mu.Unlock()
-		b.send(full)
+		b.sendLocked(full)
 		return
 	}
 	if len(b.cur) == 1 && b.opts.Linger > 0 {
@@ -75,9 +79,7 @@ func (b *batcher) flush() {
 		b.mu.Unlock()
 		return
 	}
-	batch := b.takeLocked()
-	b.mu.Unlock()
-	b.send(batch)
+	b.sendLocked(b.takeLocked())
 }
 
 func (b *batcher) flushGen(gen uint64) {
@@ -86,9 +88,7 @@ func (b *batcher) flushGen(gen uint64) {
 		b.mu.Unlock()
 		return
 	}
-	batch := b.takeLocked()
-	b.mu.Unlock()
-	b.send(batch)
+	b.sendLocked(b.takeLocked())
 }
 
 func (b *batcher) takeLocked() []*Item {
@@ -103,7 +103,12 @@ func (b *batcher) takeLocked() []*Item {
 	return batch
 }
 
-func (b *batcher) send(batch []*Item) {
+// sendLocked is called with mu held and releases it once the batch's place
+// in the send order is taken; the send itself may block (backpressure).
+func (b *batcher) sendLocked(batch []*Item) {
+	b.sendMu.Lock()
+	defer b.sendMu.Unlock()
+	b.mu.Unlock()
 	select {
 	case b.out <- batch:
 	case <-b.stopped:

@@ -37,8 +37,11 @@ type Engine struct {
 	committed map[Partition]int64
 
 	breakers []*resilience.Breaker
-	openMu   sync.Mutex
-	open     int // breakers open while PauseOnOpenBreaker
+	// firstOrdered and lastOrdered are the indexes of the first and last
+	// Ordered stage, -1 when there is none.
+	firstOrdered, lastOrdered int
+	openMu                    sync.Mutex
+	open                      int // breakers open while PauseOnOpenBreaker
 
 	prodCtx    context.Context // outlives the poll loop so draining can produce
 	prodCancel context.CancelFunc
@@ -67,16 +70,26 @@ type Engine struct {
 func New(src Source, sink Sink, opts Options) *Engine {
 	opts.EnsureDefaults()
 	e := &Engine{
-		opts:      opts,
-		src:       src,
-		sink:      sink,
-		log:       opts.Logger,
-		m:         opts.Metrics,
-		batches:   make(chan []*Item, opts.Workers*2),
-		slots:     make(chan struct{}, opts.MaxInFlight),
-		lanes:     make(map[Partition]*lane),
-		committed: make(map[Partition]int64),
-		aborted:   make(chan struct{}),
+		opts:         opts,
+		src:          src,
+		sink:         sink,
+		log:          opts.Logger,
+		m:            opts.Metrics,
+		batches:      make(chan []*Item, opts.Workers*2),
+		slots:        make(chan struct{}, opts.MaxInFlight),
+		lanes:        make(map[Partition]*lane),
+		committed:    make(map[Partition]int64),
+		aborted:      make(chan struct{}),
+		firstOrdered: -1,
+		lastOrdered:  -1,
+	}
+	for i, st := range opts.Stages {
+		if o, ok := st.(Ordered); ok && o.InOrder() {
+			if e.firstOrdered < 0 {
+				e.firstOrdered = i
+			}
+			e.lastOrdered = i
+		}
 	}
 	e.batcher = newBatcher(opts.Batch, e.batches)
 	// Series that exist before their first event read as 0 in rate() and

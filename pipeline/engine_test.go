@@ -282,3 +282,65 @@ func BenchmarkEngineNop(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(sink.outs))/time.Since(start).Seconds(), "msgs/s")
 }
+
+// orderedStage records the offsets it is shown per partition.
+type orderedStage struct {
+	mu   sync.Mutex
+	seen map[Partition][]int64
+}
+
+func (s *orderedStage) Name() string  { return "ordered" }
+func (s *orderedStage) InOrder() bool { return true }
+func (s *orderedStage) Process(_ context.Context, items []*Item) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, it := range items {
+		s.seen[it.Record.Partition] = append(s.seen[it.Record.Partition], it.Record.Offset)
+	}
+	return nil
+}
+
+// An Ordered stage sees each partition's live items in offset order while
+// eight workers run batches out of order, and batches that fail before it
+// (whole, or item by item) still let later ones through.
+func TestOrderedStageSeesOffsetOrder(t *testing.T) {
+	src := newMemSource(3, 3000, func(p, i int) string {
+		if i%97 == 0 {
+			return `{"text": broken`
+		}
+		return fmt.Sprintf(`{"text":"p%d i%d"}`, p, i)
+	})
+	sink := &memSink{}
+	var calls atomic.Int64
+	jitter := StageFunc{StageName: "jitter", Fn: func(ctx context.Context, items []*Item) error {
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
+		if calls.Add(1)%13 == 0 {
+			return errors.New("this batch fails before the ordered stage")
+		}
+		return nil
+	}}
+	ord := &orderedStage{seen: map[Partition][]int64{}}
+	e := New(src, sink, Options{Stages: []Stage{jitter, ord}, Workers: 8, Batch: BatchOptions{MaxItems: 5, Linger: time.Millisecond},
+		BreakerThreshold: 1 << 30})
+	if err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(ord.seen) != 3 {
+		t.Fatalf("the ordered stage saw %d partitions, want 3", len(ord.seen))
+	}
+	total := 0
+	for p, offs := range ord.seen {
+		total += len(offs)
+		for i := 1; i < len(offs); i++ {
+			if offs[i] <= offs[i-1] {
+				t.Fatalf("%v: offset %d after %d", p, offs[i], offs[i-1])
+			}
+		}
+	}
+	if total == 0 || total >= 9000 {
+		t.Fatalf("the ordered stage saw %d items, want some but not all (failed batches and bad records skip it)", total)
+	}
+	if n := len(sink.byTopic("verdicts")) + len(sink.byTopic("dead-letters")); n != 9000 {
+		t.Fatalf("%d outputs, want 9000", n)
+	}
+}

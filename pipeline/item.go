@@ -46,6 +46,7 @@ type Item struct {
 	received time.Time  // when the pipeline took the record
 	span     trace.Span // the record's span, when tracing
 	lane     *lane
+	seq      int64 // the item's place in its lane, for ordered stages
 	done     bool
 	acked    bool
 	pending  int32 // outputs not yet acknowledged

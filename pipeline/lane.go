@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 )
@@ -25,15 +26,24 @@ type lane struct {
 	closed   bool          // revoked: no more commits from this lane
 	revoked  atomic.Bool   // closed, readable without mu
 	idle     chan struct{} // closed and replaced when the lane becomes empty
+	seq      int64         // the next item's sequence number
+
+	// turn is the sequence number of the next item allowed through the
+	// ordered stages; wake is closed and replaced each time it moves.
+	turnMu sync.Mutex
+	turn   int64
+	wake   chan struct{}
 }
 
 func newLane(p Partition) *lane {
-	return &lane{part: p, mark: -1, idle: make(chan struct{})}
+	return &lane{part: p, mark: -1, idle: make(chan struct{}), wake: make(chan struct{})}
 }
 
 func (l *lane) add(it *Item) {
 	l.mu.Lock()
 	it.lane = l
+	it.seq = l.seq
+	l.seq++
 	l.q = append(l.q, it)
 	l.mu.Unlock()
 }
@@ -131,4 +141,36 @@ func (l *lane) close() {
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()
+}
+
+// waitTurn blocks until every item of the lane before sequence number first
+// has passed the ordered stages, or until stop is closed or ctx is done.
+func (l *lane) waitTurn(ctx context.Context, stop <-chan struct{}, first int64) {
+	for {
+		l.turnMu.Lock()
+		if l.turn >= first {
+			l.turnMu.Unlock()
+			return
+		}
+		wake := l.wake
+		l.turnMu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return
+		case <-stop:
+			return
+		}
+	}
+}
+
+// passTurn lets the items after sequence number last through.
+func (l *lane) passTurn(last int64) {
+	l.turnMu.Lock()
+	defer l.turnMu.Unlock()
+	if last+1 > l.turn {
+		l.turn = last + 1
+		close(l.wake)
+		l.wake = make(chan struct{})
+	}
 }

@@ -26,12 +26,29 @@ func (e *Engine) process(ctx context.Context, batch []*Item) {
 		e.decode(it)
 	}
 	live := batch
+	var turns []laneRange // non-nil once the batch holds its partitions' turn
+	passed := false
 	for i, st := range e.opts.Stages {
 		live = alive(live)
 		if len(live) == 0 {
 			break
 		}
+		if i == e.firstOrdered {
+			turns = e.waitTurns(ctx, batch)
+		}
 		e.runStage(ctx, st, e.breakers[i], live)
+		if i == e.lastOrdered {
+			passTurns(turns)
+			passed = true
+		}
+	}
+	if e.firstOrdered >= 0 && !passed {
+		// The batch left before (or while) the ordered stages ran: its items
+		// still take their turn, or later batches would wait for them forever.
+		if turns == nil {
+			turns = e.waitTurns(ctx, batch)
+		}
+		passTurns(turns)
 	}
 	now := time.Now()
 	for _, it := range batch {
@@ -46,6 +63,43 @@ func (e *Engine) process(ctx context.Context, batch []*Item) {
 		}
 		batch[start].lane.ready(batch[start:end], e.release)
 		start = end
+	}
+}
+
+// laneRange is the sequence numbers a batch holds of one lane: a batch
+// holds a contiguous run of each lane's items, since the batcher takes
+// items in the order the lanes number them and sends batches in order.
+type laneRange struct {
+	l           *lane
+	first, last int64
+}
+
+// waitTurns waits until the ordered stages have seen every item before the
+// batch's in each of its lanes, and returns the batch's ranges.
+func (e *Engine) waitTurns(ctx context.Context, batch []*Item) []laneRange {
+	turns := make([]laneRange, 0, 1)
+	for _, it := range batch {
+		found := false
+		for j := range turns {
+			if r := &turns[j]; r.l == it.lane {
+				r.first, r.last = min(r.first, it.seq), max(r.last, it.seq)
+				found = true
+				break
+			}
+		}
+		if !found {
+			turns = append(turns, laneRange{it.lane, it.seq, it.seq})
+		}
+	}
+	for _, r := range turns {
+		r.l.waitTurn(ctx, e.aborted, r.first)
+	}
+	return turns
+}
+
+func passTurns(turns []laneRange) {
+	for _, r := range turns {
+		r.l.passTurn(r.last)
 	}
 }
 

@@ -33,6 +33,21 @@ type StageFunc struct {
 func (s StageFunc) Name() string                                     { return s.StageName }
 func (s StageFunc) Process(ctx context.Context, items []*Item) error { return s.Fn(ctx, items) }
 
+// An Ordered stage keeps state across batches that must not depend on how
+// concurrent batches interleave, such as campaign clusters, where which
+// near-duplicate came first decides the cluster the others join. When
+// InOrder reports true, the engine runs the stage on a batch only once every
+// earlier item of the batch's partitions has been through it, or has left
+// the pipeline before reaching it: each partition's items reach the stage in
+// offset order, as in a single-worker run. Batches still run concurrently
+// before and after the stage, and batches of other partitions concurrently
+// with it. InOrder is a method rather than a bare marker so that a wrapper
+// can answer for the stage it wraps.
+type Ordered interface {
+	Stage
+	InOrder() bool
+}
+
 // CloseAll closes, last first, the stages that implement io.Closer, and
 // returns their errors joined.
 func CloseAll(stages []Stage) error {

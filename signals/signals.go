@@ -130,6 +130,12 @@ func New(o Options) *Stage {
 // Name implements pipeline.Stage.
 func (s *Stage) Name() string { return "signals" }
 
+// InOrder implements pipeline.Ordered: a partition's messages join clusters
+// in offset order, so a campaign is one cluster however concurrent batches
+// interleave (a drifting campaign whose later copies ran first would
+// otherwise start a second cluster).
+func (s *Stage) InOrder() bool { return true }
+
 // Process implements pipeline.Stage.
 func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	store := s.o.Store
