@@ -2,8 +2,10 @@ package contract
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -254,8 +256,9 @@ func AppendVerdict(b []byte, id string, src *Source, it *Verdict, msg *Message, 
 	}
 	b = append(b, `,"labels":{`...)
 	scores := it.Scores
-	if !sort.SliceIsSorted(scores, func(i, j int) bool { return scores[i].Label < scores[j].Label }) {
-		sort.Slice(scores, func(i, j int) bool { return scores[i].Label < scores[j].Label })
+	byLabel := func(a, b Score) int { return strings.Compare(a.Label, b.Label) }
+	if !slices.IsSortedFunc(scores, byLabel) {
+		slices.SortFunc(scores, byLabel)
 	}
 	for i, s := range scores {
 		if i > 0 {
@@ -351,11 +354,7 @@ func AppendVerdict(b []byte, id string, src *Source, it *Verdict, msg *Message, 
 	}
 	b = append(b, `,"models":{`...)
 	if len(it.Models) > 0 {
-		labels := make([]string, 0, len(it.Models))
-		for l := range it.Models {
-			labels = append(labels, l)
-		}
-		sort.Strings(labels)
+		labels := modelLabels(it.Models, scores)
 		for i, l := range labels {
 			if i > 0 {
 				b = append(b, ',')
@@ -367,11 +366,12 @@ func AppendVerdict(b []byte, id string, src *Source, it *Verdict, msg *Message, 
 	}
 	b = append(b, '}')
 	if len(it.Signals) > 0 {
-		names := make([]string, 0, len(it.Signals))
+		var buf [8]string
+		names := buf[:0]
 		for n := range it.Signals {
 			names = append(names, n)
 		}
-		sort.Strings(names)
+		slices.Sort(names)
 		b = append(b, `,"signals":{`...)
 		for i, n := range names {
 			if i > 0 {
@@ -391,6 +391,29 @@ func AppendVerdict(b []byte, id string, src *Source, it *Verdict, msg *Message, 
 		b = appendMeta(b, msg)
 	}
 	return append(b, '}')
+}
+
+// modelLabels returns the labels of models in order. Usually they are the
+// labels of the scores, already sorted, and no sort is needed.
+func modelLabels(models map[string]string, scores []Score) []string {
+	out := make([]string, 0, len(models))
+	if len(models) == len(scores) {
+		for _, s := range scores {
+			if _, ok := models[s.Label]; !ok {
+				out = out[:0]
+				break
+			}
+			out = append(out, s.Label)
+		}
+		if len(out) == len(models) {
+			return out
+		}
+	}
+	for l := range models {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // appendMeta writes the input's meta object merged with its unknown fields.

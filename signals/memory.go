@@ -19,9 +19,12 @@ type Memory struct {
 	authors map[string]*memAuthor
 }
 
+// A cluster is known by the first band key of the message that started it
+// (its ID is that key, formatted): numbers, not strings, keep the maps of
+// the hot path small and their lookups cheap.
 type generation struct {
-	bands    map[uint64]string
-	clusters map[string]*memCluster
+	bands    map[uint64]uint64
+	clusters map[uint64]*memCluster
 }
 
 type memCluster struct {
@@ -47,7 +50,7 @@ func NewMemory() *Memory {
 }
 
 func newGeneration() *generation {
-	return &generation{bands: map[uint64]string{}, clusters: map[string]*memCluster{}}
+	return &generation{bands: map[uint64]uint64{}, clusters: map[uint64]*memCluster{}}
 }
 
 // Join implements Store.
@@ -63,19 +66,20 @@ func (m *Memory) Join(_ context.Context, obs []Observation, window time.Duration
 	}
 	out := make([]Cluster, len(obs))
 	for i, o := range obs {
-		id := ""
+		var id uint64
+		found := false
 		for _, b := range o.Bands {
 			if v, ok := m.cur.bands[b]; ok {
-				id = v
+				id, found = v, true
 				break
 			}
 			if v, ok := m.prev.bands[b]; ok {
-				id = v
+				id, found = v, true
 				break
 			}
 		}
-		if id == "" {
-			id = clusterID(o.Bands[0])
+		if !found {
+			id = o.Bands[0]
 		}
 		// Members add their buckets too, so a campaign whose copies drift
 		// (one typo more each) stays one cluster; banding is strict enough
@@ -104,7 +108,7 @@ func (m *Memory) Join(_ context.Context, obs []Observation, window time.Duration
 			}
 			c.more[o.Author] = true
 		}
-		out[i] = Cluster{ID: id, Size: c.size, Authors: int64(1 + len(c.more))}
+		out[i] = Cluster{ID: clusterID(id), Size: c.size, Authors: int64(1 + len(c.more))}
 	}
 	return out, nil
 }

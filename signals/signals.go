@@ -72,7 +72,7 @@ type Options struct {
 	// to call a campaign.
 	MinChars int
 	Bands    int // default 20
-	Rows     int // default 5
+	Rows     int // default 5; Bands × Rows is at most 256
 	Store    Store
 	// Fallback serves while Store fails (the in-process store).
 	Fallback Store
@@ -103,6 +103,10 @@ func New(o Options) *Stage {
 	}
 	if o.Rows <= 0 {
 		o.Rows = 5
+	}
+	if o.Bands*o.Rows > maxSignature {
+		o.Bands = min(o.Bands, maxSignature)
+		o.Rows = maxSignature / o.Bands
 	}
 	if o.Fallback == nil {
 		o.Fallback = NewMemory()
@@ -146,6 +150,9 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	var who []*pipeline.Item
 	var authors []string
 	var byAuthor []*pipeline.Item
+	var sig [maxSignature]uint64
+	// One array holds every observation's bands: one allocation a batch.
+	bands := make([]uint64, 0, len(items)*s.o.Bands)
 	for _, it := range items {
 		if it.Msg == nil {
 			continue
@@ -154,8 +161,10 @@ func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 			it.Normalized = textnorm.Normalize(it.Text())
 		}
 		if len(it.Normalized) >= s.o.MinChars {
-			sig := signature(it.Normalized, s.o.Bands*s.o.Rows)
-			obs = append(obs, Observation{Bands: bandKeys(sig, s.o.Bands, s.o.Rows), Author: it.Msg.Author})
+			signature(it.Normalized, sig[:s.o.Bands*s.o.Rows])
+			from := len(bands)
+			bands = bandKeys(bands, sig[:], s.o.Bands, s.o.Rows)
+			obs = append(obs, Observation{Bands: bands[from:len(bands):len(bands)], Author: it.Msg.Author})
 			who = append(who, it)
 		}
 		if it.Msg.Author != "" {
