@@ -67,6 +67,15 @@ type Options struct {
 	// TracerProvider, when set, traces every record (sieve bench
 	// --compare-tracing).
 	TracerProvider trace.TracerProvider
+	// Rate, when set, makes the run open-loop: messages are produced at
+	// Rate a second for Duration while the pipeline consumes, and latency
+	// is measured from each message's scheduled send time to its verdict.
+	// Messages is then Rate × Duration.
+	Rate     float64
+	Duration time.Duration
+	// Brokers, when set, is a broker to use (an empty one: the run creates
+	// its topics) in place of one embedded in this process.
+	Brokers []string
 	// Mapped writes every valid message in another schema,
 	// {"comment": {"id", "title", "body"}, "user": {"id"}, "meta": ...},
 	// for a config whose input.mapping reads it (MappedInput).
@@ -145,6 +154,7 @@ type Result struct {
 	MsgsPerSec  float64 `json:"msgs_per_sec"`
 	P50ms       float64 `json:"p50_ms"`
 	P99ms       float64 `json:"p99_ms"`
+	P999ms      float64 `json:"p999_ms"`
 	Lost        int     `json:"lost"`
 	Duplicates  int     `json:"duplicates"`
 	Verdicts    int     `json:"verdicts"`
@@ -152,6 +162,13 @@ type Result struct {
 	Invalid     int     `json:"invalid"`
 	Seconds     float64 `json:"seconds"`
 	Delivery    string  `json:"delivery"`
+	// Open-loop runs (Options.Rate): the rate asked for, the rate verdicts
+	// came out at (messages over the time from the first scheduled send to
+	// the last verdict), and whether the pipeline fell behind (achieved
+	// under 95% of the target: latency then grows with the run's length).
+	TargetRate   float64 `json:"target_rate,omitempty"`
+	AchievedRate float64 `json:"achieved_rate,omitempty"`
+	Behind       bool    `json:"behind,omitempty"`
 	// CopyMsgsPerSec is the raw copy loop's rate in the same run (0 when
 	// not run); Ratio is MsgsPerSec over it.
 	CopyMsgsPerSec float64 `json:"copy_msgs_per_sec,omitempty"`
@@ -200,12 +217,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Config = config.Default()
 	}
 	cfg := *o.Config
-	broker, err := kafka.StartBroker(0, "")
-	if err != nil {
-		return nil, err
+	brokers := o.Brokers
+	if len(brokers) == 0 {
+		broker, err := kafka.StartBroker(0, "")
+		if err != nil {
+			return nil, err
+		}
+		defer broker.Close()
+		brokers = broker.Addrs()
 	}
-	defer broker.Close()
-	brokers := broker.Addrs()
 	cfg.Kafka.Embedded = false
 	cfg.Kafka.Brokers = brokers
 	// The rewrites topic keeps its configured name: stages built before Run
@@ -224,6 +244,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer cl.Close()
 	if err := kafka.EnsureTopics(ctx, cl, o.Partitions, copyTopic); err != nil {
 		return nil, err
+	}
+	if o.Rate > 0 {
+		if o.Duration <= 0 {
+			return nil, errors.New("an open-loop run needs a duration")
+		}
+		return runOpenLoop(ctx, &cfg, brokers, cl, o)
 	}
 	keys, invalid, err := seed(ctx, cl, o)
 	if err != nil {
@@ -420,6 +446,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, brokers []string, o Op
 	sort.Float64s(lat)
 	res.P50ms = round(lat[len(lat)/2], 2)
 	res.P99ms = round(lat[min(len(lat)-1, len(lat)*99/100)], 2)
+	res.P999ms = round(lat[min(len(lat)-1, len(lat)*999/1000)], 2)
 	return nil
 }
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/sieve-stream/sieve/classifiers/encoder"
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
 	"github.com/sieve-stream/sieve/config"
+	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/detectors"
 	"github.com/sieve-stream/sieve/internal/srtest"
 	"github.com/sieve-stream/sieve/internal/telemetry"
@@ -49,9 +52,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
 	mediaDir := fs.String("media", "", "attach an image from this folder (PNG/JPEG, round robin) to every message and score it with the media stage's NSFW model (OCR and the watermark decoder off); the same run also measures the model alone")
+	rate := fs.Float64("rate", 0, "open loop: produce this many messages a second while the pipeline consumes, and time each from its scheduled send to its verdict (with --duration)")
+	duration := fs.Duration("duration", 10*time.Second, "open loop: how long --rate produces (and each step of --sweep)")
+	brokerProcess := fs.Bool("broker-process", true, "with --rate and --sweep: run the embedded broker in a child process, so that its heap (it keeps every record) and its garbage collection do not stall the pipeline being timed")
+	sweep := fs.Bool("sweep", false, "measure the peak (a closed-loop run of --messages), then run open-loop at 25, 50, 75 and 90% of it for --duration each, and print a table")
 	data := fs.String("data", "", "replay real posts from this shared datasets folder's train parts (as sieve demo does) instead of the synthetic mix")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if os.Getenv(brokerChildEnv) == "1" {
+		return serveBrokerChild(stdout)
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
@@ -135,7 +145,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		defer app.Close()
 		stages = app.Stages
 	}
-	if !*asJSON {
+	if !*asJSON && *rate == 0 && !*sweep {
 		fmt.Fprintf(stdout, "seeding %d messages into an embedded broker (%d partitions)...\n", *n, *partitions)
 	}
 	var profile io.Writer
@@ -162,6 +172,31 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if opts.Corpus = loadCorpus(*data); opts.Corpus == nil {
 			return usagef("--data: no shared datasets under %s", *data)
 		}
+	}
+	if *rate < 0 {
+		return usagef("--rate: %v is negative", *rate)
+	}
+	if *rate > 0 || *sweep {
+		if *compareMapping || *compareTracing || *compareCache || *onnxDir != "" || len(media) > 0 {
+			return usagef("--rate and --sweep: not with a comparison, --onnx or --media")
+		}
+		if *duration <= 0 {
+			return usagef("--duration: %s is not positive", *duration)
+		}
+		opts.Copy = false
+		run := bench.Run
+		if *brokerProcess {
+			run = runWithBrokerProcess
+		}
+		if *sweep {
+			return runSweep(run, opts, *duration, *asJSON, stdout)
+		}
+		opts.Rate, opts.Duration = *rate, *duration
+		res, err := run(context.Background(), opts)
+		if err != nil {
+			return err
+		}
+		return reportOpenLoop(res, *asJSON, stdout)
 	}
 	var envelope, mappedRes, avroRes *bench.Result
 	if *compareMapping {
@@ -390,6 +425,126 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d duplicates in exactly-once mode", res.Duplicates)
 	}
 	return nil
+}
+
+// reportOpenLoop prints one open-loop run.
+func reportOpenLoop(res *bench.Result, asJSON bool, stdout io.Writer) error {
+	if asJSON {
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		fmt.Fprintf(stdout, "open loop:   %.0f msgs/s asked, %.0f achieved over %.2fs (%d messages)\n", res.TargetRate, res.AchievedRate, res.Seconds, res.Messages)
+		fmt.Fprintf(stdout, "latency:     p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms (scheduled send → verdict acknowledged)\n", res.P50ms, res.P99ms, res.P999ms)
+		fmt.Fprintf(stdout, "lost:        %d  duplicates %d\n", res.Lost, res.Duplicates)
+		if res.Behind {
+			fmt.Fprintf(stdout, "BEHIND:      the pipeline did not keep up with %.0f msgs/s; latency grows with the run's length\n", res.TargetRate)
+		}
+	}
+	if res.Lost > 0 {
+		return fmt.Errorf("%d messages lost", res.Lost)
+	}
+	return nil
+}
+
+// sweepSteps are the shares of the measured peak a sweep runs at.
+var sweepSteps = []float64{0.25, 0.50, 0.75, 0.90}
+
+// runSweep measures the peak with a closed-loop run, then runs open-loop at
+// each of sweepSteps of it. Each run gets texts of its own (another seed),
+// so that the verdict cache does not carry one run's texts into the next.
+func runSweep(run func(context.Context, bench.Options) (*bench.Result, error), opts bench.Options, d time.Duration, asJSON bool, stdout io.Writer) error {
+	if !asJSON {
+		fmt.Fprintf(stdout, "peak: closed loop, %d messages...\n", opts.Messages)
+	}
+	peak, err := run(context.Background(), opts)
+	if err != nil {
+		return err
+	}
+	type step struct {
+		Share float64 `json:"share"`
+		*bench.Result
+	}
+	var steps []step
+	for i, share := range sweepSteps {
+		o := opts
+		o.Rate, o.Duration, o.Seed = share*peak.MsgsPerSec, d, opts.Seed+uint64(i+1)*7919
+		if !asJSON {
+			fmt.Fprintf(stdout, "open loop at %.0f%% of the peak (%.0f msgs/s) for %s...\n", 100*share, o.Rate, d)
+		}
+		res, err := run(context.Background(), o)
+		if err != nil {
+			return err
+		}
+		if res.Lost > 0 {
+			return fmt.Errorf("%d messages lost at %.0f msgs/s", res.Lost, o.Rate)
+		}
+		steps = append(steps, step{share, res})
+	}
+	if asJSON {
+		b, _ := json.Marshal(map[string]any{"peak_msgs_per_sec": peak.MsgsPerSec, "peak_p99_ms": peak.P99ms, "sweep": steps})
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	fmt.Fprintf(stdout, "\npeak (closed loop): %.0f msgs/s\n\n", peak.MsgsPerSec)
+	fmt.Fprintln(stdout, "| share of peak | asked msgs/s | achieved msgs/s | p50 ms | p99 ms | p99.9 ms | kept up |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|")
+	for _, s := range steps {
+		kept := "yes"
+		if s.Behind {
+			kept = "no"
+		}
+		fmt.Fprintf(stdout, "| %.0f%% | %.0f | %.0f | %.2f | %.2f | %.2f | %s |\n", 100*s.Share, s.TargetRate, s.AchievedRate, s.P50ms, s.P99ms, s.P999ms, kept)
+	}
+	return nil
+}
+
+// brokerChildEnv marks the child process of --broker-process.
+const brokerChildEnv = "SIEVE_BENCH_BROKER_CHILD"
+
+// serveBrokerChild is the child of --broker-process: an embedded broker
+// whose address goes to stdout, kept until stdin closes (the parent ended).
+func serveBrokerChild(stdout io.Writer) error {
+	b, err := kafka.StartBroker(0, "")
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Fprintln(stdout, strings.Join(b.Addrs(), ","))
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// runWithBrokerProcess runs one benchmark against a fresh broker in a child
+// process (this binary, as serveBrokerChild).
+func runWithBrokerProcess(ctx context.Context, o bench.Options) (*bench.Result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "bench")
+	cmd.Env = append(os.Environ(), brokerChildEnv+"=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the broker process: %w", err)
+	}
+	defer func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	}()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("the broker process gave no address: %w", err)
+	}
+	o.Brokers = strings.Split(strings.TrimSpace(line), ",")
+	return bench.Run(ctx, o)
 }
 
 func stageNames(st []pipeline.Stage) string {
