@@ -381,36 +381,25 @@ func runPipeline(ctx context.Context, cfg *config.Config, brokers []string, o Op
 	firstNs.Store(math.MaxInt64)
 	var lastNs atomic.Int64
 	done := make(chan struct{})
-	m, err := service.NewMember(cfg, service.MemberOptions{
-		Brokers:        brokers,
-		Stages:         o.Stages,
-		Logger:         o.Logger,
-		TracerProvider: o.TracerProvider,
-		Tune: func(po *pipeline.Options) {
-			po.OnDone = func(it *pipeline.Item) {
-				i := count.Add(1)
-				if i == 1 || i%sampleEvery == 0 {
-					recv := it.Received().UnixNano()
-					for {
-						f := firstNs.Load()
-						if recv >= f || firstNs.CompareAndSwap(f, recv) {
-							break
-						}
-					}
-					l := it.Latency()
-					latMu.Lock()
-					lat = append(lat, l.Seconds()*1000)
-					latMu.Unlock()
-				}
-				if int(i) == n {
-					lastNs.Store(time.Now().UnixNano())
-					close(done)
+	onDone := func(it *pipeline.Item) {
+		i := count.Add(1)
+		if i == 1 || i%sampleEvery == 0 {
+			recv := it.Received().UnixNano()
+			for {
+				f := firstNs.Load()
+				if recv >= f || firstNs.CompareAndSwap(f, recv) {
+					break
 				}
 			}
-		},
-	})
-	if err != nil {
-		return err
+			l := it.Latency()
+			latMu.Lock()
+			lat = append(lat, l.Seconds()*1000)
+			latMu.Unlock()
+		}
+		if int(i) == n {
+			lastNs.Store(time.Now().UnixNano())
+			close(done)
+		}
 	}
 	if o.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
@@ -418,35 +407,22 @@ func runPipeline(ctx context.Context, cfg *config.Config, brokers []string, o Op
 		}
 		defer pprof.StopCPUProfile()
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- m.Run(runCtx) }()
-	select {
-	case <-done:
-	case err := <-errc:
-		if err == nil {
-			err = errors.New("pipeline stopped early")
-		}
+	m, err := startMember(ctx, cfg, brokers, o, onDone)
+	if err != nil {
 		return err
-	case <-time.After(o.Timeout):
-		stop()
-		<-errc
-		return fmt.Errorf("pipeline: %d of %d messages done after %s", count.Load(), n, o.Timeout)
+	}
+	if err := m.wait(done, o.Timeout, func() string { return fmt.Sprintf("%d of %d messages done", count.Load(), n) }); err != nil {
+		return err
 	}
 	elapsed := time.Duration(lastNs.Load() - firstNs.Load())
-	stop()
-	if err := <-errc; err != nil {
+	if err := m.close(); err != nil {
 		return err
 	}
 	res.Seconds = round(elapsed.Seconds(), 3)
 	res.MsgsPerSec = round(float64(n)/elapsed.Seconds(), 0)
 	latMu.Lock()
 	defer latMu.Unlock()
-	sort.Float64s(lat)
-	res.P50ms = round(lat[len(lat)/2], 2)
-	res.P99ms = round(lat[min(len(lat)-1, len(lat)*99/100)], 2)
-	res.P999ms = round(lat[min(len(lat)-1, len(lat)*999/1000)], 2)
+	res.setPercentiles(lat)
 	return nil
 }
 
@@ -502,6 +478,71 @@ func verify(ctx context.Context, brokers []string, cfg *config.Config, keys []st
 		}
 	}
 	return nil
+}
+
+// member is a pipeline member running against the benchmark's broker.
+type member struct {
+	stop     context.CancelFunc
+	finished chan struct{} // closed when Run returned; err is then set
+	err      error
+}
+
+// startMember builds a member of cfg on the benchmark's stages and runs it,
+// calling onDone for every item that leaves the pipeline.
+func startMember(ctx context.Context, cfg *config.Config, brokers []string, o Options, onDone func(*pipeline.Item)) (*member, error) {
+	m, err := service.NewMember(cfg, service.MemberOptions{
+		Brokers:        brokers,
+		Stages:         o.Stages,
+		Logger:         o.Logger,
+		TracerProvider: o.TracerProvider,
+		Tune:           func(po *pipeline.Options) { po.OnDone = onDone },
+	})
+	if err != nil {
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	mb := &member{stop: stop, finished: make(chan struct{})}
+	go func() {
+		mb.err = m.Run(runCtx)
+		close(mb.finished)
+	}()
+	return mb, nil
+}
+
+// wait returns once done is closed, or with an error when the member
+// stopped first or timeout passed (progress says how far it got).
+func (m *member) wait(done <-chan struct{}, timeout time.Duration, progress func() string) error {
+	select {
+	case <-done:
+		return nil
+	case <-m.finished:
+		if m.err != nil {
+			return m.err
+		}
+		return errors.New("pipeline stopped early")
+	case <-time.After(timeout):
+		m.stop()
+		<-m.finished
+		return fmt.Errorf("pipeline: %s after %s", progress(), timeout)
+	}
+}
+
+// close stops the member and returns what its Run returned.
+func (m *member) close() error {
+	m.stop()
+	<-m.finished
+	return m.err
+}
+
+// setPercentiles sorts lat (milliseconds) and fills the latency figures.
+func (r *Result) setPercentiles(lat []float64) {
+	if len(lat) == 0 {
+		return
+	}
+	sort.Float64s(lat)
+	r.P50ms = round(lat[len(lat)/2], 2)
+	r.P99ms = round(lat[min(len(lat)-1, len(lat)*99/100)], 2)
+	r.P999ms = round(lat[min(len(lat)-1, len(lat)*999/1000)], 2)
 }
 
 func round(x float64, digits int) float64 {

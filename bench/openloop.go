@@ -3,16 +3,13 @@ package bench
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/pipeline"
-	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/traffic"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -46,39 +43,28 @@ func runOpenLoop(ctx context.Context, cfg *config.Config, brokers []string, cl *
 	warmed := make(chan struct{})
 	finished := make(chan struct{})
 	total := int64(warm + n)
-	m, err := service.NewMember(cfg, service.MemberOptions{
-		Brokers:        brokers,
-		Stages:         o.Stages,
-		Logger:         o.Logger,
-		TracerProvider: o.TracerProvider,
-		Tune: func(po *pipeline.Options) {
-			po.OnDone = func(it *pipeline.Item) {
-				now := time.Now()
-				for _, h := range it.Record.Headers {
-					if h.Key == sentHeader && len(h.Value) == 8 {
-						due := int64(binary.BigEndian.Uint64(h.Value))
-						latMu.Lock()
-						lat = append(lat, float64(now.UnixNano()-due)/1e6)
-						latMu.Unlock()
-					}
-				}
-				switch i := done.Add(1); {
-				case i == int64(warm):
-					close(warmed)
-				case i == total:
-					lastNs.Store(now.UnixNano())
-					close(finished)
-				}
+	m, err := startMember(ctx, cfg, brokers, o, func(it *pipeline.Item) {
+		now := time.Now()
+		for _, h := range it.Record.Headers {
+			if h.Key == sentHeader && len(h.Value) == 8 {
+				due := int64(binary.BigEndian.Uint64(h.Value))
+				latMu.Lock()
+				lat = append(lat, float64(now.UnixNano()-due)/1e6)
+				latMu.Unlock()
 			}
-		},
+		}
+		switch i := done.Add(1); {
+		case i == int64(warm):
+			close(warmed)
+		case i == total:
+			lastNs.Store(now.UnixNano())
+			close(finished)
+		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- m.Run(runCtx) }()
+	defer m.close()
 	keys := make([]string, 0, warm+n)
 	invalid := 0
 	var prodErr atomic.Pointer[error]
@@ -100,12 +86,8 @@ func runOpenLoop(ctx context.Context, cfg *config.Config, brokers []string, cl *
 	for range warm {
 		produce(gen.Next(), time.Time{})
 	}
-	select {
-	case <-warmed:
-	case err := <-errc:
-		return nil, fmt.Errorf("pipeline stopped during warm-up: %v", err)
-	case <-time.After(o.Timeout):
-		return nil, errors.New("pipeline: no verdict for the warm-up messages")
+	if err := m.wait(warmed, o.Timeout, func() string { return "no verdict for the warm-up messages" }); err != nil {
+		return nil, err
 	}
 
 	// The schedule: message i is due at start + i/rate, whatever the
@@ -134,20 +116,10 @@ func runOpenLoop(ctx context.Context, cfg *config.Config, brokers []string, cl *
 	if p := prodErr.Load(); p != nil {
 		return nil, fmt.Errorf("produce: %w", *p)
 	}
-	select {
-	case <-finished:
-	case err := <-errc:
-		if err == nil {
-			err = errors.New("pipeline stopped early")
-		}
+	if err := m.wait(finished, o.Timeout, func() string { return fmt.Sprintf("%d of %d messages done", done.Load(), total) }); err != nil {
 		return nil, err
-	case <-time.After(o.Timeout):
-		stop()
-		<-errc
-		return nil, fmt.Errorf("pipeline: %d of %d messages done after %s", done.Load(), total, o.Timeout)
 	}
-	stop()
-	if err := <-errc; err != nil {
+	if err := m.close(); err != nil {
 		return nil, err
 	}
 	elapsed := time.Duration(lastNs.Load() - start.UnixNano())
@@ -157,12 +129,7 @@ func runOpenLoop(ctx context.Context, cfg *config.Config, brokers []string, cl *
 	res.AchievedRate = res.MsgsPerSec
 	res.Behind = res.AchievedRate < 0.95*o.Rate
 	latMu.Lock()
-	sort.Float64s(lat)
-	if len(lat) > 0 {
-		res.P50ms = round(lat[len(lat)/2], 2)
-		res.P99ms = round(lat[min(len(lat)-1, len(lat)*99/100)], 2)
-		res.P999ms = round(lat[min(len(lat)-1, len(lat)*999/1000)], 2)
-	}
+	res.setPercentiles(lat)
 	latMu.Unlock()
 	if err := verify(ctx, brokers, cfg, keys, res); err != nil {
 		return nil, err

@@ -95,6 +95,7 @@ type Stage struct {
 	classifiers []Classifier
 	ids         []string
 	descs       []Description
+	labels      int // all the classifiers' labels: the scores of one item
 }
 
 // Close closes the classifiers that hold resources (ONNX sessions): the
@@ -119,6 +120,7 @@ func NewStage(cs ...Classifier) *Stage {
 		d := c.Describe()
 		s.descs = append(s.descs, d)
 		s.ids = append(s.ids, d.ID())
+		s.labels += len(d.Labels)
 	}
 	return s
 }
@@ -162,17 +164,13 @@ func (s *Stage) Categories() []contract.Categories {
 // Process implements pipeline.Stage.
 func (s *Stage) Process(ctx context.Context, items []*pipeline.Item) error {
 	texts := make([]string, len(items))
-	labels := 0
-	for _, d := range s.descs {
-		labels += len(d.Labels)
-	}
 	for i, it := range items {
 		texts[i] = it.Text()
 		// Room for every label up front: growing a score slice and a
 		// model map label by label was a tenth of the default pipeline.
-		it.Scores = slices.Grow(it.Scores, labels)
+		it.Scores = slices.Grow(it.Scores, s.labels)
 		if it.Models == nil {
-			it.Models = make(map[string]string, labels)
+			it.Models = make(map[string]string, s.labels)
 		}
 	}
 	var norm []string

@@ -298,3 +298,18 @@ func Kind(src string) (string, error) {
 	}
 	return "labels", sc.Err()
 }
+
+// SpanRow is one line of a labelled span file (an entity tagger's data):
+// code-point offsets, End exclusive.
+type SpanRow struct {
+	ID    string         `json:"id"`
+	Text  string         `json:"text"`
+	Spans []LabelledSpan `json:"spans"`
+}
+
+// LabelledSpan is one labelled stretch of a SpanRow's text.
+type LabelledSpan struct {
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+	Label string `json:"label"`
+}

@@ -6,19 +6,12 @@ import (
 	"unicode"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/datasets"
 )
 
 // SpanExample is one line of a labelled span file: code-point offsets,
 // End exclusive.
-type SpanExample struct {
-	ID    string `json:"id"`
-	Text  string `json:"text"`
-	Spans []struct {
-		Start int    `json:"start"`
-		End   int    `json:"end"`
-		Label string `json:"label"`
-	} `json:"spans"`
-}
+type SpanExample = datasets.SpanRow
 
 // SpanReport is per-label precision, recall and F1 on exact spans, with the
 // contract's keys.

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/sieve-stream/sieve/internal/edit"
+
 	"golang.org/x/net/idna"
 )
 
@@ -117,7 +119,7 @@ func lookalike(host string, protected []string) bool {
 			return false
 		}
 		brand := strings.SplitN(p, ".", 2)[0]
-		if reg != p && editDistance(unconfuse(reg), p) <= 1 {
+		if reg != p && edit.Distance([]byte(unconfuse(reg)), []byte(p)) <= 1 {
 			return true
 		}
 		for _, l := range labels[:len(labels)-2] {
@@ -132,26 +134,6 @@ func lookalike(host string, protected []string) bool {
 // unconfuse undoes the digit-for-letter swaps of phishing domains.
 func unconfuse(s string) string {
 	return strings.NewReplacer("0", "o", "1", "l", "3", "e", "5", "s", "rn", "m", "vv", "w").Replace(s)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func init() {

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -158,4 +159,26 @@ func runMemberUntil(t *testing.T, cfg *config.Config, brokers []string, what str
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testVerdict is the part of a verdict record the tests compare.
+type testVerdict struct {
+	ID       string             `json:"id"`
+	Labels   map[string]float64 `json:"labels"`
+	Flags    []string           `json:"flags"`
+	Decision string             `json:"decision"`
+}
+
+// verdictsByID decodes verdict records by their message id.
+func verdictsByID(t testing.TB, recs []*kgo.Record) map[string]testVerdict {
+	t.Helper()
+	out := make(map[string]testVerdict, len(recs))
+	for _, r := range recs {
+		var v testVerdict
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatalf("verdict %s: %v", r.Key, err)
+		}
+		out[v.ID] = v
+	}
+	return out
 }

@@ -50,20 +50,7 @@ func TestMappedTopic(t *testing.T) {
 		dead = readTopic(t, brokers, "dead-letters", 1, false, 20*time.Second)
 		return len(verdicts) == 2*len(texts) && len(dead) == 1
 	})
-	type verdict struct {
-		ID       string             `json:"id"`
-		Labels   map[string]float64 `json:"labels"`
-		Flags    []string           `json:"flags"`
-		Decision string             `json:"decision"`
-	}
-	byID := map[string]verdict{}
-	for _, r := range verdicts {
-		var v verdict
-		if err := json.Unmarshal(r.Value, &v); err != nil {
-			t.Fatal(err)
-		}
-		byID[v.ID] = v
-	}
+	byID := verdictsByID(t, verdicts)
 	for i := range texts {
 		e, m := byID[fmt.Sprintf("e-%d", i)], byID[fmt.Sprint(i)]
 		if e.ID == "" || m.ID == "" {

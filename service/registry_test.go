@@ -86,18 +86,7 @@ func TestSchemaRegistryTopics(t *testing.T) {
 		dead = readTopic(t, brokers, "dead-letters", 1, false, 20*time.Second)
 		return len(verdicts) == 4*len(texts) && len(dead) == 1
 	})
-	type verdict struct {
-		ID       string             `json:"id"`
-		Labels   map[string]float64 `json:"labels"`
-		Flags    []string           `json:"flags"`
-		Decision string             `json:"decision"`
-	}
-	byID := map[string]verdict{}
-	for _, r := range verdicts {
-		var v verdict
-		json.Unmarshal(r.Value, &v)
-		byID[v.ID] = v
-	}
+	byID := verdictsByID(t, verdicts)
 	for i, text := range texts {
 		e := byID[fmt.Sprintf("e-%d", i)]
 		for _, id := range []string{fmt.Sprint(100 + i), fmt.Sprint(200 + i), fmt.Sprint(300 + i)} {

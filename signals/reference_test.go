@@ -5,9 +5,10 @@ import (
 	"hash/fnv"
 )
 
-// refSignature and refBandKeys are the campaign signature before issue 19:
-// classic MinHash, one multiply-add per hash function per shingle. The
-// one-permutation signature that replaced it is checked against them.
+// refSignature and refBandKeys are the campaign signature as it was before
+// issue 19, with the same hash functions: the shingle-major loop that
+// updated every minimum in memory per shingle, and band keys through
+// hash/fnv. The faster code is checked against them.
 func refSignature(norm string, k int) []uint64 {
 	sig := make([]uint64, k)
 	for i := range sig {
@@ -24,33 +25,13 @@ func refSignature(norm string, k int) []uint64 {
 		}
 		x = mix(x)
 		for i := range sig {
-			if v := x*refMults[i] + refSeeds[i]; v < sig[i] {
+			if v := x*mults[i] + seeds[i]; v < sig[i] {
 				sig[i] = v
 			}
 		}
 	}
 	return sig
 }
-
-var refMults = func() []uint64 {
-	s := make([]uint64, 256)
-	x := uint64(0xa11ce)
-	for i := range s {
-		x = mix(x)
-		s[i] = x | 1
-	}
-	return s
-}()
-
-var refSeeds = func() []uint64 {
-	s := make([]uint64, 256)
-	x := uint64(0x5151)
-	for i := range s {
-		x = mix(x)
-		s[i] = x
-	}
-	return s
-}()
 
 func refBandKeys(sig []uint64, bands, rows int) []uint64 {
 	out := make([]uint64, bands)

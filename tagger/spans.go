@@ -24,15 +24,7 @@ func ReadSpans(path, part string) ([]Example, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		var row struct {
-			ID    string `json:"id"`
-			Text  string `json:"text"`
-			Spans []struct {
-				Start int    `json:"start"`
-				End   int    `json:"end"`
-				Label string `json:"label"`
-			} `json:"spans"`
-		}
+		var row datasets.SpanRow
 		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
-	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -20,8 +19,7 @@ var NSFWLabels = []string{"drawing", "hentai", "neutral", "porn", "sexy"}
 // InceptionV3 at 299x299) converted to ONNX by `sieve convert tfjs`.
 // ClassifyImages is safe for concurrent use.
 type NSFW struct {
-	closeMu  sync.RWMutex // read-held while a batch runs; Close waits
-	closed   bool
+	guard    onnxrt.Guard // a batch runs inside it; Close waits
 	session  *ort.DynamicAdvancedSession
 	input    string
 	output   string
@@ -117,11 +115,10 @@ func (m *NSFW) ClassifyImages(ctx context.Context, imgs []image.Image) ([][]floa
 
 // Run classifies preprocessed images (Preprocess's output).
 func (m *NSFW) Run(ctx context.Context, in [][]float32) ([][]float32, error) {
-	m.closeMu.RLock()
-	defer m.closeMu.RUnlock()
-	if m.closed {
+	if !m.guard.Enter() {
 		return nil, ErrClosed
 	}
+	defer m.guard.Exit()
 	bs := m.BatchSize
 	if bs <= 0 {
 		bs = 16
@@ -162,11 +159,5 @@ func (m *NSFW) Run(ctx context.Context, in [][]float32) ([][]float32, error) {
 
 // Close releases the session; a second Close does nothing.
 func (m *NSFW) Close() error {
-	m.closeMu.Lock()
-	defer m.closeMu.Unlock()
-	if m.closed {
-		return nil
-	}
-	m.closed = true
-	return m.session.Destroy()
+	return m.guard.Close(func() error { return m.session.Destroy() })
 }

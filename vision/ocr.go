@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -76,8 +75,7 @@ func (o *OCROptions) ensureDefaults() {
 // then CRNN recognition decoded by CTC over ppocr_keys_v1 (Chinese and
 // English). Read is safe for concurrent use.
 type OCR struct {
-	closeMu  sync.RWMutex
-	closed   bool
+	guard    onnxrt.Guard // a batch runs inside it; Close waits
 	det, rec *ort.DynamicAdvancedSession
 	detIn    string
 	detOut   string
@@ -172,13 +170,7 @@ func (m *OCR) Provider() string { return m.provider }
 
 // Close releases both sessions; a second Close does nothing.
 func (m *OCR) Close() error {
-	m.closeMu.Lock()
-	defer m.closeMu.Unlock()
-	if m.closed {
-		return nil
-	}
-	m.closed = true
-	return errors.Join(m.det.Destroy(), m.rec.Destroy())
+	return m.guard.Close(func() error { return errors.Join(m.det.Destroy(), m.rec.Destroy()) })
 }
 
 // Text joins an image's lines in reading order.
@@ -216,11 +208,10 @@ func newPicture(img image.Image, maxPixels int) (picture, error) {
 // alone (its size is its own); the recogniser runs the crops of all the
 // images together, in batches of similar width.
 func (m *OCR) Read(ctx context.Context, imgs []image.Image, maxPixels int) ([][]Line, error) {
-	m.closeMu.RLock()
-	defer m.closeMu.RUnlock()
-	if m.closed {
+	if !m.guard.Enter() {
 		return nil, ErrClosed
 	}
+	defer m.guard.Exit()
 	type crop struct {
 		img   int
 		box   image.Rectangle

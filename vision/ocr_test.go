@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sieve-stream/sieve/internal/edit"
+
 	"github.com/sieve-stream/sieve/internal/onnxrt"
 	"github.com/sieve-stream/sieve/internal/textimage"
 	"github.com/sieve-stream/sieve/vision"
@@ -105,27 +107,6 @@ func ocrCases() []ocrCase {
 	return texts
 }
 
-// levenshtein counts the character edits between a and b.
-func levenshtein(a, b []rune) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // TestOCRCharacterErrorRate reads 300 rendered strings; the character error
@@ -161,7 +142,7 @@ func TestOCRCharacterErrorRate(t *testing.T) {
 		for i, c := range cs {
 			got := squash(vision.Text(lines[i]))
 			want := []rune(squash(c.text))
-			e := levenshtein([]rune(got), want)
+			e := edit.Distance([]rune(got), want)
 			bg := "light"
 			if c.dark {
 				bg = "dark"

@@ -66,8 +66,7 @@ type Config struct {
 type Encoder struct {
 	// closeMu is held for reading while a batch runs, so that Close waits
 	// for it rather than destroying a session in use.
-	closeMu sync.RWMutex
-	closed  bool
+	guard   onnxrt.Guard // a batch runs inside it; Close waits
 	cfg     Config
 	tok     tokenizer.Tokenizer
 	session *ort.DynamicAdvancedSession
@@ -207,22 +206,15 @@ var ErrClosed = errors.New("encoder: closed")
 // Close releases the session. A second Close does nothing: destroying an
 // ONNX Runtime session twice would crash the process.
 func (e *Encoder) Close() error {
-	e.closeMu.Lock()
-	defer e.closeMu.Unlock()
-	if e.closed {
-		return nil
-	}
-	e.closed = true
-	return e.session.Destroy()
+	return e.guard.Close(func() error { return e.session.Destroy() })
 }
 
 // Classify implements classifiers.Classifier.
 func (e *Encoder) Classify(ctx context.Context, texts []string) ([][]float32, error) {
-	e.closeMu.RLock()
-	defer e.closeMu.RUnlock()
-	if e.closed {
+	if !e.guard.Enter() {
 		return nil, ErrClosed
 	}
+	defer e.guard.Exit()
 	// One row per window; owner maps rows back to texts.
 	var encs []tokenizer.Encoding
 	owner := make([]int, 0, len(texts))

@@ -19,8 +19,7 @@ import (
 // the learned-detector slot of the media detectors, for users who bring an
 // "AI-generated or not" model. Nothing here is trained by Sieve.
 type ImageModel struct {
-	closeMu sync.RWMutex // read-held while a batch runs; Close waits
-	closed  bool
+	guard   onnxrt.Guard // a batch runs inside it; Close waits
 	session *ort.DynamicAdvancedSession
 	input   string
 	output  string
@@ -126,24 +125,17 @@ func (m *ImageModel) Labels() []string { return m.labels }
 
 // Close releases the session; a second Close does nothing.
 func (m *ImageModel) Close() error {
-	m.closeMu.Lock()
-	defer m.closeMu.Unlock()
-	if m.closed {
-		return nil
-	}
-	m.closed = true
-	return m.session.Destroy()
+	return m.guard.Close(func() error { return m.session.Destroy() })
 }
 
 // ClassifyImages scores each image: resized to the model's input size
 // (bilinear), rescaled and normalised as preprocessor_config.json says,
 // laid out [batch, 3, height, width].
 func (m *ImageModel) ClassifyImages(ctx context.Context, imgs []image.Image) ([][]float32, error) {
-	m.closeMu.RLock()
-	defer m.closeMu.RUnlock()
-	if m.closed {
+	if !m.guard.Enter() {
 		return nil, ErrClosed
 	}
+	defer m.guard.Exit()
 	if len(imgs) == 0 {
 		return nil, nil
 	}

@@ -192,3 +192,38 @@ func appendProvider(opts *ort.SessionOptions, o Options, lib string) (string, er
 		return CPU, fmt.Errorf("provider %q is not cpu, cuda or tensorrt", o.Provider)
 	}
 }
+
+// Guard keeps a model's sessions alive while batches run on them: a run
+// holds it for reading, and Close destroys the sessions once, after the runs
+// in progress. Destroying an ONNX Runtime session twice, or while it runs,
+// crashes the process, and a model's owner may Close it more than once.
+type Guard struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Enter starts a run. It returns false, holding nothing, once the model is
+// closed; otherwise the caller must call Exit when the run is over.
+func (g *Guard) Enter() bool {
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return false
+	}
+	return true
+}
+
+// Exit ends a run started by Enter.
+func (g *Guard) Exit() { g.mu.RUnlock() }
+
+// Close waits for the runs in progress and calls destroy, the first time
+// only; later calls return nil.
+func (g *Guard) Close(destroy func() error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	return destroy()
+}
