@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -75,7 +76,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// entry is one text's scores, in the order of its label set. The label
+// set (labels and the models that scored them) is shared by every entry of
+// the same models, so an entry is two small objects, one of them a
+// pointer-free array: with maps per entry, a full LRU was hundreds of MB
+// for the garbage collector to mark, and its pauses were the default
+// pipeline's latency tail (issue 19).
 type entry struct {
+	set    *labelSet
+	scores []float64
+}
+
+// labelSet is the labels of a set of entries and, for each, its model.
+type labelSet struct {
+	labels, models []string
+}
+
+// wireEntry is an entry as the shared Store holds it, readable by every
+// version that wrote it.
+type wireEntry struct {
 	Scores map[string]float64 `json:"s"`
 	Models map[string]string  `json:"m"`
 }
@@ -99,6 +118,12 @@ type Stage struct {
 
 	mu       sync.Mutex
 	inflight map[uint64]*call
+
+	// sets are the label sets seen, one per model set in practice; last is
+	// the one used last, checked first without the lock.
+	setsMu sync.Mutex
+	sets   []*labelSet
+	last   atomic.Pointer[labelSet]
 
 	hitLRU, hitStore, miss, shared prometheus.Counter
 
@@ -274,13 +299,14 @@ func (s *Stage) lead(ctx context.Context, keys []uint64, groups map[uint64][]*pi
 		if err == nil {
 			missing = missing[:0:0]
 			for i, k := range keys {
-				var e entry
-				if vals[i] != nil && json.Unmarshal(vals[i], &e) == nil {
+				var w wireEntry
+				if vals[i] != nil && json.Unmarshal(vals[i], &w) == nil {
 					s.hitStore.Inc()
-					results[k] = &e
-					s.lru.Add(k, &e)
+					e := s.fromWire(&w)
+					results[k] = e
+					s.lru.Add(k, e)
 					for _, it := range groups[k] {
-						apply(it, &e)
+						apply(it, e)
 					}
 					continue
 				}
@@ -313,16 +339,13 @@ func (s *Stage) lead(ctx context.Context, keys []uint64, groups map[uint64][]*pi
 		if rep.Err != nil {
 			continue
 		}
-		e := &entry{Scores: make(map[string]float64, len(rep.Scores)), Models: rep.Models}
-		for _, sc := range rep.Scores {
-			e.Scores[sc.Label] = sc.Score
-		}
+		e := s.entryOf(rep)
 		results[k] = e
 		s.lru.Add(k, e)
 		if s.o.Store == nil {
 			continue
 		}
-		if b, err := json.Marshal(e); err == nil {
+		if b, err := json.Marshal(e.wire()); err == nil {
 			wkeys, wvals = append(wkeys, storeKey(k)), append(wvals, b)
 		}
 	}
@@ -336,10 +359,88 @@ func (s *Stage) lead(ctx context.Context, keys []uint64, groups map[uint64][]*pi
 }
 
 func apply(it *pipeline.Item, e *entry) {
-	for l, sc := range e.Scores {
-		it.SetScore(l, sc, e.Models[l])
+	for i, l := range e.set.labels {
+		it.SetScore(l, e.scores[i], e.set.models[i])
 	}
 	it.Cached = true
+}
+
+// entryOf is the entry of a scored item.
+func (s *Stage) entryOf(it *pipeline.Item) *entry {
+	e := &entry{scores: make([]float64, len(it.Scores))}
+	for i, sc := range it.Scores {
+		e.scores[i] = sc.Score
+	}
+	e.set = s.intern(len(it.Scores), func(i int) (string, string) {
+		l := it.Scores[i].Label
+		return l, it.Models[l]
+	})
+	return e
+}
+
+// fromWire is the entry of a Store value, its labels in sorted order.
+func (s *Stage) fromWire(w *wireEntry) *entry {
+	labels := make([]string, 0, len(w.Scores))
+	for l := range w.Scores {
+		labels = append(labels, l)
+	}
+	slices.Sort(labels)
+	e := &entry{scores: make([]float64, len(labels))}
+	for i, l := range labels {
+		e.scores[i] = w.Scores[l]
+	}
+	e.set = s.intern(len(labels), func(i int) (string, string) { return labels[i], w.Models[labels[i]] })
+	return e
+}
+
+func (e *entry) wire() wireEntry {
+	w := wireEntry{Scores: make(map[string]float64, len(e.scores)), Models: make(map[string]string, len(e.scores))}
+	for i, l := range e.set.labels {
+		w.Scores[l] = e.scores[i]
+		if m := e.set.models[i]; m != "" {
+			w.Models[l] = m
+		}
+	}
+	return w
+}
+
+// intern returns the shared label set whose n labels and models are
+// at(0..n-1), making it the first time.
+func (s *Stage) intern(n int, at func(int) (label, model string)) *labelSet {
+	same := func(ls *labelSet) bool {
+		if ls == nil || len(ls.labels) != n {
+			return false
+		}
+		for i := range n {
+			if l, m := at(i); ls.labels[i] != l || ls.models[i] != m {
+				return false
+			}
+		}
+		return true
+	}
+	if ls := s.last.Load(); same(ls) {
+		return ls
+	}
+	s.setsMu.Lock()
+	defer s.setsMu.Unlock()
+	for _, ls := range s.sets {
+		if same(ls) {
+			s.last.Store(ls)
+			return ls
+		}
+	}
+	ls := &labelSet{labels: make([]string, n), models: make([]string, n)}
+	for i := range n {
+		ls.labels[i], ls.models[i] = at(i)
+	}
+	// Label sets differ only when models or their order change (a model
+	// that attributes a label to a per-text model, a reload): a bound keeps
+	// a pathological source from growing the list without end.
+	if len(s.sets) < 64 {
+		s.sets = append(s.sets, ls)
+	}
+	s.last.Store(ls)
+	return ls
 }
 
 func copyScores(dst, src *pipeline.Item) {
