@@ -67,24 +67,28 @@ func (m *Memory) Join(_ context.Context, obs []Observation, window time.Duration
 	out := make([]Cluster, len(obs))
 	for i, o := range obs {
 		var id uint64
-		found := false
-		for _, b := range o.Bands {
+		k := len(o.Bands) // the bands before k are in neither generation
+		for j, b := range o.Bands {
 			if v, ok := m.cur.bands[b]; ok {
-				id, found = v, true
+				id, k = v, j
 				break
 			}
 			if v, ok := m.prev.bands[b]; ok {
-				id, found = v, true
+				id, k = v, j
 				break
 			}
 		}
-		if !found {
+		if k == len(o.Bands) {
 			id = o.Bands[0]
 		}
 		// Members add their buckets too, so a campaign whose copies drift
 		// (one typo more each) stays one cluster; banding is strict enough
 		// that unrelated texts rarely share a bucket to chain through.
-		for _, b := range o.Bands {
+		for j, b := range o.Bands {
+			if j < k {
+				m.cur.bands[b] = id // known to be free: no second lookup
+				continue
+			}
 			if v, ok := m.cur.bands[b]; !ok || v == id {
 				m.cur.bands[b] = id
 			}
