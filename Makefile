@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test ./proxy -run '^$$' -fuzz FuzzSSE -fuzztime $(FUZZTIME)
 	$(GO) test ./proxy -run '^$$' -fuzz FuzzChatRequest -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/textnorm -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/textnorm -run '^$$' -fuzz FuzzFastPaths -fuzztime $(FUZZTIME)
 	$(GO) test ./vision -run '^$$' -fuzz FuzzPreprocess -fuzztime $(FUZZTIME)
 	$(GO) test ./vision/tfjs -run '^$$' -fuzz FuzzParseLiteral -fuzztime $(FUZZTIME)
 	$(GO) test ./tagger -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)

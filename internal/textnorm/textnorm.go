@@ -158,15 +158,20 @@ func foldToken(tok string) string {
 		end--
 	}
 	core := low[start:end]
-	var out strings.Builder
-	out.WriteString(low[:start])
+	folded := core
 	switch {
 	case core == "":
 	case isNumber(core):
-		out.WriteString(Number)
+		folded = Number
 	default:
-		out.WriteString(squeeze(unleet(unmask(undot(core)))))
+		folded = squeeze(unleet(unmask(undot(core))))
 	}
+	if folded == core && len(low)-end <= 2 {
+		return low // most words: nothing to fold, nothing to build
+	}
+	var out strings.Builder
+	out.WriteString(low[:start])
+	out.WriteString(folded)
 	out.WriteString(squeezePunct(low[end:]))
 	return out.String()
 }
@@ -212,6 +217,13 @@ func looksLikeDomain(s string) bool {
 // unleet maps digits and symbols to letters inside a word that has letters,
 // so "fr33" becomes "free" but "2024" stays a number.
 func unleet(w string) string {
+	if asciiWithout(w, func(i int) bool { return isLeet(w[i]) }) {
+		return w // unleetRunes would rebuild it as it is
+	}
+	return unleetRunes(w)
+}
+
+func unleetRunes(w string) string {
 	letters := 0
 	for _, r := range w {
 		if unicode.IsLetter(r) {
@@ -235,6 +247,13 @@ func unleet(w string) string {
 // squeeze shortens runs of three or more equal letters to one: "moneyyyy"
 // becomes "money", while "good" keeps its double o.
 func squeeze(w string) string {
+	if asciiWithout(w, func(i int) bool { return i+2 < len(w) && w[i] == w[i+1] && w[i] == w[i+2] }) {
+		return w // no run of three: squeezeRunes would rebuild it as it is
+	}
+	return squeezeRunes(w)
+}
+
+func squeezeRunes(w string) string {
 	var b strings.Builder
 	b.Grow(len(w))
 	var prev rune = -1
@@ -272,6 +291,27 @@ func countRun(runes []rune, start int) int {
 		n++
 	}
 	return n
+}
+
+// asciiWithout reports whether s is ASCII and at(i) is false at every
+// index: then a rune-by-rune rewrite that changes nothing can be skipped
+// (on other bytes it would turn invalid UTF-8 into U+FFFD).
+func asciiWithout(s string, at func(i int) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf || at(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// isLeet reports a byte unleet maps (leet's ASCII keys).
+func isLeet(c byte) bool {
+	switch c {
+	case '0', '1', '3', '4', '5', '7', '@', '$', '!', '|', '8':
+		return true
+	}
+	return false
 }
 
 // squeezePunct keeps at most two of a repeated punctuation mark.

@@ -57,3 +57,19 @@ func BenchmarkNormalize(b *testing.B) {
 		Normalize(s)
 	}
 }
+
+// The ASCII fast paths of squeeze and unleet return what the rune loops
+// would build.
+func FuzzFastPaths(f *testing.F) {
+	for _, s := range []string{"good", "moneyyyy", "fr33", "2024", "hello", "aaa", "a!b", "", "xx|yy"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := squeeze(s), squeezeRunes(s); got != want {
+			t.Errorf("squeeze(%q) = %q, the rune loop %q", s, got, want)
+		}
+		if got, want := unleet(s), unleetRunes(s); got != want {
+			t.Errorf("unleet(%q) = %q, the rune loop %q", s, got, want)
+		}
+	})
+}
