@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/sieve
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test test-race fuzz bench lint clean models docs vision-models golden-nsfwjs tagger gazetteers
+.PHONY: all build run test test-race fuzz bench soak lint clean models docs vision-models golden-nsfwjs tagger gazetteers
 
 # Where the labelled datasets live (the shared folder beside the repo).
 DATA ?= ../shared/datasets
@@ -47,6 +47,14 @@ fuzz:
 	$(GO) test ./mapping -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./mapping -run '^$$' -fuzz FuzzFramedAvro -fuzztime $(FUZZTIME)
 	$(GO) test ./mapping -run '^$$' -fuzz FuzzFramedProtobuf -fuzztime $(FUZZTIME)
+
+# Not part of CI: 10M messages through two member processes, one SIGKILLed
+# every 30 s, Redis restarted every 60 s, every output read back; once per
+# delivery mode (docs/benchmarks.md has a run).
+SOAK_MESSAGES ?= 10000000
+soak: build
+	./$(BIN) bench soak --messages $(SOAK_MESSAGES) --delivery at_least_once
+	./$(BIN) bench soak --messages $(SOAK_MESSAGES) --delivery exactly_once
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./contract ./pipeline ./classifiers

@@ -29,6 +29,9 @@ import (
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "soak" {
+		return runBenchSoak(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "proxy" {
 		return runBenchProxy(args[1:], stdout, stderr)
 	}
