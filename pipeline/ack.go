@@ -83,7 +83,7 @@ func (e *Engine) release(items []*Item) {
 			out := &it.outputs[i]
 			out.eng, out.item = e, it
 			injectTrace(it, out)
-			e.sink.Produce(e.prodCtx, out)
+			e.sink.Produce(e.produceContext(it), out)
 		}
 	}
 }
@@ -113,7 +113,7 @@ func (e *Engine) acked(it *Item, out *Output, err error) {
 		dl := e.opts.DeadLetter(it)
 		dl.eng, dl.item = e, it
 		injectTrace(it, &dl)
-		e.sink.Produce(e.prodCtx, &dl)
+		e.sink.Produce(e.produceContext(it), &dl)
 		return
 	}
 	e.counter(&e.outCounters, e.m.RecordsOut, out.Topic).Inc()

@@ -9,6 +9,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -48,6 +49,10 @@ type Record struct {
 	Value     []byte
 	Headers   []Header
 	Timestamp time.Time
+	// Context, when set by the source, carries the trace a client hook
+	// opened for the record (franz-go's kotel: its receive span, a child
+	// of the producer's trace): the record's span is then its child.
+	Context context.Context
 }
 
 // Output is one record the pipeline wants produced: a verdict, a rewrite or a

@@ -51,11 +51,15 @@ func (c headers) Keys() []string {
 // batch.
 const maxLinks = 64
 
-// startRecord opens the record's span, a child of the trace its headers
-// carry (or a new trace).
+// startRecord opens the record's span: a child of the span its source's
+// client opened for it, else of the trace its headers carry, else a new
+// trace.
 func (e *Engine) startRecord(it *Item) {
 	r := it.Record
-	ctx := propagator.Extract(context.Background(), headers{&r.Headers})
+	ctx := r.Context
+	if ctx == nil || !trace.SpanContextFromContext(ctx).IsValid() {
+		ctx = propagator.Extract(context.Background(), headers{&r.Headers})
+	}
 	_, it.span = e.opts.Tracer.Start(ctx, "sieve.record", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithTimestamp(it.received),
 		trace.WithAttributes(attribute.String("messaging.system", "kafka"), attribute.String("messaging.destination.name", r.Topic),
@@ -101,6 +105,16 @@ func injectTrace(it *Item, out *Output) {
 		return
 	}
 	propagator.Inject(trace.ContextWithSpan(context.Background(), it.span), headers{&out.Headers})
+}
+
+// produceContext is what an item's outputs are produced under: with
+// tracing, the record's span, so that a client hook's publish span (kotel)
+// is its child.
+func (e *Engine) produceContext(it *Item) context.Context {
+	if it.span == nil {
+		return e.prodCtx
+	}
+	return trace.ContextWithSpan(e.prodCtx, it.span)
 }
 
 // endRecord closes the record's span once its outputs are acknowledged.

@@ -25,6 +25,7 @@ import (
 	"github.com/sieve-stream/sieve/mapping"
 	"github.com/sieve-stream/sieve/override"
 	"github.com/sourcegraph/conc"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,7 @@ import (
 	"github.com/sieve-stream/sieve/route"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kotel"
 )
 
 // Classifiers builds the live classifiers the config names (each entry's
@@ -231,6 +233,20 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 			break
 		}
 	}
+	tp := o.TracerProvider
+	var stopTracing func(context.Context) error
+	if tp == nil && cfg.Tracing.Exporter != "" {
+		if tp, stopTracing, err = telemetry.NewTracerProvider(context.Background(), cfg.Tracing); err != nil {
+			return nil, err
+		}
+	}
+	if tp != nil {
+		// franz-go's kotel adds the client's spans: receive for each
+		// record fetched (the parent of Sieve's record span) and publish
+		// for each output (its child), with the W3C context in headers.
+		extra = append(slices.Clip(extra), kgo.WithHooks(kotel.NewKotel(kotel.WithTracer(kotel.NewTracer(
+			kotel.TracerProvider(tp), kotel.TracerPropagator(propagation.TraceContext{}), kotel.ConsumerGroup(cfg.Kafka.Group)))).Hooks()...))
+	}
 	src, err := kafka.NewSource(&cfg.Kafka, o.Brokers, kafka.SourceOptions{
 		ExactlyOnce: cfg.Delivery == config.ExactlyOnce,
 		Logger:      o.Logger,
@@ -238,19 +254,13 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 		Extra:       extra,
 	})
 	if err != nil {
+		if stopTracing != nil {
+			stopTracing(context.Background())
+		}
 		return nil, err
 	}
 	opts := EngineOptions(cfg, o.Stages, o.Metrics, o.Logger)
-	m := &Member{Source: src, App: app}
-	tp := o.TracerProvider
-	if tp == nil && cfg.Tracing.Exporter != "" {
-		var shutdown func(context.Context) error
-		if tp, shutdown, err = telemetry.NewTracerProvider(context.Background(), cfg.Tracing); err != nil {
-			src.Close()
-			return nil, err
-		}
-		m.stopTracing = shutdown
-	}
+	m := &Member{Source: src, App: app, stopTracing: stopTracing}
 	if tp != nil {
 		opts.Tracer = tp.Tracer("github.com/sieve-stream/sieve/pipeline")
 	}

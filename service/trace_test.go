@@ -15,10 +15,12 @@ import (
 )
 
 // TestTraceFromInputToVerdict: a record produced with a W3C traceparent is
-// one trace through Sieve: its record span is a child of the producer's
-// span, each stage's batch span a child of the record span, and the
-// verdict record carries the same trace id in its own traceparent.
-// Spans go to the SDK's in-memory exporter.
+// one trace through Sieve: franz-go's kotel opens a receive span under the
+// producer's span, the record span is its child, each stage's batch span a
+// child of the record span, the verdict's publish span (kotel again) a
+// child of the record span, and the verdict record carries the same trace
+// id, under the publish span, in its own traceparent. Spans go to the SDK's
+// in-memory exporter.
 func TestTraceFromInputToVerdict(t *testing.T) {
 	brokers := startBroker(t)
 	cfg := testConfig(t, brokers, 1)
@@ -42,21 +44,33 @@ func TestTraceFromInputToVerdict(t *testing.T) {
 	var verdicts []*kgo.Record
 	waitFor(t, "the verdict and its record span", time.Minute, func() bool {
 		verdicts = readTopic(t, brokers, "verdicts", 1, false, 5*time.Second)
-		return len(verdicts) == 1 && slices.ContainsFunc(exp.GetSpans(), func(s tracetest.SpanStub) bool { return s.Name == "sieve.record" })
+		spans := exp.GetSpans()
+		return len(verdicts) == 1 && slices.ContainsFunc(spans, func(s tracetest.SpanStub) bool { return s.Name == "sieve.record" }) &&
+			slices.ContainsFunc(spans, func(s tracetest.SpanStub) bool { return s.Name == "verdicts publish" })
 	})
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	spans := exp.GetSpans()
-	var record tracetest.SpanStub
-	for _, s := range spans {
-		if s.Name == "sieve.record" {
-			record = s
+	named := func(name string) tracetest.SpanStub {
+		for _, s := range spans {
+			if s.Name == name {
+				return s
+			}
 		}
+		t.Fatalf("no span %q among %d", name, len(spans))
+		return tracetest.SpanStub{}
 	}
-	if record.SpanContext.TraceID().String() != traceID || record.Parent.SpanID().String() != parentID {
-		t.Fatalf("record span in trace %s under %s, want %s under %s", record.SpanContext.TraceID(), record.Parent.SpanID(), traceID, parentID)
+	receive, record, publish := named("posts receive"), named("sieve.record"), named("verdicts publish")
+	if receive.SpanContext.TraceID().String() != traceID || receive.Parent.SpanID().String() != parentID {
+		t.Fatalf("receive span in trace %s under %s, want %s under %s", receive.SpanContext.TraceID(), receive.Parent.SpanID(), traceID, parentID)
+	}
+	if record.SpanContext.TraceID().String() != traceID || record.Parent.SpanID() != receive.SpanContext.SpanID() {
+		t.Fatalf("record span in trace %s under %s, want %s under the receive span %s", record.SpanContext.TraceID(), record.Parent.SpanID(), traceID, receive.SpanContext.SpanID())
+	}
+	if publish.SpanContext.TraceID().String() != traceID || publish.Parent.SpanID() != record.SpanContext.SpanID() {
+		t.Fatalf("publish span in trace %s under %s, want %s under the record span %s", publish.SpanContext.TraceID(), publish.Parent.SpanID(), traceID, record.SpanContext.SpanID())
 	}
 	attrs := map[string]string{}
 	for _, a := range record.Attributes {
@@ -85,8 +99,8 @@ func TestTraceFromInputToVerdict(t *testing.T) {
 			tp2 = string(h.Value)
 		}
 	}
-	if !strings.HasPrefix(tp2, "00-"+traceID+"-"+record.SpanContext.SpanID().String()) {
-		t.Errorf("verdict traceparent %q, want trace %s and the record span %s", tp2, traceID, record.SpanContext.SpanID())
+	if !strings.HasPrefix(tp2, "00-"+traceID+"-"+publish.SpanContext.SpanID().String()) {
+		t.Errorf("verdict traceparent %q, want trace %s and the publish span %s", tp2, traceID, publish.SpanContext.SpanID())
 	}
 	t.Logf("stages traced: %v", stages)
 }

@@ -30,7 +30,9 @@ func (s *Sink) Produce(ctx context.Context, out *pipeline.Output) {
 
 // produced carries a record and the output it was made from in one
 // allocation: the record's Context is the produced itself, so one shared
-// promise function finds the output again without a closure per record.
+// promise function finds the output again without a closure per record. A
+// client hook may wrap the Context (kotel puts its publish span on top), so
+// the promise finds the produced as a value of it.
 type produced struct {
 	Record kgo.Record
 	base   context.Context
@@ -40,7 +42,14 @@ type produced struct {
 func (p *produced) Deadline() (time.Time, bool) { return p.base.Deadline() }
 func (p *produced) Done() <-chan struct{}       { return p.base.Done() }
 func (p *produced) Err() error                  { return p.base.Err() }
-func (p *produced) Value(key any) any           { return p.base.Value(key) }
+func (p *produced) Value(key any) any {
+	if key == (producedKey{}) {
+		return p
+	}
+	return p.base.Value(key)
+}
+
+type producedKey struct{}
 
 func newProduced(ctx context.Context, out *pipeline.Output) *produced {
 	p := &produced{Record: kgo.Record{Topic: out.Topic, Key: out.Key, Value: out.Value}, base: ctx, out: out}
@@ -61,7 +70,7 @@ func acked(r *kgo.Record, err error) {
 		errors.Is(err, kerr.CorruptMessage) || errors.Is(err, kerr.InvalidTopicException) {
 		err = fmt.Errorf("%w: %w", pipeline.ErrOutputRejected, err)
 	}
-	r.Context.(*produced).out.Ack(err)
+	r.Context.Value(producedKey{}).(*produced).out.Ack(err)
 }
 
 // Flush implements pipeline.Sink.

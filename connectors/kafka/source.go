@@ -232,7 +232,7 @@ func (s *Source) Poll(ctx context.Context) ([]*pipeline.Record, error) {
 		for _, r := range fp.Records {
 			pr := &recs[len(out)]
 			pr.Topic, pr.Partition.Partition, pr.Offset, pr.LeaderEpoch = r.Topic, r.Partition, r.Offset, r.LeaderEpoch
-			pr.Key, pr.Value, pr.Timestamp = r.Key, r.Value, r.Timestamp
+			pr.Key, pr.Value, pr.Timestamp, pr.Context = r.Key, r.Value, r.Timestamp, r.Context
 			if len(r.Headers) > 0 {
 				pr.Headers = make([]pipeline.Header, len(r.Headers))
 				for i, h := range r.Headers {
