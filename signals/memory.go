@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Memory is the in-process Store: one replica's view, lost on restart.
@@ -16,29 +18,37 @@ type Memory struct {
 	prev    *generation
 	started time.Time
 	max     int
-	authors map[string]*memAuthor
+	authors map[uint64]memAuthor // by the author's hash
 }
 
 // A cluster is known by the first band key of the message that started it
-// (its ID is that key, formatted): numbers, not strings, keep the maps of
-// the hot path small and their lookups cheap.
+// (its ID is that key, formatted), an author by a hash of the name.
+// Numbers, not strings, keep the maps of the hot path small and their
+// lookups cheap, and maps whose keys and values hold no pointers are not
+// scanned by the garbage collector: with a window of traffic in them (20
+// buckets, a cluster and an author a message), pointers were the
+// collector's longest marks and the pipeline's latency tail.
 type generation struct {
 	bands    map[uint64]uint64
-	clusters map[uint64]*memCluster
+	clusters map[uint64]memCluster
+	// more holds, for the few clusters with a second author, the hashes of
+	// the authors besides the first.
+	more map[uint64]map[uint64]struct{}
 }
 
 type memCluster struct {
 	size    int64
-	first   string          // the first author; others go to more
-	more    map[string]bool // allocated at the second distinct author
-	touched time.Time
+	first   uint64 // the first author's hash; the others are in more
+	touched int64  // Unix nanoseconds
 }
 
 type memAuthor struct {
-	first  time.Time
+	first  int64 // Unix nanoseconds
 	minute int64
 	count  int64
 }
+
+func authorKey(a string) uint64 { return xxhash.Sum64String(a) }
 
 // maxBands caps one generation's band buckets (20 per message): about
 // 200,000 messages a half window before an early rotation.
@@ -46,11 +56,11 @@ const maxBands = 4_000_000
 
 // NewMemory returns an empty in-process store.
 func NewMemory() *Memory {
-	return &Memory{cur: newGeneration(), prev: newGeneration(), max: maxBands, authors: map[string]*memAuthor{}}
+	return &Memory{cur: newGeneration(), prev: newGeneration(), max: maxBands, authors: map[uint64]memAuthor{}}
 }
 
 func newGeneration() *generation {
-	return &generation{bands: map[uint64]uint64{}, clusters: map[uint64]*memCluster{}}
+	return &generation{bands: map[uint64]uint64{}, clusters: map[uint64]memCluster{}, more: map[uint64]map[uint64]struct{}{}}
 }
 
 // Join implements Store.
@@ -93,26 +103,35 @@ func (m *Memory) Join(_ context.Context, obs []Observation, window time.Duration
 				m.cur.bands[b] = id
 			}
 		}
-		c := m.cur.clusters[id]
-		if c == nil {
-			c = m.prev.clusters[id]
-			if c != nil && now.Sub(c.touched) > window {
-				c = nil
+		author := authorKey(o.Author)
+		c, ok := m.cur.clusters[id]
+		more := m.cur.more[id]
+		if !ok {
+			c, ok = m.prev.clusters[id]
+			if ok && now.UnixNano()-c.touched > int64(window) {
+				ok = false
 			}
-			if c == nil {
-				c = &memCluster{first: o.Author}
+			if ok {
+				if more = m.prev.more[id]; more != nil {
+					m.cur.more[id] = more
+				}
+			} else {
+				c, more = memCluster{first: author}, nil
 			}
-			m.cur.clusters[id] = c
 		}
 		c.size++
-		c.touched = now
-		if o.Author != c.first && !c.more[o.Author] {
-			if c.more == nil {
-				c.more = map[string]bool{}
+		c.touched = now.UnixNano()
+		if author != c.first {
+			if _, seen := more[author]; !seen {
+				if more == nil {
+					more = map[uint64]struct{}{}
+					m.cur.more[id] = more
+				}
+				more[author] = struct{}{}
 			}
-			c.more[o.Author] = true
 		}
-		out[i] = Cluster{ID: clusterID(id), Size: c.size, Authors: int64(1 + len(c.more))}
+		m.cur.clusters[id] = c
+		out[i] = Cluster{ID: clusterID(id), Size: c.size, Authors: int64(1 + len(more))}
 	}
 	return out, nil
 }
@@ -122,21 +141,22 @@ func (m *Memory) Authors(_ context.Context, authors []string, now time.Time) ([]
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.authors) > 1_000_000 {
-		m.authors = map[string]*memAuthor{} // bound memory; first sight restarts
+		m.authors = map[uint64]memAuthor{} // bound memory; first sight restarts
 	}
 	minute := now.Unix() / 60
 	out := make([]AuthorStats, len(authors))
 	for i, a := range authors {
-		s := m.authors[a]
-		if s == nil {
-			s = &memAuthor{first: now}
-			m.authors[a] = s
+		k := authorKey(a)
+		s, ok := m.authors[k]
+		if !ok {
+			s = memAuthor{first: now.UnixNano()}
 		}
 		if s.minute != minute {
 			s.minute, s.count = minute, 0
 		}
 		s.count++
-		out[i] = AuthorStats{Rate: s.count, FirstSeen: s.first}
+		m.authors[k] = s
+		out[i] = AuthorStats{Rate: s.count, FirstSeen: time.Unix(0, s.first)}
 	}
 	return out, nil
 }
