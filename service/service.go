@@ -240,7 +240,7 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 			return nil, err
 		}
 	}
-	if tp != nil {
+	if tp != nil && !cfg.Tracing.NoClientSpans {
 		// franz-go's kotel adds the client's spans: receive for each
 		// record fetched (the parent of Sieve's record span) and publish
 		// for each output (its child), with the W3C context in headers.

@@ -21,9 +21,17 @@ import (
 // child of the record span, and the verdict record carries the same trace
 // id, under the publish span, in its own traceparent. Spans go to the SDK's
 // in-memory exporter.
+// With tracing.no_client_spans the record span sits directly under the
+// producer's span and the verdict's traceparent names the record span.
 func TestTraceFromInputToVerdict(t *testing.T) {
+	t.Run("client spans", func(t *testing.T) { traceFromInputToVerdict(t, true) })
+	t.Run("no client spans", func(t *testing.T) { traceFromInputToVerdict(t, false) })
+}
+
+func traceFromInputToVerdict(t *testing.T, clientSpans bool) {
 	brokers := startBroker(t)
 	cfg := testConfig(t, brokers, 1)
+	cfg.Tracing.NoClientSpans = !clientSpans
 	if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +54,7 @@ func TestTraceFromInputToVerdict(t *testing.T) {
 		verdicts = readTopic(t, brokers, "verdicts", 1, false, 5*time.Second)
 		spans := exp.GetSpans()
 		return len(verdicts) == 1 && slices.ContainsFunc(spans, func(s tracetest.SpanStub) bool { return s.Name == "sieve.record" }) &&
-			slices.ContainsFunc(spans, func(s tracetest.SpanStub) bool { return s.Name == "verdicts publish" })
+			(!clientSpans || slices.ContainsFunc(spans, func(s tracetest.SpanStub) bool { return s.Name == "verdicts publish" }))
 	})
 	stop()
 	if err := <-done; err != nil {
@@ -62,15 +70,31 @@ func TestTraceFromInputToVerdict(t *testing.T) {
 		t.Fatalf("no span %q among %d", name, len(spans))
 		return tracetest.SpanStub{}
 	}
-	receive, record, publish := named("posts receive"), named("sieve.record"), named("verdicts publish")
-	if receive.SpanContext.TraceID().String() != traceID || receive.Parent.SpanID().String() != parentID {
-		t.Fatalf("receive span in trace %s under %s, want %s under %s", receive.SpanContext.TraceID(), receive.Parent.SpanID(), traceID, parentID)
-	}
-	if record.SpanContext.TraceID().String() != traceID || record.Parent.SpanID() != receive.SpanContext.SpanID() {
-		t.Fatalf("record span in trace %s under %s, want %s under the receive span %s", record.SpanContext.TraceID(), record.Parent.SpanID(), traceID, receive.SpanContext.SpanID())
-	}
-	if publish.SpanContext.TraceID().String() != traceID || publish.Parent.SpanID() != record.SpanContext.SpanID() {
-		t.Fatalf("publish span in trace %s under %s, want %s under the record span %s", publish.SpanContext.TraceID(), publish.Parent.SpanID(), traceID, record.SpanContext.SpanID())
+	record := named("sieve.record")
+	// The span the verdict's traceparent names: kotel's publish span, else
+	// the record span.
+	parentOfVerdict := record
+	if clientSpans {
+		receive, publish := named("posts receive"), named("verdicts publish")
+		if receive.SpanContext.TraceID().String() != traceID || receive.Parent.SpanID().String() != parentID {
+			t.Fatalf("receive span in trace %s under %s, want %s under %s", receive.SpanContext.TraceID(), receive.Parent.SpanID(), traceID, parentID)
+		}
+		if record.SpanContext.TraceID().String() != traceID || record.Parent.SpanID() != receive.SpanContext.SpanID() {
+			t.Fatalf("record span in trace %s under %s, want %s under the receive span %s", record.SpanContext.TraceID(), record.Parent.SpanID(), traceID, receive.SpanContext.SpanID())
+		}
+		if publish.SpanContext.TraceID().String() != traceID || publish.Parent.SpanID() != record.SpanContext.SpanID() {
+			t.Fatalf("publish span in trace %s under %s, want %s under the record span %s", publish.SpanContext.TraceID(), publish.Parent.SpanID(), traceID, record.SpanContext.SpanID())
+		}
+		parentOfVerdict = publish
+	} else {
+		if slices.ContainsFunc(spans, func(s tracetest.SpanStub) bool {
+			return strings.HasSuffix(s.Name, " receive") || strings.HasSuffix(s.Name, " publish")
+		}) {
+			t.Fatal("client spans with tracing.no_client_spans")
+		}
+		if record.SpanContext.TraceID().String() != traceID || record.Parent.SpanID().String() != parentID {
+			t.Fatalf("record span in trace %s under %s, want %s under %s", record.SpanContext.TraceID(), record.Parent.SpanID(), traceID, parentID)
+		}
 	}
 	attrs := map[string]string{}
 	for _, a := range record.Attributes {
@@ -99,8 +123,8 @@ func TestTraceFromInputToVerdict(t *testing.T) {
 			tp2 = string(h.Value)
 		}
 	}
-	if !strings.HasPrefix(tp2, "00-"+traceID+"-"+publish.SpanContext.SpanID().String()) {
-		t.Errorf("verdict traceparent %q, want trace %s and the publish span %s", tp2, traceID, publish.SpanContext.SpanID())
+	if !strings.HasPrefix(tp2, "00-"+traceID+"-"+parentOfVerdict.SpanContext.SpanID().String()) {
+		t.Errorf("verdict traceparent %q, want trace %s and the %s span %s", tp2, traceID, parentOfVerdict.Name, parentOfVerdict.SpanContext.SpanID())
 	}
 	t.Logf("stages traced: %v", stages)
 }

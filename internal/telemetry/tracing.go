@@ -32,6 +32,12 @@ type Tracing struct {
 	SampleRatio float64 `yaml:"sample_ratio"`
 	// ServiceName names Sieve in the traces (default sieve).
 	ServiceName string `yaml:"service_name"`
+	// NoClientSpans leaves out the Kafka client's spans (franz-go's kotel:
+	// a receive span per fetched record, a publish span per output), which
+	// mostly repeat the record span's timing and are most of the cost of
+	// tracing at full sampling. The record and stage spans and the
+	// traceparent of outputs stay.
+	NoClientSpans bool `yaml:"no_client_spans"`
 }
 
 // Validate names the first bad field.
