@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
+	"github.com/sieve-stream/sieve/internal/redistest"
 	"github.com/sieve-stream/sieve/service"
 	"github.com/sieve-stream/sieve/traffic"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -83,11 +83,11 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 	}
 	defer broker.Close()
 	brokers := broker.Addrs()
-	rd, err := startRedis(o.Dir)
+	rd, err := redistest.NewProcess(o.Dir)
 	if err != nil {
 		return nil, err
 	}
-	defer rd.stop()
+	defer rd.Stop()
 
 	cfg := config.Default()
 	cfg.Delivery = o.Delivery
@@ -102,7 +102,7 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 	if err := service.CreateTopics(ctx, cfg, brokers); err != nil {
 		return nil, err
 	}
-	paths, err := writeSoakConfigs(o, brokers, rd.addr)
+	paths, err := writeSoakConfigs(o, brokers, rd.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,10 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakResult, error) {
 			res.Kills++
 			next = (next + 1) % len(members)
 		case <-redis:
-			if err := rd.restart(); err != nil {
+			// A restart loses every key: the members' cache and signals
+			// carry on through their breakers and in-process fallbacks.
+			rd.Stop()
+			if err := rd.Start(); err != nil {
 				return nil, err
 			}
 			res.RedisRuns++
@@ -376,52 +379,5 @@ func (m *soakMember) stop() {
 	case <-m.done:
 	case <-time.After(30 * time.Second):
 		m.kill()
-	}
-}
-
-// soakRedis is a redis-server the soak restarts on the same port.
-type soakRedis struct {
-	addr, dir string
-	port      int
-	cmd       *exec.Cmd
-}
-
-func startRedis(dir string) (*soakRedis, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	r := &soakRedis{addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, port: port}
-	return r, r.start()
-}
-
-func (r *soakRedis) start() error {
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.dir)
-	if err := r.cmd.Start(); err != nil {
-		return fmt.Errorf("start redis-server: %w", err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", r.addr, 100*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("redis-server did not listen on %s", r.addr)
-}
-
-// restart stops the server (its data goes with it) and starts it again.
-func (r *soakRedis) restart() error {
-	r.stop()
-	return r.start()
-}
-
-func (r *soakRedis) stop() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		_ = r.cmd.Wait()
 	}
 }
