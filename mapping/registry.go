@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -67,6 +68,16 @@ func newSchemas(r Registry) (*schemas, error) {
 	return &schemas{cl: cl, timeout: t, byID: map[int]*schemaEntry{}}, nil
 }
 
+// registryFault reports whether err came from the registry's side (a
+// timeout, a refused connection, a 5xx) rather than from what it answered.
+func registryFault(err error) bool {
+	var re *sr.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode >= 500
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, new(*url.Error))
+}
+
 func schemaUnknown(format string, args ...any) error {
 	return &contract.DecodeError{Code: contract.ReasonSchemaUnknown, Detail: fmt.Sprintf(format, args...)}
 }
@@ -108,18 +119,21 @@ func (s *schemas) lookup(id int) *schemaEntry {
 		e.typ = sc.Type
 		switch sc.Type {
 		case sr.TypeAvro:
-			if e.avro, err = avro.Parse(sc.Schema); err != nil {
+			if e.avro, err = s.parseAvro(ctx, sc); err != nil {
 				e.err = schemaUnknown("schema id %d: not an Avro schema this build reads: %v", id, err)
 			}
 		case sr.TypeProtobuf:
-			if len(sc.References) > 0 {
-				e.err = schemaUnknown("schema id %d: a Protobuf schema that imports other subjects is not read by this build", id)
-			} else if e.proto, err = compileProto(ctx, sc.Schema); err != nil {
+			if e.proto, err = s.compileProto(ctx, sc); err != nil {
 				e.err = schemaUnknown("schema id %d: not a Protobuf schema this build reads: %v", id, err)
 			}
 		case sr.TypeJSON:
 		default:
 			e.err = schemaUnknown("schema id %d is %s; this build reads Avro, Protobuf and JSON Schema values", id, sc.Type)
+		}
+		if registryFault(err) {
+			// A reference the registry failed to hand out is not the
+			// schema's fault either.
+			e.expires = time.Now().Add(5 * time.Second)
 		}
 	}
 	s.mu.Lock()
@@ -220,7 +234,27 @@ func (s *schemas) enrich(value, verdict []byte) ([]byte, error) {
 	head := value[:len(value)-len(rest)]
 	switch e.typ {
 	case sr.TypeProtobuf:
-		return nil, fmt.Errorf("enrich: schema %d is Protobuf, which this build does not enrich (use output.mode headers)", id)
+		idx, body, err := h.DecodeIndex(rest, 16)
+		if err != nil {
+			return nil, fmt.Errorf("enrich: Protobuf frame of schema %d: %w", id, err)
+		}
+		md, err := protoMessage(e.proto, idx)
+		if err != nil {
+			return nil, fmt.Errorf("enrich: schema %d: %w", id, err)
+		}
+		fd := protoModeration(md)
+		if fd == nil {
+			return nil, fmt.Errorf("enrich: Protobuf message %s (schema %d) has no %q string field", md.FullName(), id, moderationField)
+		}
+		msg := dynamicpb.NewMessage(md)
+		if err := proto.Unmarshal(body, msg); err != nil {
+			return nil, fmt.Errorf("enrich: value does not decode as %s (schema %d): %w", md.FullName(), id, err)
+		}
+		msg.Set(fd, protoreflect.ValueOfString(string(verdict)))
+		// The frame (magic byte, id, message indexes) is kept as it came;
+		// unknown fields of a newer writer survive the round trip.
+		out := append([]byte(nil), value[:len(value)-len(body)]...)
+		return proto.MarshalOptions{Deterministic: true}.MarshalAppend(out, msg)
 	case sr.TypeAvro:
 		if !hasModeration(e.avro) {
 			return nil, fmt.Errorf("enrich: Avro schema %d has no %q string field", id, moderationField)
@@ -278,34 +312,118 @@ func (s *schemas) checkEnrich(ctx context.Context, topics []string) error {
 		if err != nil {
 			return fmt.Errorf("output.mode enrich: subject %s: %w", subject, err)
 		}
-		if ss.Type == sr.TypeProtobuf {
-			return fmt.Errorf("output.mode enrich: topic %s's values are Protobuf (subject %s), which this build does not enrich: use output.mode headers", t, subject)
-		}
-		if ss.Type != sr.TypeAvro {
-			continue
-		}
-		sc, err := avro.Parse(ss.Schema.Schema)
-		if err != nil {
-			return fmt.Errorf("output.mode enrich: subject %s: %w", subject, err)
-		}
-		if !hasModeration(sc) {
-			return fmt.Errorf("output.mode enrich: topic %s's Avro schema (subject %s, version %d) has no %q string field to put the verdict in: add one, or use output.mode headers", t, subject, ss.Version, moderationField)
+		switch ss.Type {
+		case sr.TypeProtobuf:
+			fd, err := s.compileProto(ctx, ss.Schema)
+			if err != nil {
+				return fmt.Errorf("output.mode enrich: subject %s: %w", subject, err)
+			}
+			if !anyProtoModeration(fd) {
+				return fmt.Errorf("output.mode enrich: topic %s's Protobuf schema (subject %s, version %d) has no message with a %q string field to put the verdict in: add one, or use output.mode headers", t, subject, ss.Version, moderationField)
+			}
+		case sr.TypeAvro:
+			sc, err := s.parseAvro(ctx, ss.Schema)
+			if err != nil {
+				return fmt.Errorf("output.mode enrich: subject %s: %w", subject, err)
+			}
+			if !hasModeration(sc) {
+				return fmt.Errorf("output.mode enrich: topic %s's Avro schema (subject %s, version %d) has no %q string field to put the verdict in: add one, or use output.mode headers", t, subject, ss.Version, moderationField)
+			}
 		}
 	}
 	return nil
 }
 
-// compileProto compiles a registry's .proto source (with the well-known
-// types available to import) into its file descriptor.
-func compileProto(ctx context.Context, source string) (protoreflect.FileDescriptor, error) {
-	const name = "schema.proto"
-	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
-		Accessor: protocompile.SourceAccessorFromMap(map[string]string{name: source})})}
-	files, err := c.Compile(ctx, name)
+// maxReferences bounds the schemas one schema may pull in through
+// references, so that a cycle or a runaway chain in the registry is an
+// error and not a hang.
+const maxReferences = 64
+
+// reference is a schema another one imports: its source under the name
+// the importer uses (a .proto file name, or an Avro full name).
+type reference struct{ name, source string }
+
+// references reads, from the registry, the schemas refs name, and theirs,
+// depth first: every reference comes before the schemas that import it.
+func (s *schemas) references(ctx context.Context, refs []sr.SchemaReference, seen map[string]bool, out []reference) ([]reference, error) {
+	for _, r := range refs {
+		if seen[r.Name] {
+			continue
+		}
+		seen[r.Name] = true
+		if len(seen) > maxReferences {
+			return nil, fmt.Errorf("more than %d schema references", maxReferences)
+		}
+		ss, err := s.cl.SchemaByVersion(ctx, r.Subject, r.Version)
+		if err != nil {
+			return nil, fmt.Errorf("reference %q (subject %s, version %d): %w", r.Name, r.Subject, r.Version, err)
+		}
+		if out, err = s.references(ctx, ss.References, seen, out); err != nil {
+			return nil, err
+		}
+		out = append(out, reference{name: r.Name, source: ss.Schema.Schema})
+	}
+	return out, nil
+}
+
+// parseAvro parses an Avro schema after the named types it references,
+// in a cache of its own: two versions of one record name in the registry
+// must not see each other's fields.
+func (s *schemas) parseAvro(ctx context.Context, sc sr.Schema) (avro.Schema, error) {
+	refs, err := s.references(ctx, sc.References, map[string]bool{}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return files[0], nil
+	cache := &avro.SchemaCache{}
+	for _, r := range refs {
+		if _, err := avro.ParseWithCache(r.source, "", cache); err != nil {
+			return nil, fmt.Errorf("reference %q: %w", r.name, err)
+		}
+	}
+	return avro.ParseWithCache(sc.Schema, "", cache)
+}
+
+// compileProto compiles a registry's .proto source with the files it
+// imports through references (and the well-known types) into its file
+// descriptor.
+func (s *schemas) compileProto(ctx context.Context, sc sr.Schema) (protoreflect.FileDescriptor, error) {
+	refs, err := s.references(ctx, sc.References, map[string]bool{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	const name = "sieve-registry-schema.proto"
+	files := map[string]string{name: sc.Schema}
+	for _, r := range refs {
+		files[r.name] = r.source
+	}
+	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
+		Accessor: protocompile.SourceAccessorFromMap(files)})}
+	fds, err := c.Compile(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return fds[0], nil
+}
+
+// protoModeration is md's moderation field when it holds one string, the
+// place enrich output puts the verdict's JSON.
+func protoModeration(md protoreflect.MessageDescriptor) protoreflect.FieldDescriptor {
+	fd := md.Fields().ByName(moderationField)
+	if fd == nil || fd.Kind() != protoreflect.StringKind || fd.Cardinality() == protoreflect.Repeated {
+		return nil
+	}
+	return fd
+}
+
+// anyProtoModeration reports whether a top-level message of fd can be
+// enriched: the message a record names is checked again as it comes.
+func anyProtoModeration(fd protoreflect.FileDescriptor) bool {
+	for i := range fd.Messages().Len() {
+		if protoModeration(fd.Messages().Get(i)) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // protoMessage resolves Confluent's message index path: the first index

@@ -1,11 +1,15 @@
 package mapping
 
 import (
+	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/sieve-stream/sieve/contract"
 	"github.com/sieve-stream/sieve/internal/srtest"
@@ -17,6 +21,15 @@ func TestFramedValues(t *testing.T) {
 	reg := srtest.Start(t)
 	avroID := reg.Register("posts-value", "AVRO", envelopeAvro)
 	protoID := reg.Register("protos-value", "PROTOBUF", `syntax = "proto3"; message M { string text = 1; }`)
+	// Shared types in subjects of their own, imported by reference.
+	reg.Register("shared-author", "AVRO", `{"type":"record","name":"Author","namespace":"shared","fields":[{"name":"id","type":"string"}]}`)
+	refAvroID := reg.Register("refs-avro-value", "AVRO", `{"type":"record","name":"Post","fields":[{"name":"text","type":"string"},{"name":"by","type":"shared.Author"}]}`,
+		srtest.Reference{Name: "shared.Author", Subject: "shared-author", Version: 1})
+	reg.Register("shared-proto", "PROTOBUF", `syntax = "proto3"; package shared; message Body { string text = 1; }`)
+	refProtoID := reg.Register("refs-proto-value", "PROTOBUF", `syntax = "proto3"; import "shared/body.proto"; message M { string text = 1; shared.Body body = 2; }`,
+		srtest.Reference{Name: "shared/body.proto", Subject: "shared-proto", Version: 1})
+	missingRefID := reg.Register("refs-missing-value", "PROTOBUF", `syntax = "proto3"; import "gone.proto"; message M { Gone g = 1; }`,
+		srtest.Reference{Name: "gone.proto", Subject: "no-such-subject", Version: 1})
 	d, err := NewDecoder(Input{SchemaRegistry: Registry{URL: reg.URL}})
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +51,9 @@ func TestFramedValues(t *testing.T) {
 		{"protobuf, no such message", frame(protoID, []byte{2, 6, 10, 2, 'h', 'i'}), "", contract.ReasonSchemaUnknown},
 		{"protobuf truncated", frame(protoID, []byte{0, 10, 9, 'h'}), "", contract.ReasonInvalidJSON},
 		{"short frame", []byte{0, 1}, "", contract.ReasonSchemaUnknown},
+		{"avro with a referenced type", frame(refAvroID, []byte{4, 'h', 'i', 2, 'u'}), "hi", ""},
+		{"protobuf with a referenced file", frame(refProtoID, []byte{0, 10, 2, 'h', 'i', 18, 4, 10, 2, 'x', 'y'}), "hi", ""},
+		{"protobuf reference not in the registry", frame(missingRefID, []byte{0}), "", contract.ReasonSchemaUnknown},
 		{"plain envelope beside", []byte(`{"id":"x","text":"not framed"}`), "not framed", ""},
 	}
 	for _, tt := range tests {
@@ -51,8 +67,8 @@ func TestFramedValues(t *testing.T) {
 			t.Errorf("%s: err %v, want %s", tt.name, err, tt.err)
 		}
 	}
-	if n := reg.Lookups(); n > 3 {
-		t.Errorf("%d lookups for three ids: schemas are not cached", n)
+	if n := reg.Lookups(); n > 6 {
+		t.Errorf("%d lookups for six ids: schemas are not cached", n)
 	}
 }
 
@@ -98,4 +114,49 @@ func FuzzFramedProtobuf(f *testing.F) {
 			t.Fatalf("a %T: %v", err, err)
 		}
 	})
+}
+
+// TestEnrichProtobuf: the verdict goes into the named message's moderation
+// string; the frame is kept, and so are fields this schema does not know
+// (a newer writer's); a message without the field is an error, not a
+// record its readers cannot parse.
+func TestEnrichProtobuf(t *testing.T) {
+	reg := srtest.Start(t)
+	id := reg.Register("posts-value", "PROTOBUF", `syntax = "proto3"; message Other { int32 n = 1; } message Post { string text = 1; string moderation = 3; }`)
+	d, err := NewDecoder(Input{SchemaRegistry: Registry{URL: reg.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h sr.ConfluentHeader
+	head, _ := h.AppendEncode(nil, id, []int{1})
+	unknown := []byte{0x20, 7} // field 4, varint 7
+	value := append(append(append([]byte(nil), head...), 10, 2, 'h', 'i'), unknown...)
+	verdict := []byte(`{"decision":"flag"}`)
+	out, err := d.Enrich(value, verdict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, head) {
+		t.Fatalf("frame %x, want %x", out[:min(len(out), len(head))], head)
+	}
+	e := d.schemas.lookup(id)
+	msg := dynamicpb.NewMessage(e.proto.Messages().Get(1))
+	if err := proto.Unmarshal(out[len(head):], msg); err != nil {
+		t.Fatal(err)
+	}
+	f := msg.Descriptor().Fields()
+	if got := msg.Get(f.ByName("text")).String(); got != "hi" {
+		t.Errorf("text %q", got)
+	}
+	if got := msg.Get(f.ByName("moderation")).String(); got != string(verdict) {
+		t.Errorf("moderation %q", got)
+	}
+	if !bytes.Equal(msg.GetUnknown(), unknown) {
+		t.Errorf("unknown fields %x, want %x", msg.GetUnknown(), unknown)
+	}
+
+	other, _ := h.AppendEncode(nil, id, []int{0})
+	if _, err := d.Enrich(append(other, 8, 1), verdict); err == nil || !strings.Contains(err.Error(), `"moderation"`) {
+		t.Errorf("a message without the field: err %v", err)
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,8 +38,9 @@ func TestSchemaRegistryTopics(t *testing.T) {
 	reg := srtest.Start(t)
 	avroID := reg.Register("comments-avro-value", "AVRO", commentAvro)
 	jsonID := reg.Register("comments-json-value", "JSON", `{"type":"object"}`)
-	protoID := reg.Register("comments-proto-value", "PROTOBUF", commentProto)
-	md := protoDescriptor(t, commentProto)
+	reg.Register("example-user", "PROTOBUF", userProto)
+	protoID := reg.Register("comments-proto-value", "PROTOBUF", commentProto, srtest.Reference{Name: "example/user.proto", Subject: "example-user", Version: 1})
+	md := protoFile(t, commentProto, map[string]string{"example/user.proto": userProto}).Messages().Get(0)
 	schema := avro.MustParse(commentAvro)
 
 	brokers := startBroker(t)
@@ -108,74 +111,127 @@ func TestSchemaRegistryTopics(t *testing.T) {
 	}
 }
 
+// commentProto imports its User from another subject, as registries hold
+// shared types: the reader resolves the schema reference.
 const commentProto = `syntax = "proto3";
 package example;
+import "example/user.proto";
 message Post {
   message Comment { int64 id = 1; string title = 2; string body = 3; }
-  message User { string id = 1; }
   Comment comment = 1;
   User user = 2;
 }`
 
-// protoDescriptor compiles a .proto source as the registry stand-in would
-// hand it out, for the test's producer.
-func protoDescriptor(t *testing.T, src string) protoreflect.MessageDescriptor {
+const userProto = `syntax = "proto3";
+package example;
+message User { string id = 1; }`
+
+// protoFile compiles a .proto source (with the files it imports) as the
+// registry stand-in would hand it out, for the test's producer.
+func protoFile(t *testing.T, src string, imports map[string]string) protoreflect.FileDescriptor {
 	t.Helper()
-	c := protocompile.Compiler{Resolver: &protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{"p.proto": src})}}
-	files, err := c.Compile(context.Background(), "p.proto")
+	files := map[string]string{"p.proto": src}
+	maps.Copy(files, imports)
+	c := protocompile.Compiler{Resolver: &protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(files)}}
+	fds, err := c.Compile(context.Background(), "p.proto")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return files[0].Messages().Get(0)
+	return fds[0]
 }
 
-// TestEnrichAvro: with output.mode enrich, an Avro topic whose schema has a
-// moderation string field gets its own Avro records back, in the same
-// schema, with the verdict in that field; a member for a topic whose
-// schema has none refuses to start, naming the subject.
-func TestEnrichAvro(t *testing.T) {
-	const withField = `{"type":"record","name":"Post","fields":[{"name":"id","type":"string"},{"name":"text","type":"string"},{"name":"moderation","type":["null","string"],"default":null}]}`
-	const without = `{"type":"record","name":"Post","fields":[{"name":"id","type":"string"},{"name":"text","type":"string"}]}`
-	reg := srtest.Start(t)
-	id := reg.Register("posts-avro-value", "AVRO", withField)
-	reg.Register("plain-avro-value", "AVRO", without)
-	brokers := startBroker(t)
-	cfg := testConfig(t, brokers, 1)
-	cfg.Kafka.Topics.Input = []string{"posts-avro"}
-	cfg.Input.SchemaRegistry = mapping.Registry{URL: reg.URL}
-	cfg.Output.Mode = "enrich"
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
-		t.Fatal(err)
-	}
-	schema := avro.MustParse(withField)
-	body, _ := avro.Marshal(schema, map[string]any{"id": "a-1", "text": "you are a worthless stupid idiot", "moderation": nil})
+// TestEnrichFramed: with output.mode enrich, an Avro or Protobuf topic
+// whose schema has a moderation string field gets its own records back,
+// in the same frame and schema, with the verdict in that field and every
+// other field as it was; a member for a topic whose schema has none
+// refuses to start, naming the subject.
+func TestEnrichFramed(t *testing.T) {
+	const avroWith = `{"type":"record","name":"Post","fields":[{"name":"id","type":"string"},{"name":"text","type":"string"},{"name":"moderation","type":["null","string"],"default":null}]}`
+	const avroWithout = `{"type":"record","name":"Post","fields":[{"name":"id","type":"string"},{"name":"text","type":"string"}]}`
+	const protoWith = `syntax = "proto3"; package p; message Other { int32 n = 1; } message Post { string id = 1; string text = 2; string moderation = 3; }`
+	const protoWithout = `syntax = "proto3"; package p; message Post { string id = 1; string text = 2; int32 moderation = 3; }`
+	const text = "you are a worthless stupid idiot"
 	var h sr.ConfluentHeader
-	framed, _ := h.AppendEncode(nil, id, nil)
-	produceAll(t, newClient(t, brokers), []*kgo.Record{{Topic: "posts-avro", Value: append(framed, body...)}})
-	var got []*kgo.Record
-	runMemberUntil(t, cfg, brokers, "the enriched record", func() bool {
-		got = readTopic(t, brokers, "verdicts", 1, false, 20*time.Second)
-		return len(got) == 1
-	})
-	gid, rest, err := h.DecodeID(got[0].Value)
-	if err != nil || gid != id {
-		t.Fatalf("output frame: id %d, %v", gid, err)
+	type fields struct{ id, moderation string }
+	tests := []struct {
+		typ, with, without string
+		encode             func(t *testing.T, id int) []byte
+		decode             func(t *testing.T, value []byte) fields
+	}{
+		{"AVRO", avroWith, avroWithout,
+			func(t *testing.T, id int) []byte {
+				body, _ := avro.Marshal(avro.MustParse(avroWith), map[string]any{"id": "a-1", "text": text, "moderation": nil})
+				b, _ := h.AppendEncode(nil, id, nil)
+				return append(b, body...)
+			},
+			func(t *testing.T, value []byte) fields {
+				_, rest, _ := h.DecodeID(value)
+				var v map[string]any
+				if err := avro.Unmarshal(avro.MustParse(avroWith), rest, &v); err != nil {
+					t.Fatal(err)
+				}
+				mod, _ := v["moderation"].(string)
+				return fields{fmt.Sprint(v["id"]), mod}
+			}},
+		{"PROTOBUF", protoWith, protoWithout,
+			func(t *testing.T, id int) []byte {
+				pm := dynamicpb.NewMessage(protoFile(t, protoWith, nil).Messages().Get(1))
+				if err := protojson.Unmarshal([]byte(`{"id":"a-1","text":"`+text+`"}`), pm); err != nil {
+					t.Fatal(err)
+				}
+				body, _ := proto.Marshal(pm)
+				b, _ := h.AppendEncode(nil, id, []int{1})
+				return append(b, body...)
+			},
+			func(t *testing.T, value []byte) fields {
+				_, rest, _ := h.DecodeID(value)
+				idx, body, err := h.DecodeIndex(rest, 4)
+				if err != nil || !slices.Equal(idx, []int{1}) {
+					t.Fatalf("output frame: message index %v, %v", idx, err)
+				}
+				pm := dynamicpb.NewMessage(protoFile(t, protoWith, nil).Messages().Get(1))
+				if err := proto.Unmarshal(body, pm); err != nil {
+					t.Fatal(err)
+				}
+				f := pm.Descriptor().Fields()
+				return fields{pm.Get(f.ByName("id")).String(), pm.Get(f.ByName("moderation")).String()}
+			}},
 	}
-	var v map[string]any
-	if err := avro.Unmarshal(schema, rest, &v); err != nil {
-		t.Fatal(err)
-	}
-	mod, _ := v["moderation"].(string)
-	if v["id"] != "a-1" || !strings.Contains(mod, `"harassment"`) || !strings.Contains(mod, `"decision"`) {
-		t.Errorf("enriched record %v", v)
-	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			reg := srtest.Start(t)
+			id := reg.Register("posts-framed-value", tt.typ, tt.with)
+			reg.Register("plain-framed-value", tt.typ, tt.without)
+			brokers := startBroker(t)
+			cfg := testConfig(t, brokers, 1)
+			cfg.Kafka.Topics.Input = []string{"posts-framed"}
+			cfg.Input.SchemaRegistry = mapping.Registry{URL: reg.URL}
+			cfg.Output.Mode = "enrich"
+			if err := cfg.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
+				t.Fatal(err)
+			}
+			produceAll(t, newClient(t, brokers), []*kgo.Record{{Topic: "posts-framed", Value: tt.encode(t, id)}})
+			var got []*kgo.Record
+			runMemberUntil(t, cfg, brokers, "the enriched record", func() bool {
+				got = readTopic(t, brokers, "verdicts", 1, false, 20*time.Second)
+				return len(got) == 1
+			})
+			if gid, _, err := h.DecodeID(got[0].Value); err != nil || gid != id {
+				t.Fatalf("output frame: id %d, %v", gid, err)
+			}
+			f := tt.decode(t, got[0].Value)
+			if f.id != "a-1" || !strings.Contains(f.moderation, `"harassment"`) || !strings.Contains(f.moderation, `"decision"`) {
+				t.Errorf("enriched record %+v", f)
+			}
 
-	bad := *cfg
-	bad.Kafka.Topics.Input = []string{"plain-avro"}
-	if _, err := service.NewMember(&bad, service.MemberOptions{Brokers: brokers}); err == nil || !strings.Contains(err.Error(), "plain-avro-value") {
-		t.Errorf("a topic whose schema has no moderation field: err %v, want a refusal naming the subject", err)
+			bad := *cfg
+			bad.Kafka.Topics.Input = []string{"plain-framed"}
+			if _, err := service.NewMember(&bad, service.MemberOptions{Brokers: brokers}); err == nil || !strings.Contains(err.Error(), "plain-framed-value") {
+				t.Errorf("a topic whose schema has no moderation string field: err %v, want a refusal naming the subject", err)
+			}
+		})
 	}
 }

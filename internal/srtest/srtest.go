@@ -15,8 +15,17 @@ import (
 )
 
 type schema struct {
-	Schema     string `json:"schema"`
-	SchemaType string `json:"schemaType,omitempty"`
+	Schema     string      `json:"schema"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+}
+
+// Reference is a schema that another imports: by the name it imports it
+// under (a .proto file, an Avro full name), from a subject's version.
+type Reference struct {
+	Name    string `json:"name"`
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
 }
 
 // Registry is the stand-in. Register schemas with Register (or the REST
@@ -45,16 +54,16 @@ func New() (r *Registry, stop func()) {
 	return r, srv.Close
 }
 
-// Register adds a schema (typ AVRO, JSON or PROTOBUF) under subject and
-// returns its id.
-func (r *Registry) Register(subject, typ, text string) int {
+// Register adds a schema (typ AVRO, JSON or PROTOBUF), with the schemas it
+// references, under subject as its next version and returns its id.
+func (r *Registry) Register(subject, typ, text string, refs ...Reference) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id := len(r.byID) + 1
 	if typ == "AVRO" {
 		typ = "" // the registry leaves Avro's type out
 	}
-	r.byID[id] = schema{Schema: text, SchemaType: typ}
+	r.byID[id] = schema{Schema: text, SchemaType: typ, References: refs}
 	r.subjects[subject] = append(r.subjects[subject], id)
 	return id
 }
@@ -111,7 +120,7 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		s := r.byID[ids[v-1]]
-		json.NewEncoder(w).Encode(map[string]any{"subject": parts[1], "version": v, "id": ids[v-1], "schema": s.Schema, "schemaType": s.SchemaType})
+		json.NewEncoder(w).Encode(map[string]any{"subject": parts[1], "version": v, "id": ids[v-1], "schema": s.Schema, "schemaType": s.SchemaType, "references": s.References})
 	case req.Method == http.MethodPost && len(parts) == 3 && parts[0] == "subjects" && parts[2] == "versions":
 		var s schema
 		if err := json.NewDecoder(req.Body).Decode(&s); err != nil {
