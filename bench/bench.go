@@ -22,6 +22,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hamba/avro/v2"
@@ -169,6 +170,11 @@ type Result struct {
 	TargetRate   float64 `json:"target_rate,omitempty"`
 	AchievedRate float64 `json:"achieved_rate,omitempty"`
 	Behind       bool    `json:"behind,omitempty"`
+	// CPUMicrosPerMsg is the process's CPU time (user and system, the
+	// embedded broker's included) over the pipeline phase, per message:
+	// steadier than the rate on a shared machine, where other tenants
+	// take wall time but not this process's CPU time.
+	CPUMicrosPerMsg float64 `json:"cpu_us_per_msg,omitempty"`
 	// CopyMsgsPerSec is the raw copy loop's rate in the same run (0 when
 	// not run); Ratio is MsgsPerSec over it.
 	CopyMsgsPerSec float64 `json:"copy_msgs_per_sec,omitempty"`
@@ -189,6 +195,17 @@ type Result struct {
 	// its share of the untraced run's rate.
 	UntracedMsgsPerSec float64 `json:"untraced_msgs_per_sec,omitempty"`
 	TracedRatio        float64 `json:"traced_to_untraced,omitempty"`
+	// The untraced run's CPU per message, and tracing's share of the
+	// traced run's: 1 - untraced/traced.
+	UntracedCPUMicrosPerMsg float64 `json:"untraced_cpu_us_per_msg,omitempty"`
+	TracingCPUShare         float64 `json:"tracing_cpu_share,omitempty"`
+	// TracingCosts are 1 - traced/untraced rate for each pair of runs
+	// (sieve bench --compare-tracing --pairs N), the last pair's last.
+	TracingCosts      []float64 `json:"tracing_costs,omitempty"`
+	TracingCostMedian float64   `json:"tracing_cost_median,omitempty"`
+	// TracingCPUShares are 1 - untraced/traced CPU per message, each pair.
+	TracingCPUShares      []float64 `json:"tracing_cpu_shares,omitempty"`
+	TracingCPUShareMedian float64   `json:"tracing_cpu_share_median,omitempty"`
 	// The same schema as Avro through a schema registry, and its share.
 	AvroMsgsPerSec float64 `json:"avro_msgs_per_sec,omitempty"`
 	AvroRatio      float64 `json:"avro_to_envelope,omitempty"`
@@ -407,6 +424,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, brokers []string, o Op
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cpu0 := processCPU()
 	m, err := startMember(ctx, cfg, brokers, o, onDone)
 	if err != nil {
 		return err
@@ -414,6 +432,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, brokers []string, o Op
 	if err := m.wait(done, o.Timeout, func() string { return fmt.Sprintf("%d of %d messages done", count.Load(), n) }); err != nil {
 		return err
 	}
+	res.CPUMicrosPerMsg = round(float64((processCPU()-cpu0).Microseconds())/float64(n), 2)
 	elapsed := time.Duration(lastNs.Load() - firstNs.Load())
 	if err := m.close(); err != nil {
 		return err
@@ -675,3 +694,12 @@ func (DiscardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error 
 
 // Shutdown implements sdktrace.SpanExporter.
 func (DiscardSpans) Shutdown(context.Context) error { return nil }
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -82,7 +82,7 @@ func (e *Engine) release(items []*Item) {
 		for i := range it.outputs {
 			out := &it.outputs[i]
 			out.eng, out.item = e, it
-			injectTrace(it, out)
+			e.injectTrace(it, out)
 			e.sink.Produce(e.produceContext(it), out)
 		}
 	}
@@ -112,7 +112,7 @@ func (e *Engine) acked(it *Item, out *Output, err error) {
 		e.m.DeadLetters.WithLabelValues(string(contract.ReasonProduceFailed)).Inc()
 		dl := e.opts.DeadLetter(it)
 		dl.eng, dl.item = e, it
-		injectTrace(it, &dl)
+		e.injectTrace(it, &dl)
 		e.sink.Produce(e.produceContext(it), &dl)
 		return
 	}

@@ -51,6 +51,10 @@ type Options struct {
 	// per record, a child span per stage batch) and writes the record's W3C
 	// trace context into its outputs' headers.
 	Tracer trace.Tracer
+	// ClientPublishSpans says the Kafka client opens a publish span for
+	// each output and writes the output's traceparent under it (franz-go's
+	// kotel), so the engine does not write it first.
+	ClientPublishSpans bool
 
 	// OutputMode is what the verdict topic receives for each message:
 	// OutputVerdict (the default), OutputEnrich or OutputHeaders. Routed

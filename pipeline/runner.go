@@ -36,7 +36,7 @@ func (e *Engine) process(ctx context.Context, batch []*Item) {
 		if i == e.firstOrdered {
 			turns = e.waitTurns(ctx, batch)
 		}
-		e.runStage(ctx, st, e.breakers[i], live)
+		e.runStage(ctx, st, e.breakers[i], live, i == 0)
 		if i == e.lastOrdered {
 			passTurns(turns)
 			passed = true
@@ -121,8 +121,9 @@ func alive(items []*Item) []*Item {
 	return items
 }
 
-// runStage runs one stage over a batch with retries and its breaker.
-func (e *Engine) runStage(ctx context.Context, st Stage, br *resilience.Breaker, items []*Item) {
+// runStage runs one stage over a batch with retries and its breaker; first
+// says it is the batch's first stage (its span links the batch's records).
+func (e *Engine) runStage(ctx context.Context, st Stage, br *resilience.Breaker, items []*Item, first bool) {
 	name := st.Name()
 	for attempt := 0; ; {
 		if !br.Allow() {
@@ -140,7 +141,7 @@ func (e *Engine) runStage(ctx context.Context, st Stage, br *resilience.Breaker,
 			return
 		}
 		start := time.Now()
-		sctx, span := e.startStage(ctx, name, items)
+		sctx, span := e.startStage(ctx, name, items, first)
 		err := st.Process(sctx, items)
 		endStage(span, err)
 		e.m.StageDuration.WithLabelValues(name).Observe(time.Since(start).Seconds())
@@ -159,8 +160,8 @@ func (e *Engine) runStage(ctx context.Context, st Stage, br *resilience.Breaker,
 			// same batch still get their verdicts.
 			e.m.StageRetries.WithLabelValues(name).Inc()
 			half := len(items) / 2
-			e.runStage(ctx, st, br, items[:half])
-			e.runStage(ctx, st, br, items[half:])
+			e.runStage(ctx, st, br, items[:half], first)
+			e.runStage(ctx, st, br, items[half:], first)
 			return
 		}
 		if !transient || (attempt >= e.opts.MaxRetries && !e.opts.PauseOnOpenBreaker) {

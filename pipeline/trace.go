@@ -51,40 +51,47 @@ func (c headers) Keys() []string {
 // batch.
 const maxLinks = 64
 
+// consumerKind is the record span's one start option besides its start
+// time, made once: options are interfaces, and each costs an allocation.
+var consumerKind = trace.WithSpanKind(trace.SpanKindConsumer)
+
 // startRecord opens the record's span: a child of the span its source's
 // client opened for it, else of the trace its headers carry, else a new
-// trace.
+// trace. Its attributes are set when it ends, all at once, so that the
+// SDK allocates them once.
 func (e *Engine) startRecord(it *Item) {
 	r := it.Record
 	ctx := r.Context
 	if ctx == nil || !trace.SpanContextFromContext(ctx).IsValid() {
 		ctx = propagator.Extract(context.Background(), headers{&r.Headers})
 	}
-	_, it.span = e.opts.Tracer.Start(ctx, "sieve.record", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithTimestamp(it.received),
-		trace.WithAttributes(attribute.String("messaging.system", "kafka"), attribute.String("messaging.destination.name", r.Topic),
-			attribute.Int("messaging.kafka.destination.partition", int(r.Partition.Partition)),
-			attribute.Int64("messaging.kafka.message.offset", r.Offset)))
+	_, it.span = e.opts.Tracer.Start(ctx, "sieve.record", consumerKind, trace.WithTimestamp(it.received))
 }
 
 // startStage opens a stage's span over a batch: a child of the first
-// record's span, linked to the others', as OpenTelemetry's messaging
-// conventions have batch processing.
-func (e *Engine) startStage(ctx context.Context, name string, items []*Item) (context.Context, trace.Span) {
+// record's span. The batch's first stage span also links to the other
+// records' spans, as OpenTelemetry's messaging conventions have batch
+// processing; the later stages of the same batch, siblings under the same
+// record span, do not repeat the links, which would cost more than the
+// spans themselves.
+func (e *Engine) startStage(ctx context.Context, name string, items []*Item, link bool) (context.Context, trace.Span) {
 	if e.opts.Tracer == nil || len(items) == 0 || items[0].span == nil {
 		return ctx, nil
 	}
-	links := make([]trace.Link, 0, min(len(items)-1, maxLinks))
-	for _, it := range items[1:] {
-		if len(links) == maxLinks {
-			break
+	opts := []trace.SpanStartOption{trace.WithAttributes(attribute.String("sieve.stage", name), attribute.Int("sieve.batch.size", len(items)))}
+	if link && len(items) > 1 {
+		links := make([]trace.Link, 0, min(len(items)-1, maxLinks))
+		for _, it := range items[1:] {
+			if len(links) == maxLinks {
+				break
+			}
+			if it.span != nil {
+				links = append(links, trace.Link{SpanContext: it.span.SpanContext()})
+			}
 		}
-		if it.span != nil {
-			links = append(links, trace.Link{SpanContext: it.span.SpanContext()})
-		}
+		opts = append(opts, trace.WithLinks(links...))
 	}
-	return e.opts.Tracer.Start(trace.ContextWithSpan(ctx, items[0].span), "sieve.stage "+name, trace.WithLinks(links...),
-		trace.WithAttributes(attribute.String("sieve.stage", name), attribute.Int("sieve.batch.size", len(items))))
+	return e.opts.Tracer.Start(trace.ContextWithSpan(ctx, items[0].span), "sieve.stage "+name, opts...)
 }
 
 // endStage closes a stage span with the stage's error.
@@ -99,9 +106,10 @@ func endStage(span trace.Span, err error) {
 	span.End()
 }
 
-// injectTrace writes the record's trace context into an output's headers.
-func injectTrace(it *Item, out *Output) {
-	if it.span == nil {
+// injectTrace writes the record's trace context into an output's headers,
+// unless the client's publish span will (ClientPublishSpans).
+func (e *Engine) injectTrace(it *Item, out *Output) {
+	if it.span == nil || e.opts.ClientPublishSpans {
 		return
 	}
 	propagator.Inject(trace.ContextWithSpan(context.Background(), it.span), headers{&out.Headers})
@@ -117,20 +125,35 @@ func (e *Engine) produceContext(it *Item) context.Context {
 	return trace.ContextWithSpan(e.prodCtx, it.span)
 }
 
-// endRecord closes the record's span once its outputs are acknowledged.
+// endRecord closes the record's span once its outputs are acknowledged,
+// with its attributes: the record's topic, partition and offset (unless a
+// client's receive span, its parent, has them), and its decision and flags
+// or its dead letter.
 func endRecord(it *Item) {
 	if it.span == nil {
 		return
 	}
+	r := it.Record
+	var buf [7]attribute.KeyValue
+	attrs := buf[:0]
+	if r.Context == nil || !trace.SpanContextFromContext(r.Context).IsValid() {
+		attrs = append(attrs, attribute.String("messaging.system", "kafka"), attribute.String("messaging.destination.name", r.Topic),
+			attribute.Int("messaging.kafka.destination.partition", int(r.Partition.Partition)),
+			attribute.Int64("messaging.kafka.message.offset", r.Offset))
+	}
 	if it.Err != nil {
-		it.span.SetAttributes(attribute.String("sieve.dead_letter", string(it.Err.Code)), attribute.String("sieve.stage", it.Err.Stage))
+		attrs = append(attrs, attribute.String("sieve.dead_letter", string(it.Err.Code)), attribute.String("sieve.stage", it.Err.Stage))
 		it.span.SetStatus(codes.Error, string(it.Err.Code)+": "+it.Err.Detail)
 	} else {
 		d := string(it.Decision)
 		if d == "" {
 			d = "allow"
 		}
-		it.span.SetAttributes(attribute.String("sieve.decision", d), attribute.StringSlice("sieve.flags", it.Flags))
+		attrs = append(attrs, attribute.String("sieve.decision", d))
+		if len(it.Flags) > 0 {
+			attrs = append(attrs, attribute.StringSlice("sieve.flags", it.Flags))
+		}
 	}
+	it.span.SetAttributes(attrs...)
 	it.span.End()
 }

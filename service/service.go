@@ -25,7 +25,6 @@ import (
 	"github.com/sieve-stream/sieve/mapping"
 	"github.com/sieve-stream/sieve/override"
 	"github.com/sourcegraph/conc"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -240,12 +239,12 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 			return nil, err
 		}
 	}
-	if tp != nil && !cfg.Tracing.NoClientSpans {
-		// franz-go's kotel adds the client's spans: receive for each
+	if tp != nil && cfg.Tracing.ClientSpans {
+		// franz-go's kotel hooks add the client's spans: receive for each
 		// record fetched (the parent of Sieve's record span) and publish
 		// for each output (its child), with the W3C context in headers.
-		extra = append(slices.Clip(extra), kgo.WithHooks(kotel.NewKotel(kotel.WithTracer(kotel.NewTracer(
-			kotel.TracerProvider(tp), kotel.TracerPropagator(propagation.TraceContext{}), kotel.ConsumerGroup(cfg.Kafka.Group)))).Hooks()...))
+		extra = append(slices.Clip(extra), kgo.WithHooks(kotel.NewTracer(
+			kotel.TracerProvider(tp), kotel.TracerPropagator(telemetry.Propagator), kotel.ConsumerGroup(cfg.Kafka.Group))))
 	}
 	src, err := kafka.NewSource(&cfg.Kafka, o.Brokers, kafka.SourceOptions{
 		ExactlyOnce: cfg.Delivery == config.ExactlyOnce,
@@ -263,6 +262,7 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 	m := &Member{Source: src, App: app, stopTracing: stopTracing}
 	if tp != nil {
 		opts.Tracer = tp.Tracer("github.com/sieve-stream/sieve/pipeline")
+		opts.ClientPublishSpans = cfg.Tracing.ClientSpans
 	}
 	if app != nil && app.Overrides != nil {
 		copts, err := kafka.ClientOptions(&cfg.Kafka, o.Brokers)

@@ -15,14 +15,14 @@ import (
 )
 
 // TestTraceFromInputToVerdict: a record produced with a W3C traceparent is
-// one trace through Sieve: franz-go's kotel opens a receive span under the
-// producer's span, the record span is its child, each stage's batch span a
-// child of the record span, the verdict's publish span (kotel again) a
-// child of the record span, and the verdict record carries the same trace
-// id, under the publish span, in its own traceparent. Spans go to the SDK's
-// in-memory exporter.
-// With tracing.no_client_spans the record span sits directly under the
-// producer's span and the verdict's traceparent names the record span.
+// one trace through Sieve: the record's span (sieve.record) is a child of
+// the producer's span, with the messaging attributes and Sieve's decision;
+// each stage's batch span is its child, and the verdict record carries the
+// same trace id, under the record span, in its own traceparent. Spans go
+// to the SDK's in-memory exporter.
+// With tracing.client_spans, kotel's hooks add a receive span between the
+// producer's span and the record span, and a publish span under the
+// record span, which the verdict's traceparent then names.
 func TestTraceFromInputToVerdict(t *testing.T) {
 	t.Run("client spans", func(t *testing.T) { traceFromInputToVerdict(t, true) })
 	t.Run("no client spans", func(t *testing.T) { traceFromInputToVerdict(t, false) })
@@ -31,7 +31,7 @@ func TestTraceFromInputToVerdict(t *testing.T) {
 func traceFromInputToVerdict(t *testing.T, clientSpans bool) {
 	brokers := startBroker(t)
 	cfg := testConfig(t, brokers, 1)
-	cfg.Tracing.NoClientSpans = !clientSpans
+	cfg.Tracing.ClientSpans = clientSpans
 	if err := service.CreateTopics(context.Background(), cfg, brokers); err != nil {
 		t.Fatal(err)
 	}
@@ -90,17 +90,22 @@ func traceFromInputToVerdict(t *testing.T, clientSpans bool) {
 		if slices.ContainsFunc(spans, func(s tracetest.SpanStub) bool {
 			return strings.HasSuffix(s.Name, " receive") || strings.HasSuffix(s.Name, " publish")
 		}) {
-			t.Fatal("client spans with tracing.no_client_spans")
+			t.Fatal("client spans without tracing.client_spans")
 		}
 		if record.SpanContext.TraceID().String() != traceID || record.Parent.SpanID().String() != parentID {
 			t.Fatalf("record span in trace %s under %s, want %s under %s", record.SpanContext.TraceID(), record.Parent.SpanID(), traceID, parentID)
 		}
 	}
 	attrs := map[string]string{}
-	for _, a := range record.Attributes {
+	messaging := record.Attributes
+	if clientSpans {
+		// The receive span has the messaging attributes.
+		messaging = named("posts receive").Attributes
+	}
+	for _, a := range append(slices.Clip(messaging), record.Attributes...) {
 		attrs[string(a.Key)] = a.Value.Emit()
 	}
-	if attrs["messaging.destination.name"] != "posts" || attrs["sieve.decision"] == "" || !strings.Contains(attrs["sieve.flags"], "harassment") {
+	if (attrs["messaging.destination.name"] != "posts" && attrs["messaging.source.name"] != "posts") || attrs["sieve.decision"] == "" || !strings.Contains(attrs["sieve.flags"], "harassment") {
 		t.Errorf("record span attributes %v", attrs)
 	}
 	var stages []string

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	encoderCost := fs.Duration("encoder-cost", 0, "extra CPU time per scored text, standing in for a transformer encoder (with --compare-cache)")
 	onnxDir := fs.String("onnx", "", "score with this ONNX model directory (model.onnx, tokenizer.json, config.json); \"standin\" writes a MiniLM-sized stand-in; the same run also measures the model alone")
 	compareTracing := fs.Bool("compare-tracing", false, "run the pipeline twice on the same traffic, without and with OpenTelemetry tracing at 100% sampling (spans batched to an exporter that drops them), and report both")
+	pairs := fs.Int("pairs", 1, "with --compare-tracing: run this many untraced/traced pairs, one after the other, and report the median cost (on a shared machine one pair is noisy)")
 	compareMapping := fs.Bool("compare-mapping", false, "run the pipeline twice on the same traffic: as Sieve's envelope, then in another schema read through input.mapping, and report both")
 	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
@@ -210,6 +212,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		// measured runs start alike.
 		o1 := opts
 		o1.Copy = false
+		o1.CPUProfile = nil // --cpuprofile: the traced run's
 		o0 := o1
 		o0.Messages, o0.Seed = max(1000, o1.Messages/4), o1.Seed+1000 // other texts: the cache stays cold for run 1
 		if !*asJSON {
@@ -261,21 +264,23 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	var untraced *bench.Result
+	var tracingCosts, tracingCPU []float64 // each earlier pair's cost in rate and in CPU
 	if *compareTracing {
 		if *compareCache || *compareMapping {
 			return usagef("--compare-tracing: one comparison at a time")
 		}
+		if *pairs < 1 {
+			return usagef("--pairs: %d is not positive", *pairs)
+		}
 		o1 := opts
 		o1.Copy = false
+		o1.CPUProfile = nil // --cpuprofile: the last traced run's
 		o0 := o1
 		o0.Messages, o0.Seed = max(1000, o1.Messages/4), o1.Seed+1000
 		if !*asJSON {
-			fmt.Fprintf(stdout, "run 0 (warm-up, not reported): %d messages\nrun 1: without tracing\n", o0.Messages)
+			fmt.Fprintf(stdout, "run 0 (warm-up, not reported): %d messages\n", o0.Messages)
 		}
 		if _, err := bench.Run(context.Background(), o0); err != nil {
-			return err
-		}
-		if untraced, err = bench.Run(context.Background(), o1); err != nil {
 			return err
 		}
 		tp, shutdown, err := telemetry.NewSDKProvider(telemetry.Tracing{SampleRatio: 1}, bench.DiscardSpans{})
@@ -283,17 +288,56 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer shutdown(context.Background())
-		opts.TracerProvider = tp
-		if *classifier != "nop" {
+		// Each run gets stages of its own (cold caches, an empty campaign
+		// store), so that the runs of a pair differ only in tracing.
+		var closers []func() error
+		defer func() {
+			for _, c := range closers {
+				c()
+			}
+		}()
+		freshStages := func() ([]pipeline.Stage, error) {
+			if *classifier == "nop" {
+				return opts.Stages, nil
+			}
 			a, err := service.NewApp(cfg, service.StageOptions{})
 			if err != nil {
-				return usageError{err}
+				return nil, usageError{err}
 			}
-			defer a.Close()
-			opts.Stages = a.Stages
+			closers = append(closers, a.Close)
+			return a.Stages, nil
 		}
-		if !*asJSON {
-			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 2: traced, 100%% sampling\n", untraced.MsgsPerSec, untraced.P99ms)
+		for pair := 1; ; pair++ {
+			if !*asJSON {
+				fmt.Fprintf(stdout, "pair %d of %d: without tracing\n", pair, *pairs)
+			}
+			if o1.Stages, err = freshStages(); err != nil {
+				return err
+			}
+			if untraced, err = bench.Run(context.Background(), o1); err != nil {
+				return err
+			}
+			if !*asJSON {
+				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\npair %d of %d: traced, 100%% sampling\n", untraced.MsgsPerSec, untraced.P99ms, pair, *pairs)
+			}
+			if opts.Stages, err = freshStages(); err != nil {
+				return err
+			}
+			opts.TracerProvider = tp
+			if pair == *pairs {
+				break // the last traced run is the main run below
+			}
+			o2 := opts
+			o2.Copy, o2.CPUProfile = false, nil
+			traced, err := bench.Run(context.Background(), o2)
+			if err != nil {
+				return err
+			}
+			tracingCosts = append(tracingCosts, 1-traced.MsgsPerSec/untraced.MsgsPerSec)
+			tracingCPU = append(tracingCPU, 1-untraced.CPUMicrosPerMsg/traced.CPUMicrosPerMsg)
+			if !*asJSON {
+				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms: cost %.1f%%\n", traced.MsgsPerSec, traced.P99ms, 100*tracingCosts[len(tracingCosts)-1])
+			}
 		}
 	}
 	var uncached *bench.Result
@@ -374,6 +418,18 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if untraced != nil {
 		res.UntracedMsgsPerSec = untraced.MsgsPerSec
 		res.TracedRatio = float64(int(1000*res.MsgsPerSec/untraced.MsgsPerSec)) / 1000
+		res.UntracedCPUMicrosPerMsg = untraced.CPUMicrosPerMsg
+		res.TracingCosts = append(tracingCosts, 1-res.MsgsPerSec/untraced.MsgsPerSec)
+		res.TracingCPUShares = append(tracingCPU, 1-untraced.CPUMicrosPerMsg/res.CPUMicrosPerMsg)
+		for i := range res.TracingCosts {
+			res.TracingCosts[i] = float64(int(1000*res.TracingCosts[i])) / 1000
+			res.TracingCPUShares[i] = float64(int(1000*res.TracingCPUShares[i])) / 1000
+		}
+		res.TracingCostMedian = median(res.TracingCosts)
+		res.TracingCPUShareMedian = median(res.TracingCPUShares)
+		if res.CPUMicrosPerMsg > 0 {
+			res.TracingCPUShare = float64(int(1000*(1-untraced.CPUMicrosPerMsg/res.CPUMicrosPerMsg))) / 1000
+		}
 	}
 	if envelope != nil {
 		res.EnvelopeMsgsPerSec = envelope.MsgsPerSec
@@ -389,7 +445,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "stages:      %s\n", stageNames(stages))
 		fmt.Fprintf(stdout, "delivery:    %s  batch %d  linger %s  workers %d\n", cfg.Delivery, cfg.Pipeline.Batch.MaxItems, cfg.Pipeline.Batch.Linger, cfg.Pipeline.Workers)
 		fmt.Fprintf(stdout, "messages:    %d (%d invalid)  verdicts %d  dead letters %d\n", res.Messages, res.Invalid, res.Verdicts, res.DeadLetters)
-		fmt.Fprintf(stdout, "throughput:  %.0f msgs/s over %.2fs\n", res.MsgsPerSec, res.Seconds)
+		fmt.Fprintf(stdout, "throughput:  %.0f msgs/s over %.2fs (process CPU %.1f µs/msg)\n", res.MsgsPerSec, res.Seconds, res.CPUMicrosPerMsg)
 		fmt.Fprintf(stdout, "latency:     p50 %.2f ms  p99 %.2f ms (taken → verdict acknowledged)\n", res.P50ms, res.P99ms)
 		fmt.Fprintf(stdout, "lost:        %d  duplicates %d\n", res.Lost, res.Duplicates)
 		if res.DirectMsgsPerSec > 0 {
@@ -404,6 +460,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		if untraced != nil {
 			fmt.Fprintf(stdout, "tracing:     %.0f msgs/s traced, %.0f untraced: traced/untraced = %.3f (cost %.1f%%)\n", res.MsgsPerSec, untraced.MsgsPerSec, res.TracedRatio, 100*(1-res.TracedRatio))
+			fmt.Fprintf(stdout, "tracing cpu: %.1f µs/msg traced, %.1f untraced: tracing's share of the traced CPU %.1f%%\n", res.CPUMicrosPerMsg, untraced.CPUMicrosPerMsg, 100*res.TracingCPUShare)
+			if len(res.TracingCosts) > 1 {
+				fmt.Fprintf(stdout, "tracing:     cost of each pair %v: median %.1f%%\n", res.TracingCosts, 100*res.TracingCostMedian)
+				fmt.Fprintf(stdout, "tracing cpu: share of each pair %v: median %.1f%%\n", res.TracingCPUShares, 100*res.TracingCPUShareMedian)
+			}
 		}
 		if envelope != nil {
 			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\n", avroRes.MsgsPerSec, avroRes.P99ms)
@@ -559,4 +620,17 @@ func stageNames(st []pipeline.Stage) string {
 		s += x.Name()
 	}
 	return s
+}
+
+// median of xs.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Sorted(slices.Values(xs))
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }

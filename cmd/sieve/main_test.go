@@ -119,6 +119,38 @@ func TestDemoShowsLiveNumbers(t *testing.T) {
 // An open-loop run produces at the asked rate while the pipeline consumes,
 // and reports the tail and the rate it achieved. (The broker stays in this
 // process: a child would be the test binary.)
+// TestBenchCompareTracingPairs: --compare-tracing --pairs N runs N
+// untraced/traced pairs and reports each pair's cost, in rate and in CPU,
+// with their medians; every run loses nothing.
+func TestBenchCompareTracingPairs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an end-to-end benchmark; skipped with -short")
+	}
+	var out, errb bytes.Buffer
+	code := Main([]string{"bench", "--compare-tracing", "--pairs", "2", "--messages", "3000", "--classifier", "rules", "--copy=false", "--json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var res struct {
+		Lost        int       `json:"lost"`
+		CPU         float64   `json:"cpu_us_per_msg"`
+		UntracedCPU float64   `json:"untraced_cpu_us_per_msg"`
+		Costs       []float64 `json:"tracing_costs"`
+		CPUShares   []float64 `json:"tracing_cpu_shares"`
+		Median      *float64  `json:"tracing_cost_median"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+	}
+	if res.Lost != 0 || len(res.Costs) != 2 || len(res.CPUShares) != 2 || res.CPU <= 0 || res.UntracedCPU <= 0 {
+		t.Fatalf("got %+v, want two pairs' costs and CPU figures, none lost", res)
+	}
+	if res.Median != nil && (*res.Median < min(res.Costs[0], res.Costs[1]) || *res.Median > max(res.Costs[0], res.Costs[1])) {
+		t.Errorf("median %v is not between the pairs' costs %v", *res.Median, res.Costs)
+	}
+}
+
 func TestBenchOpenLoopJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an end-to-end benchmark; skipped with -short")

@@ -32,12 +32,13 @@ type Tracing struct {
 	SampleRatio float64 `yaml:"sample_ratio"`
 	// ServiceName names Sieve in the traces (default sieve).
 	ServiceName string `yaml:"service_name"`
-	// NoClientSpans leaves out the Kafka client's spans (franz-go's kotel:
-	// a receive span per fetched record, a publish span per output), which
-	// mostly repeat the record span's timing and are most of the cost of
-	// tracing at full sampling. The record and stage spans and the
-	// traceparent of outputs stay.
-	NoClientSpans bool `yaml:"no_client_spans"`
+	// ClientSpans adds the Kafka client's own spans (franz-go's kotel
+	// hooks): a receive span per fetched record, the parent of the record
+	// span, timing its wait in the client's buffer; and a publish span per
+	// output, a child of the record span, named in the output's
+	// traceparent. Off by default: they repeat the two ends of the record
+	// span, and cost more than the rest of tracing together (docs/topics.md).
+	ClientSpans bool `yaml:"client_spans"`
 }
 
 // Validate names the first bad field.
