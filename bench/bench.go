@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"sync"
@@ -191,6 +192,12 @@ type Result struct {
 	// and the mapped run's share of its rate.
 	EnvelopeMsgsPerSec float64 `json:"envelope_msgs_per_sec,omitempty"`
 	MappedRatio        float64 `json:"mapped_to_envelope,omitempty"`
+	// With --pairs N: each round's ratios (the last round's last) and
+	// their medians.
+	MappedRatios      []float64 `json:"mapped_to_envelope_each,omitempty"`
+	AvroRatios        []float64 `json:"avro_to_envelope_each,omitempty"`
+	MappedRatioMedian float64   `json:"mapped_to_envelope_median,omitempty"`
+	AvroRatioMedian   float64   `json:"avro_to_envelope_median,omitempty"`
 	// The same traffic traced at 100% (sieve bench --compare-tracing) and
 	// its share of the untraced run's rate.
 	UntracedMsgsPerSec float64 `json:"untraced_msgs_per_sec,omitempty"`
@@ -280,6 +287,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		res.CopyMsgsPerSec = rate
 	}
+	// Every measured run starts from a collected heap: what earlier runs
+	// (and their brokers) left behind would otherwise be paid for by
+	// whichever run the collector happens to run in.
+	runtime.GC()
 	if err := runPipeline(ctx, &cfg, brokers, o, res); err != nil {
 		return nil, err
 	}

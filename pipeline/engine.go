@@ -163,6 +163,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	stopWork()
 	workers.Wait()
 	e.batcher.stop()
+	e.endAbandoned()
 	if e.failure() != nil {
 		return e.failure()
 	}

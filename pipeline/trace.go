@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -156,4 +157,32 @@ func endRecord(it *Item) {
 	}
 	it.span.SetAttributes(attrs...)
 	it.span.End()
+}
+
+// endAbandoned ends the spans of the records the engine stopped without
+// acknowledging (a kill, a failure, a drain that ran out of time), with an
+// error status that says so: a trace then shows where a record was left,
+// where an unended span would show nothing at all. A late acknowledgement
+// that ends one again does nothing.
+func (e *Engine) endAbandoned() {
+	if e.opts.Tracer == nil {
+		return
+	}
+	e.lanesMu.Lock()
+	lanes := make([]*lane, 0, len(e.lanes))
+	for _, l := range e.lanes {
+		lanes = append(lanes, l)
+	}
+	e.lanesMu.Unlock()
+	for _, l := range lanes {
+		l.mu.Lock()
+		live := slices.Clone(l.q[l.head:])
+		l.mu.Unlock()
+		for _, it := range live {
+			if it.span != nil && it.span.IsRecording() {
+				it.span.SetStatus(codes.Error, "abandoned: the pipeline stopped before the record's outputs were acknowledged")
+				it.span.End()
+			}
+		}
+	}
 }

@@ -105,15 +105,21 @@ func modelSetVersion(cls *classifiers.Stage, cfg *config.Config) string {
 // EngineOptions maps the pipeline section onto pipeline.Options. The
 // input section must have passed validation (config.Validate).
 func EngineOptions(cfg *config.Config, stages []pipeline.Stage, m *pipeline.Metrics, log *slog.Logger) pipeline.Options {
-	p := cfg.Pipeline
-	var decode func(*pipeline.Record, contract.DecodeOptions, *contract.Message) error
-	var enrich func(value, verdict []byte) ([]byte, error)
 	d, err := mapping.NewDecoder(cfg.Input)
 	if err != nil && log != nil {
 		// Validate has checked the section; what is left is the registry
 		// client, which cannot fail for a valid URL.
 		log.Error("input section: records are read as the envelope", "err", err)
 	}
+	return engineOptions(cfg, d, stages, m, log)
+}
+
+// engineOptions is EngineOptions with the input's decoder (and its
+// schema cache) made by the caller; nil reads the envelope.
+func engineOptions(cfg *config.Config, d *mapping.Decoder, stages []pipeline.Stage, m *pipeline.Metrics, log *slog.Logger) pipeline.Options {
+	p := cfg.Pipeline
+	var decode func(*pipeline.Record, contract.DecodeOptions, *contract.Message) error
+	var enrich func(value, verdict []byte) ([]byte, error)
 	if d != nil {
 		decode = func(r *pipeline.Record, o contract.DecodeOptions, msg *contract.Message) error {
 			return d.Decode(r.Topic, r.Value, r.Header, o, msg)
@@ -211,15 +217,17 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 	if err := ensureRoutedTopics(cfg, o.Brokers, routedTopics(o.Stages)); err != nil {
 		return nil, err
 	}
+	// One decoder for the member: the start-up check and the engine share
+	// its schema cache.
+	dec, err := mapping.NewDecoder(cfg.Input)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Output.Mode == pipeline.OutputEnrich {
-		// An Avro topic whose schema has no field for the verdict is
-		// refused now, not record by record.
-		d, err := mapping.NewDecoder(cfg.Input)
-		if err != nil {
-			return nil, err
-		}
+		// An Avro or Protobuf topic whose schema has no field for the
+		// verdict is refused now, not record by record.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = d.CheckEnrich(ctx, cfg.Kafka.Topics.Input)
+		err = dec.CheckEnrich(ctx, cfg.Kafka.Topics.Input)
 		cancel()
 		if err != nil {
 			return nil, err
@@ -258,7 +266,7 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 		}
 		return nil, err
 	}
-	opts := EngineOptions(cfg, o.Stages, o.Metrics, o.Logger)
+	opts := engineOptions(cfg, dec, o.Stages, o.Metrics, o.Logger)
 	m := &Member{Source: src, App: app, stopTracing: stopTracing}
 	if tp != nil {
 		opts.Tracer = tp.Tracer("github.com/sieve-stream/sieve/pipeline")

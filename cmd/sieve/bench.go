@@ -52,7 +52,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	encoderCost := fs.Duration("encoder-cost", 0, "extra CPU time per scored text, standing in for a transformer encoder (with --compare-cache)")
 	onnxDir := fs.String("onnx", "", "score with this ONNX model directory (model.onnx, tokenizer.json, config.json); \"standin\" writes a MiniLM-sized stand-in; the same run also measures the model alone")
 	compareTracing := fs.Bool("compare-tracing", false, "run the pipeline twice on the same traffic, without and with OpenTelemetry tracing at 100% sampling (spans batched to an exporter that drops them), and report both")
-	pairs := fs.Int("pairs", 1, "with --compare-tracing: run this many untraced/traced pairs, one after the other, and report the median cost (on a shared machine one pair is noisy)")
+	pairs := fs.Int("pairs", 1, "with --compare-tracing or --compare-mapping: run the comparison's runs this many times over, one after the other, and report each round and the medians (on a shared machine one round is noisy)")
 	compareMapping := fs.Bool("compare-mapping", false, "run the pipeline twice on the same traffic: as Sieve's envelope, then in another schema read through input.mapping, and report both")
 	compareCache := fs.Bool("compare-cache", false, "run the pipeline twice on the same traffic, without and with the verdict cache, and report both")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
@@ -203,29 +203,54 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		return reportOpenLoop(res, *asJSON, stdout)
 	}
+	if *pairs < 1 {
+		return usagef("--pairs: %d is not positive", *pairs)
+	}
+	// Each measured run of a comparison gets stages of its own (cold
+	// caches, an empty campaign store), so that the runs differ only in
+	// what is compared.
+	var closers []func() error
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	freshStages := func(c *config.Config) ([]pipeline.Stage, error) {
+		if *classifier == "nop" {
+			return opts.Stages, nil
+		}
+		a, err := service.NewApp(c, service.StageOptions{})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		closers = append(closers, a.Close)
+		return a.Stages, nil
+	}
 	var envelope, mappedRes, avroRes *bench.Result
+	var mappedRatios, avroRatios []float64
 	if *compareMapping {
 		if *compareCache {
 			return usagef("--compare-mapping and --compare-cache: one comparison at a time")
 		}
-		// A first run warms the process and the broker, so that the two
+		// A first run warms the process and the broker, so that the
 		// measured runs start alike.
 		o1 := opts
 		o1.Copy = false
-		o1.CPUProfile = nil // --cpuprofile: the traced run's
+		o1.CPUProfile = nil
 		o0 := o1
-		o0.Messages, o0.Seed = max(1000, o1.Messages/4), o1.Seed+1000 // other texts: the cache stays cold for run 1
+		o0.Messages, o0.Seed = max(1000, o1.Messages/4), o1.Seed+1000 // other texts
 		if !*asJSON {
-			fmt.Fprintf(stdout, "run 0 (warm-up, not reported): %d messages as the envelope\nrun 1: Sieve's envelope\n", o0.Messages)
+			fmt.Fprintf(stdout, "run 0 (warm-up, not reported): %d messages as the envelope\n", o0.Messages)
 		}
 		if _, err := bench.Run(context.Background(), o0); err != nil {
 			return err
 		}
-		if envelope, err = bench.Run(context.Background(), o1); err != nil {
-			return err
-		}
-		// Run 2: the same messages in another JSON schema through a mapping,
-		// each run on its own stages, so that every verdict cache is cold.
+		// The same messages in another JSON schema through a mapping, and
+		// in the same schema as Avro framed for a schema registry (a local
+		// stand-in that speaks its REST API).
+		reg, stopReg := srtest.New()
+		defer stopReg()
+		avroID := reg.Register("bench-in-value", "AVRO", bench.MappedAvro)
 		runMapped := func(avroID int, registry string) (*bench.Result, error) {
 			mapped := *cfg
 			mapped.Input = bench.MappedInput
@@ -235,32 +260,39 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 			o := o1
 			o.Config, o.Mapped, o.AvroID = &mapped, true, avroID
-			if *classifier != "nop" {
-				a, err := service.NewApp(&mapped, service.StageOptions{})
-				if err != nil {
-					return nil, usageError{err}
-				}
-				defer a.Close()
-				o.Stages = a.Stages
+			var err error
+			if o.Stages, err = freshStages(&mapped); err != nil {
+				return nil, err
 			}
 			return bench.Run(context.Background(), o)
 		}
-		if !*asJSON {
-			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 2: another JSON schema through input.mapping\n", envelope.MsgsPerSec, envelope.P99ms)
-		}
-		if mappedRes, err = runMapped(0, ""); err != nil {
-			return err
-		}
-		// Run 3: the same schema as Avro, framed for a schema registry (a
-		// local stand-in that speaks its REST API).
-		reg, stopReg := srtest.New()
-		defer stopReg()
-		id := reg.Register("bench-in-value", "AVRO", bench.MappedAvro)
-		if !*asJSON {
-			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nrun 3: the same schema as Avro through a schema registry\n", mappedRes.MsgsPerSec, mappedRes.P99ms)
-		}
-		if avroRes, err = runMapped(id, reg.URL); err != nil {
-			return err
+		for round := 1; round <= *pairs; round++ {
+			if !*asJSON {
+				fmt.Fprintf(stdout, "round %d of %d: Sieve's envelope\n", round, *pairs)
+			}
+			if o1.Stages, err = freshStages(cfg); err != nil {
+				return err
+			}
+			if envelope, err = bench.Run(context.Background(), o1); err != nil {
+				return err
+			}
+			if !*asJSON {
+				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nround %d of %d: another JSON schema through input.mapping\n", envelope.MsgsPerSec, envelope.P99ms, round, *pairs)
+			}
+			if mappedRes, err = runMapped(0, ""); err != nil {
+				return err
+			}
+			if !*asJSON {
+				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nround %d of %d: the same schema as Avro through a schema registry\n", mappedRes.MsgsPerSec, mappedRes.P99ms, round, *pairs)
+			}
+			if avroRes, err = runMapped(avroID, reg.URL); err != nil {
+				return err
+			}
+			if !*asJSON {
+				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\n", avroRes.MsgsPerSec, avroRes.P99ms)
+			}
+			mappedRatios = append(mappedRatios, float64(int(1000*mappedRes.MsgsPerSec/envelope.MsgsPerSec))/1000)
+			avroRatios = append(avroRatios, float64(int(1000*avroRes.MsgsPerSec/envelope.MsgsPerSec))/1000)
 		}
 	}
 	var untraced *bench.Result
@@ -268,9 +300,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *compareTracing {
 		if *compareCache || *compareMapping {
 			return usagef("--compare-tracing: one comparison at a time")
-		}
-		if *pairs < 1 {
-			return usagef("--pairs: %d is not positive", *pairs)
 		}
 		o1 := opts
 		o1.Copy = false
@@ -288,30 +317,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer shutdown(context.Background())
-		// Each run gets stages of its own (cold caches, an empty campaign
-		// store), so that the runs of a pair differ only in tracing.
-		var closers []func() error
-		defer func() {
-			for _, c := range closers {
-				c()
-			}
-		}()
-		freshStages := func() ([]pipeline.Stage, error) {
-			if *classifier == "nop" {
-				return opts.Stages, nil
-			}
-			a, err := service.NewApp(cfg, service.StageOptions{})
-			if err != nil {
-				return nil, usageError{err}
-			}
-			closers = append(closers, a.Close)
-			return a.Stages, nil
-		}
 		for pair := 1; ; pair++ {
 			if !*asJSON {
 				fmt.Fprintf(stdout, "pair %d of %d: without tracing\n", pair, *pairs)
 			}
-			if o1.Stages, err = freshStages(); err != nil {
+			if o1.Stages, err = freshStages(cfg); err != nil {
 				return err
 			}
 			if untraced, err = bench.Run(context.Background(), o1); err != nil {
@@ -320,7 +330,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			if !*asJSON {
 				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\npair %d of %d: traced, 100%% sampling\n", untraced.MsgsPerSec, untraced.P99ms, pair, *pairs)
 			}
-			if opts.Stages, err = freshStages(); err != nil {
+			if opts.Stages, err = freshStages(cfg); err != nil {
 				return err
 			}
 			opts.TracerProvider = tp
@@ -436,6 +446,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		res.MappedRatio = float64(int(1000*res.MsgsPerSec/envelope.MsgsPerSec)) / 1000
 		res.AvroMsgsPerSec = avroRes.MsgsPerSec
 		res.AvroRatio = float64(int(1000*avroRes.MsgsPerSec/envelope.MsgsPerSec)) / 1000
+		res.MappedRatios, res.AvroRatios = mappedRatios, avroRatios
+		res.MappedRatioMedian, res.AvroRatioMedian = median(mappedRatios), median(avroRatios)
 	}
 	if uncached != nil {
 		res.UncachedMsgsPerSec = uncached.MsgsPerSec
@@ -470,6 +482,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\n", avroRes.MsgsPerSec, avroRes.P99ms)
 			fmt.Fprintf(stdout, "mapping:     %.0f msgs/s mapped JSON, %.0f Avro, %.0f as the envelope: mapped/envelope = %.3f, avro/envelope = %.3f\n",
 				res.MsgsPerSec, res.AvroMsgsPerSec, envelope.MsgsPerSec, res.MappedRatio, res.AvroRatio)
+			if len(mappedRatios) > 1 {
+				fmt.Fprintf(stdout, "mapping:     mapped/envelope of each round %v: median %.3f; avro/envelope %v: median %.3f\n",
+					mappedRatios, res.MappedRatioMedian, avroRatios, res.AvroRatioMedian)
+			}
 		}
 		if uncached != nil {
 			fmt.Fprintf(stdout, "cache gain:  %.0f msgs/s with the cache, %.0f without: %.2fx\n", res.MsgsPerSec, uncached.MsgsPerSec, res.CacheSpeedup)

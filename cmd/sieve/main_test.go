@@ -119,35 +119,51 @@ func TestDemoShowsLiveNumbers(t *testing.T) {
 // An open-loop run produces at the asked rate while the pipeline consumes,
 // and reports the tail and the rate it achieved. (The broker stays in this
 // process: a child would be the test binary.)
-// TestBenchCompareTracingPairs: --compare-tracing --pairs N runs N
-// untraced/traced pairs and reports each pair's cost, in rate and in CPU,
-// with their medians; every run loses nothing.
-func TestBenchCompareTracingPairs(t *testing.T) {
+// TestBenchComparisonRounds: --pairs N runs a comparison's runs N times
+// over and reports each round's figures with their medians: the cost of
+// tracing in rate and in CPU, and the mapped and Avro runs' shares of the
+// envelope's rate; every run loses nothing.
+func TestBenchComparisonRounds(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs an end-to-end benchmark; skipped with -short")
+		t.Skip("runs end-to-end benchmarks; skipped with -short")
 	}
-	var out, errb bytes.Buffer
-	code := Main([]string{"bench", "--compare-tracing", "--pairs", "2", "--messages", "3000", "--classifier", "rules", "--copy=false", "--json"}, &out, &errb)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	var res struct {
+	type result struct {
 		Lost        int       `json:"lost"`
 		CPU         float64   `json:"cpu_us_per_msg"`
 		UntracedCPU float64   `json:"untraced_cpu_us_per_msg"`
 		Costs       []float64 `json:"tracing_costs"`
 		CPUShares   []float64 `json:"tracing_cpu_shares"`
-		Median      *float64  `json:"tracing_cost_median"`
+		Mapped      []float64 `json:"mapped_to_envelope_each"`
+		Avro        []float64 `json:"avro_to_envelope_each"`
+		MappedMed   float64   `json:"mapped_to_envelope_median"`
 	}
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+	tests := []struct {
+		flag  string
+		check func(r result) bool
+	}{
+		{"--compare-tracing", func(r result) bool {
+			return len(r.Costs) == 2 && len(r.CPUShares) == 2 && r.CPU > 0 && r.UntracedCPU > 0
+		}},
+		{"--compare-mapping", func(r result) bool {
+			return len(r.Mapped) == 2 && len(r.Avro) == 2 && r.MappedMed >= min(r.Mapped[0], r.Mapped[1]) && r.MappedMed <= max(r.Mapped[0], r.Mapped[1])
+		}},
 	}
-	if res.Lost != 0 || len(res.Costs) != 2 || len(res.CPUShares) != 2 || res.CPU <= 0 || res.UntracedCPU <= 0 {
-		t.Fatalf("got %+v, want two pairs' costs and CPU figures, none lost", res)
-	}
-	if res.Median != nil && (*res.Median < min(res.Costs[0], res.Costs[1]) || *res.Median > max(res.Costs[0], res.Costs[1])) {
-		t.Errorf("median %v is not between the pairs' costs %v", *res.Median, res.Costs)
+	for _, tt := range tests {
+		t.Run(tt.flag, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := Main([]string{"bench", tt.flag, "--pairs", "2", "--messages", "3000", "--classifier", "rules", "--copy=false", "--json"}, &out, &errb)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			var r result
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+				t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+			}
+			if r.Lost != 0 || !tt.check(r) {
+				t.Fatalf("got %+v, want two rounds' figures and their median, none lost", r)
+			}
+		})
 	}
 }
 

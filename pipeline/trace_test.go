@@ -2,8 +2,14 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -48,4 +54,48 @@ func BenchmarkRecordTracing(b *testing.B) {
 		}
 	}
 	b.ReportMetric(1+float64(stages*((b.N+batch-1)/batch))/float64(b.N), "spans/record")
+}
+
+// holdSink takes outputs and never acknowledges them.
+type holdSink struct{ n atomic.Int64 }
+
+func (s *holdSink) Produce(context.Context, *Output) { s.n.Add(1) }
+func (s *holdSink) Flush(context.Context) error      { return nil }
+
+// TestAbandonedRecordSpansEnd: records whose outputs were never
+// acknowledged when the engine stopped (killed, or out of time draining)
+// still have their spans ended, with an error status that says why.
+func TestAbandonedRecordSpansEnd(t *testing.T) {
+	for _, kill := range []bool{true, false} {
+		name := map[bool]string{true: "killed", false: "drain timed out"}[kill]
+		t.Run(name, func(t *testing.T) {
+			exp := tracetest.NewInMemoryExporter()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+			defer tp.Shutdown(context.Background())
+			src := newMemSource(2, 20, func(p, i int) string { return fmt.Sprintf(`{"text":"p%d i%d"}`, p, i) })
+			sink := &holdSink{}
+			e := New(src, sink, Options{Stages: []Stage{Nop}, Tracer: tp.Tracer("test"), ShutdownTimeout: 50 * time.Millisecond})
+			done := make(chan error, 1)
+			go func() { done <- e.Run(context.Background()) }()
+			if kill {
+				for sink.n.Load() < 40 {
+					time.Sleep(time.Millisecond)
+				}
+				e.Kill()
+			}
+			<-done
+			var abandoned int
+			for _, s := range exp.GetSpans() {
+				if s.Name == "sieve.record" {
+					if s.Status.Code != codes.Error || !strings.Contains(s.Status.Description, "abandoned") {
+						t.Errorf("record span status %v %q", s.Status.Code, s.Status.Description)
+					}
+					abandoned++
+				}
+			}
+			if abandoned != 40 {
+				t.Errorf("%d record spans ended, want the 40 records taken", abandoned)
+			}
+		})
+	}
 }
