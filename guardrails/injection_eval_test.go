@@ -1,10 +1,11 @@
 package guardrails
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/sieve-stream/sieve/internal/datasetstest"
 
 	"github.com/sieve-stream/sieve/datasets"
 	"github.com/sieve-stream/sieve/models"
@@ -16,13 +17,10 @@ import (
 // attacks, false positives on benign prompts. Issue 18 asks for 90% at 2%;
 // the floors keep what is measured (docs/security.md has the figures).
 func TestInjectionRailHeldOut(t *testing.T) {
-	dir := os.Getenv("SIEVE_DATASETS")
-	if dir == "" {
-		dir = "../../shared/datasets"
-	}
+	dir := datasetstest.Dir(t, "prompt_attacks/train.jsonl")
 	ex, err := datasets.Load(filepath.Join(dir, "prompt_attacks", "train.jsonl") + "#test")
 	if err != nil {
-		t.Skipf("the shared prompt attacks are not beside the repository (%v); set SIEVE_DATASETS", err)
+		t.Fatal(err)
 	}
 	m, err := models.Builtin("injection")
 	if err != nil {

@@ -3,10 +3,11 @@ package models
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sieve-stream/sieve/internal/datasetstest"
 
 	"github.com/sieve-stream/sieve/classifiers"
 	"github.com/sieve-stream/sieve/datasets"
@@ -17,16 +18,7 @@ import (
 // folder beside the repository, as CI lays it out.
 func datasetsDir(t *testing.T) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("SIEVE_DATASETS"), "../../shared/datasets"} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "sms_spam", "train.jsonl")); err == nil {
-			return d
-		}
-	}
-	t.Skip("the shared datasets are not beside the repository (set SIEVE_DATASETS); cannot retrain or evaluate the built-in models")
-	return ""
+	return datasetstest.Dir(t, "sms_spam/train.jsonl")
 }
 
 // make models rebuilds the committed models bit for bit.

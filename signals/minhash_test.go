@@ -1,43 +1,15 @@
 package signals
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/sieve-stream/sieve/internal/datasetstest"
+
 	"github.com/sieve-stream/sieve/internal/textnorm"
 )
-
-// realPosts reads up to n texts from the shared datasets' posts.
-func realPosts(t testing.TB, n int) []string {
-	t.Helper()
-	dir := os.Getenv("SIEVE_DATASETS")
-	if dir == "" {
-		dir = "../../shared/datasets"
-	}
-	var out []string
-	for _, set := range []string{"moderation", "davidson_hate_offensive", "review_category", "paradetox", "sms_spam", "review_sentiment"} {
-		f, err := os.Open(filepath.Join(dir, set, "train.jsonl"))
-		if err != nil {
-			t.Skipf("real posts come from the shared datasets, not beside the repository here: %v", err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() && len(out) < n {
-			var r struct{ Text string }
-			if json.Unmarshal(sc.Bytes(), &r) == nil && r.Text != "" {
-				out = append(out, r.Text)
-			}
-		}
-		f.Close()
-	}
-	return out
-}
 
 // clusterAll runs texts through an in-process store in order, with the
 // stage's defaults, and returns each text's cluster ("" when too short).
@@ -64,7 +36,7 @@ func TestSignatureIsTheClassicMinHash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("signs 50,000 posts twice; skipped with -short")
 	}
-	posts := realPosts(t, 50_000)
+	posts := datasetstest.Texts(t, 50_000, "moderation", "davidson_hate_offensive", "review_category", "paradetox", "sms_spam", "review_sentiment")
 	if len(posts) < 50_000 {
 		t.Fatalf("%d posts in the shared datasets, want 50000", len(posts))
 	}

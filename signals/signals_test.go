@@ -1,15 +1,15 @@
 package signals_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sieve-stream/sieve/internal/datasetstest"
 
 	"github.com/sieve-stream/sieve/connectors/redis"
 	"github.com/sieve-stream/sieve/contract"
@@ -47,29 +47,6 @@ func campaignPosts(n int, r *rand.Rand) []string {
 	return out
 }
 
-func benignPosts(t *testing.T, n int) []string {
-	t.Helper()
-	path := "../../shared/datasets/review_category/train.jsonl"
-	if p := os.Getenv("SIEVE_DATASETS"); p != "" {
-		path = p + "/review_category/train.jsonl"
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Skipf("real benign posts come from the shared datasets, not beside the repository here: %v", err)
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() && len(out) < n {
-		var r struct{ Text string }
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Text != "" {
-			out = append(out, r.Text)
-		}
-	}
-	return out
-}
-
 func TestCampaignFoundAmongBenignPosts(t *testing.T) {
 	t.Run("memory", func(t *testing.T) { campaign(t, nil) })
 	t.Run("redis", func(t *testing.T) {
@@ -85,7 +62,7 @@ func TestCampaignFoundAmongBenignPosts(t *testing.T) {
 
 func campaign(t *testing.T, store signals.Store) {
 	r := rand.New(rand.NewPCG(11, 12))
-	benign := benignPosts(t, 10_000)
+	benign := datasetstest.Texts(t, 10_000, "review_category")
 	spam := campaignPosts(200, r)
 	type post struct {
 		text, author string

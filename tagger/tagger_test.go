@@ -2,10 +2,12 @@ package tagger
 
 import (
 	"bytes"
-	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sieve-stream/sieve/internal/datasetstest"
 )
 
 func TestTokenize(t *testing.T) {
@@ -68,10 +70,7 @@ func TestTrainSaveLoad(t *testing.T) {
 // The built-in tagger is what `make tagger` makes from the shared set: the
 // same bytes, trained again here.
 func TestBuiltinReproduces(t *testing.T) {
-	path := "../../shared/datasets/pii_presidio_synth/train.jsonl"
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("the shared datasets are not beside the repository: %v", err)
-	}
+	path := filepath.Join(datasetstest.Dir(t, "pii_presidio_synth/train.jsonl"), "pii_presidio_synth", "train.jsonl")
 	data, err := ReadSpans(path, "train")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
+	"github.com/sieve-stream/sieve/internal/onnxrt"
 	"github.com/sieve-stream/sieve/internal/tokenizer"
 )
 
@@ -54,7 +55,7 @@ func BenchmarkPadding(b *testing.B) {
 	texts := postMix(256)
 	for _, padding := range []string{PadBuckets, PadBatch, PadMax} {
 		b.Run(padding, func(b *testing.B) {
-			e, err := Load(Config{Dir: dir, Padding: padding, BatchSize: 32, Threads: 2})
+			e, err := Load(Config{Dir: dir, Padding: padding, BatchSize: 32, Options: onnxrt.Options{Threads: 2}})
 			must(b, err)
 			defer e.Close()
 			for b.Loop() {
@@ -75,7 +76,7 @@ func BenchmarkFixedShape(b *testing.B) {
 		shape onnxmodel.BERTShape
 	}{{"minilm", onnxmodel.MiniLM}, {"distilbert", onnxmodel.DistilBERT}} {
 		dir := benchModel(b, size.shape)
-		e, err := Load(Config{Dir: dir, BatchSize: 32, Threads: 2, Padding: PadBatch})
+		e, err := Load(Config{Dir: dir, BatchSize: 32, Options: onnxrt.Options{Threads: 2}, Padding: PadBatch})
 		must(b, err)
 		fixedShapes(b, size.name, e)
 		e.Close()

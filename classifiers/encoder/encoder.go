@@ -46,13 +46,12 @@ type Config struct {
 	MaxLength int    `yaml:"max_length"` // default: config.json's max_position_embeddings, else 512
 	BatchSize int    `yaml:"batch_size"` // texts per ONNX run; default 32
 	Padding   string `yaml:"padding"`    // buckets, batch or max
-	Threads   int    `yaml:"threads"`    // intra-op threads; default 1 per session
-	// Provider is cpu (default), cuda or tensorrt; a GPU provider whose
-	// library is missing falls back to the CPU with a log line
-	// (docs/media.md#gpu).
-	Provider  string  `yaml:"provider"`
-	DeviceID  int     `yaml:"device_id"` // the GPU's index for cuda and tensorrt
-	Threshold float64 `yaml:"threshold"` // per label; default 0.5
+	// The execution provider (cpu, cuda or tensorrt; a GPU provider whose
+	// library is missing falls back to the CPU with a log line, see
+	// docs/media.md#gpu), the GPU, and the intra-op threads (default 1
+	// per session).
+	onnxrt.Options `yaml:",inline"`
+	Threshold      float64 `yaml:"threshold"` // per label; default 0.5
 	// Truncate cuts texts longer than MaxLength instead of scoring them in
 	// overlapping windows (the default), whose scores are pooled by the
 	// maximum per label, so a flag anywhere in a long text counts.
@@ -173,7 +172,9 @@ func Load(cfg Config) (*Encoder, error) {
 	if threads <= 0 {
 		threads = 1
 	}
-	opts, provider, err := onnxrt.SessionOptions(onnxrt.Options{Provider: cfg.Provider, DeviceID: cfg.DeviceID, Threads: threads}, lib, nil)
+	o := cfg.Options
+	o.Threads = threads
+	opts, provider, err := onnxrt.SessionOptions(o, lib, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sieve-stream/sieve/classifiers/onnxmodel"
+	"github.com/sieve-stream/sieve/internal/onnxrt"
 	"github.com/sieve-stream/sieve/internal/tokenizer"
 )
 
@@ -192,7 +193,7 @@ func TestBERTShapedModelIgnoresPadding(t *testing.T) {
 func TestProviderOption(t *testing.T) {
 	dir, _, _, _, _ := tinyModel(t, 2)
 	for _, p := range []string{"", "cpu", "cuda", "tensorrt"} {
-		e, err := Load(Config{Dir: dir, Provider: p, DeviceID: 0})
+		e, err := Load(Config{Dir: dir, Options: onnxrt.Options{Provider: p}})
 		if err != nil {
 			t.Fatalf("%q: %v", p, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/sieve-stream/sieve/classifiers"
-	"github.com/sieve-stream/sieve/internal/onnxrt"
 )
 
 func init() {
@@ -34,7 +33,7 @@ func (t *Type) Validate() error {
 	if t.ONNX == nil || t.ONNX.Dir == "" {
 		return errors.New("onnx.dir: required for type onnx")
 	}
-	if err := (onnxrt.Options{Provider: t.ONNX.Provider, DeviceID: t.ONNX.DeviceID, Threads: t.ONNX.Threads}).Validate("onnx"); err != nil {
+	if err := t.ONNX.Options.Validate("onnx"); err != nil {
 		return err
 	}
 	switch t.ONNX.Padding {

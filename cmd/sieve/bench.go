@@ -22,6 +22,7 @@ import (
 	"github.com/sieve-stream/sieve/config"
 	"github.com/sieve-stream/sieve/connectors/kafka"
 	"github.com/sieve-stream/sieve/detectors"
+	"github.com/sieve-stream/sieve/internal/onnxrt"
 	"github.com/sieve-stream/sieve/internal/srtest"
 	"github.com/sieve-stream/sieve/internal/telemetry"
 	"github.com/sieve-stream/sieve/pipeline"
@@ -107,7 +108,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				}
 				dir = tmp
 			}
-			cfg.Classifiers = []classifiers.Config{{Type: "onnx", Spec: &encoder.Type{ONNX: &encoder.Config{Dir: dir, Name: "encoder", Threads: 2}}}}
+			cfg.Classifiers = []classifiers.Config{{Type: "onnx", Spec: &encoder.Type{ONNX: &encoder.Config{Dir: dir, Name: "encoder", Options: onnxrt.Options{Threads: 2}}}}}
 			cfg.Cache.Enabled = false
 			cfg.Signals.Disabled = true
 		}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sieve-stream/sieve/internal/datasetstest"
 )
 
 // scamVariants writes texts of one new scam wording (a "new number"
@@ -34,14 +36,7 @@ func scamVariants(seed uint64, n int, relations, events, asks []string) []string
 // built-in spam model misses: 200 decisions on one set of variants, then
 // held-out variants with other relatives, mishaps and requests.
 func TestTrainFromModeratorFeedback(t *testing.T) {
-	data := os.Getenv("SIEVE_DATASETS")
-	if data == "" {
-		data = "../../../shared/datasets"
-	}
-	sms := filepath.Join(data, "sms_spam", "train.jsonl")
-	if _, err := os.Stat(sms); err != nil {
-		t.Skipf("the shared SMS spam set is not beside the repository (%v); set SIEVE_DATASETS", err)
-	}
+	sms := filepath.Join(datasetstest.Dir(t, "sms_spam/train.jsonl"), "sms_spam", "train.jsonl")
 	dir := t.TempDir()
 	train := scamVariants(1, 200,
 		[]string{"mum", "mom", "dad", "grandma"},

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sieve-stream/sieve/internal/datasetstest"
+
 	"github.com/sieve-stream/sieve/traffic"
 )
 
@@ -30,13 +32,10 @@ func TestDefaultVerdictsGolden10k(t *testing.T) {
 	if testing.Short() {
 		t.Skip("classifies 10,000 posts; skipped with -short")
 	}
-	data := os.Getenv("SIEVE_DATASETS")
-	if data == "" {
-		data = "../../../shared/datasets"
-	}
+	data := datasetstest.Dir(t, "moderation/train.jsonl")
 	corpus := loadCorpus(data)
 	if corpus == nil {
-		t.Skipf("the shared datasets are not beside the repository (%s); set SIEVE_DATASETS", data)
+		t.Fatalf("no corpus under %s", data)
 	}
 	// Campaigns far more often than the demo's mix, so that clusters of
 	// every size occur in 10k posts.

@@ -156,41 +156,45 @@ func appendProvider(opts *ort.SessionOptions, o Options, lib string) (string, er
 	switch o.Provider {
 	case "", CPU:
 		return CPU, nil
-	case CUDA:
-		if f := missing(lib, CUDA); f != "" {
-			return CPU, fmt.Errorf("%s is not in %s", f, filepath.Dir(lib))
+	case CUDA, TensorRT:
+		var err error
+		if o.Provider == CUDA {
+			err = appendGPU(opts, o, lib, CUDA, ort.NewCUDAProviderOptions, opts.AppendExecutionProviderCUDA)
+		} else {
+			err = appendGPU(opts, o, lib, TensorRT, ort.NewTensorRTProviderOptions, opts.AppendExecutionProviderTensorRT)
 		}
-		co, err := ort.NewCUDAProviderOptions()
 		if err != nil {
 			return CPU, err
 		}
-		defer co.Destroy()
-		if err := co.Update(map[string]string{"device_id": fmt.Sprint(o.DeviceID)}); err != nil {
-			return CPU, err
-		}
-		if err := opts.AppendExecutionProviderCUDA(co); err != nil {
-			return CPU, err
-		}
-		return CUDA, nil
-	case TensorRT:
-		if f := missing(lib, TensorRT); f != "" {
-			return CPU, fmt.Errorf("%s is not in %s", f, filepath.Dir(lib))
-		}
-		to, err := ort.NewTensorRTProviderOptions()
-		if err != nil {
-			return CPU, err
-		}
-		defer to.Destroy()
-		if err := to.Update(map[string]string{"device_id": fmt.Sprint(o.DeviceID)}); err != nil {
-			return CPU, err
-		}
-		if err := opts.AppendExecutionProviderTensorRT(to); err != nil {
-			return CPU, err
-		}
-		return TensorRT, nil
+		return o.Provider, nil
 	default:
 		return CPU, fmt.Errorf("provider %q is not cpu, cuda or tensorrt", o.Provider)
 	}
+}
+
+// gpuOptions is what ONNX Runtime's CUDA and TensorRT provider options
+// have in common.
+type gpuOptions interface {
+	Update(map[string]string) error
+	Destroy() error
+}
+
+// appendGPU appends a GPU execution provider on o's device, once its
+// provider library is found beside lib. On an error the session stays on
+// the CPU (the caller reports it as the fallback's reason).
+func appendGPU[T gpuOptions](opts *ort.SessionOptions, o Options, lib, provider string, newOpts func() (T, error), add func(T) error) error {
+	if f := missing(lib, provider); f != "" {
+		return fmt.Errorf("%s is not in %s", f, filepath.Dir(lib))
+	}
+	po, err := newOpts()
+	if err != nil {
+		return err
+	}
+	defer po.Destroy()
+	if err := po.Update(map[string]string{"device_id": fmt.Sprint(o.DeviceID)}); err != nil {
+		return err
+	}
+	return add(po)
 }
 
 // Guard keeps a model's sessions alive while batches run on them: a run
