@@ -19,8 +19,9 @@ type Input struct {
 	// Topics give a topic its own mapping, in place of Mapping.
 	Topics map[string]Topic `yaml:"topics"`
 	// SchemaRegistry, when set, reads values framed by a Confluent Schema
-	// Registry (the byte 0, then a 4-byte schema id): Avro and JSON Schema
-	// values become JSON for the mapping, or for the envelope without one.
+	// Registry (the byte 0, then a 4-byte schema id): Avro, Protobuf and
+	// JSON Schema values become JSON for the mapping, or for the envelope
+	// without one.
 	SchemaRegistry Registry `yaml:"schema_registry"`
 }
 
@@ -118,7 +119,8 @@ func (d *Decoder) Decode(topic string, value []byte, h Header, opts contract.Dec
 }
 
 // Enrich returns the record's value with the verdict added, in its own
-// format: a framed Avro or JSON Schema value keeps its frame and schema;
+// format: a framed Avro, Protobuf or JSON Schema value keeps its frame and
+// schema;
 // anything else is JSON (pipeline.Enrich).
 func (d *Decoder) Enrich(value, verdict []byte) ([]byte, error) {
 	if d != nil && d.schemas != nil && len(value) > 0 && value[0] == 0 {
@@ -130,8 +132,9 @@ func (d *Decoder) Enrich(value, verdict []byte) ([]byte, error) {
 // ErrNotFramed: the value has no schema-registry frame; enrich it as JSON.
 var ErrNotFramed = errors.New("not a framed value")
 
-// CheckEnrich refuses, at start, input topics whose registered Avro value
-// schema has no moderation field (nothing to check without a registry).
+// CheckEnrich refuses, at start, input topics whose registered Avro or
+// Protobuf value schema has no moderation string field to enrich (nothing
+// to check without a registry).
 func (d *Decoder) CheckEnrich(ctx context.Context, topics []string) error {
 	if d == nil || d.schemas == nil {
 		return nil

@@ -42,15 +42,23 @@ type schemas struct {
 	timeout time.Duration
 	mu      sync.Mutex
 	byID    map[int]*schemaEntry
+	failed  int // entries in byID with an error
 }
 
 type schemaEntry struct {
+	// ready is closed once the entry is filled in: the other readers of
+	// an id being looked up wait for that one lookup.
+	ready   chan struct{}
 	typ     sr.SchemaType
 	avro    avro.Schema
 	proto   protoreflect.FileDescriptor
 	err     error // why the id cannot be read
 	expires time.Time
 }
+
+// maxFailed bounds the remembered failures: a stream of random ids must
+// not grow the cache without end.
+const maxFailed = 1024
 
 func newSchemas(r Registry) (*schemas, error) {
 	opts := []sr.ClientOpt{sr.URLs(r.URL)}
@@ -85,61 +93,106 @@ func schemaUnknown(format string, args ...any) error {
 func (s *schemas) lookup(id int) *schemaEntry {
 	s.mu.Lock()
 	e := s.byID[id]
-	s.mu.Unlock()
-	if e != nil && (e.err == nil || time.Now().Before(e.expires)) {
-		return e
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	e = &schemaEntry{expires: time.Now().Add(time.Minute)}
-	var sc sr.Schema
-	var err error
-	// A registry that blinks is asked again, briefly, before the record
-	// is given up on; an id it does not know is not.
-	for try := 0; ; try++ {
-		sc, err = s.cl.SchemaByID(ctx, id)
-		var re *sr.ResponseError
-		if err == nil || (errors.As(err, &re) && re.StatusCode < 500) || try == 2 || ctx.Err() != nil {
-			break
-		}
+	if e != nil {
 		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(100<<try) * time.Millisecond):
+		case <-e.ready:
+			if e.err == nil || time.Now().Before(e.expires) {
+				s.mu.Unlock()
+				return e
+			}
+		default: // being looked up: wait for it
+			s.mu.Unlock()
+			<-e.ready
+			return e
+		}
+		s.failed--
+	}
+	e = &schemaEntry{ready: make(chan struct{})}
+	s.byID[id] = e
+	s.mu.Unlock()
+
+	s.fill(e, id)
+	s.mu.Lock()
+	if e.err != nil {
+		s.failed++
+		if s.failed > maxFailed {
+			// Forget half of them, whichever: they are asked again sooner.
+			for k, x := range s.byID {
+				if s.failed <= maxFailed/2 {
+					break
+				}
+				if x != e && x.err != nil && isReady(x) {
+					delete(s.byID, k)
+					s.failed--
+				}
+			}
 		}
 	}
+	s.mu.Unlock()
+	close(e.ready)
+	return e
+}
+
+func isReady(e *schemaEntry) bool {
+	select {
+	case <-e.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// call asks the registry, each try under its own timeout. A registry that
+// blinks (a 5xx, a dropped connection, a timeout) is asked again, briefly,
+// before the record is given up on; an answer about the schema itself (a
+// 404) is not.
+func call[T any](s *schemas, fn func(ctx context.Context) (T, error)) (T, error) {
+	for try := 0; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		v, err := fn(ctx)
+		cancel()
+		if err == nil || !registryFault(err) || try == 2 {
+			return v, err
+		}
+		time.Sleep(time.Duration(100<<try) * time.Millisecond)
+	}
+}
+
+// fill looks id up in the registry, with the schemas it references.
+func (s *schemas) fill(e *schemaEntry, id int) {
+	e.expires = time.Now().Add(time.Minute)
+	sc, err := call(s, func(ctx context.Context) (sr.Schema, error) { return s.cl.SchemaByID(ctx, id) })
 	var re *sr.ResponseError
 	switch {
 	case errors.As(err, &re) && re.StatusCode == 404:
 		e.err = schemaUnknown("schema id %d is not in the registry", id)
+		return
 	case err != nil:
 		// Not the id's fault: remembered for seconds, not a minute.
 		e.err = schemaUnknown("schema id %d: the registry did not answer: %v", id, err)
 		e.expires = time.Now().Add(5 * time.Second)
-	default:
-		e.typ = sc.Type
-		switch sc.Type {
-		case sr.TypeAvro:
-			if e.avro, err = s.parseAvro(ctx, sc); err != nil {
-				e.err = schemaUnknown("schema id %d: not an Avro schema this build reads: %v", id, err)
-			}
-		case sr.TypeProtobuf:
-			if e.proto, err = s.compileProto(ctx, sc); err != nil {
-				e.err = schemaUnknown("schema id %d: not a Protobuf schema this build reads: %v", id, err)
-			}
-		case sr.TypeJSON:
-		default:
-			e.err = schemaUnknown("schema id %d is %s; this build reads Avro, Protobuf and JSON Schema values", id, sc.Type)
-		}
-		if registryFault(err) {
-			// A reference the registry failed to hand out is not the
-			// schema's fault either.
-			e.expires = time.Now().Add(5 * time.Second)
-		}
+		return
 	}
-	s.mu.Lock()
-	s.byID[id] = e
-	s.mu.Unlock()
-	return e
+	e.typ = sc.Type
+	switch sc.Type {
+	case sr.TypeAvro:
+		e.avro, err = s.parseAvro(sc)
+	case sr.TypeProtobuf:
+		e.proto, err = s.compileProto(sc)
+	case sr.TypeJSON:
+	default:
+		e.err = schemaUnknown("schema id %d is %s; this build reads Avro, Protobuf and JSON Schema values", id, sc.Type)
+		return
+	}
+	switch {
+	case err != nil && registryFault(err):
+		// A reference the registry failed to hand out is not the
+		// schema's fault either.
+		e.err = schemaUnknown("schema id %d: the registry did not answer for a reference: %v", id, err)
+		e.expires = time.Now().Add(5 * time.Second)
+	case err != nil:
+		e.err = schemaUnknown("schema id %d: not a %s schema this build reads: %v", id, sc.Type, err)
+	}
 }
 
 // toJSON turns a framed value into JSON for the mapping (or the envelope).
@@ -219,8 +272,8 @@ func hasModeration(s avro.Schema) bool {
 }
 
 // enrich writes a framed value back with the verdict added, in the value's
-// own format and schema id: Avro with the verdict as its moderation
-// string, JSON Schema values as JSON with a moderation object.
+// own format and schema id: Avro and Protobuf with the verdict as their
+// moderation string, JSON Schema values as JSON with a moderation object.
 func (s *schemas) enrich(value, verdict []byte) ([]byte, error) {
 	var h sr.ConfluentHeader
 	id, rest, err := h.DecodeID(value)
@@ -300,7 +353,8 @@ func fieldIsPlainString(s avro.Schema) (bool, bool) {
 
 // checkEnrich asks the registry, at start, for the latest value schema of
 // each topic (subject TOPIC-value): an Avro one without a moderation string
-// field cannot be enriched, and is refused with its subject.
+// field, or a Protobuf one with no message that has one, cannot be
+// enriched, and is refused with its subject.
 func (s *schemas) checkEnrich(ctx context.Context, topics []string) error {
 	for _, t := range topics {
 		subject := t + "-value"
@@ -314,7 +368,7 @@ func (s *schemas) checkEnrich(ctx context.Context, topics []string) error {
 		}
 		switch ss.Type {
 		case sr.TypeProtobuf:
-			fd, err := s.compileProto(ctx, ss.Schema)
+			fd, err := s.compileProto(ss.Schema)
 			if err != nil {
 				return fmt.Errorf("output.mode enrich: subject %s: %w", subject, err)
 			}
@@ -322,7 +376,7 @@ func (s *schemas) checkEnrich(ctx context.Context, topics []string) error {
 				return fmt.Errorf("output.mode enrich: topic %s's Protobuf schema (subject %s, version %d) has no message with a %q string field to put the verdict in: add one, or use output.mode headers", t, subject, ss.Version, moderationField)
 			}
 		case sr.TypeAvro:
-			sc, err := s.parseAvro(ctx, ss.Schema)
+			sc, err := s.parseAvro(ss.Schema)
 			if err != nil {
 				return fmt.Errorf("output.mode enrich: subject %s: %w", subject, err)
 			}
@@ -345,7 +399,7 @@ type reference struct{ name, source string }
 
 // references reads, from the registry, the schemas refs name, and theirs,
 // depth first: every reference comes before the schemas that import it.
-func (s *schemas) references(ctx context.Context, refs []sr.SchemaReference, seen map[string]bool, out []reference) ([]reference, error) {
+func (s *schemas) references(refs []sr.SchemaReference, seen map[string]bool, out []reference) ([]reference, error) {
 	for _, r := range refs {
 		if seen[r.Name] {
 			continue
@@ -354,11 +408,13 @@ func (s *schemas) references(ctx context.Context, refs []sr.SchemaReference, see
 		if len(seen) > maxReferences {
 			return nil, fmt.Errorf("more than %d schema references", maxReferences)
 		}
-		ss, err := s.cl.SchemaByVersion(ctx, r.Subject, r.Version)
+		ss, err := call(s, func(ctx context.Context) (sr.SubjectSchema, error) {
+			return s.cl.SchemaByVersion(ctx, r.Subject, r.Version)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("reference %q (subject %s, version %d): %w", r.Name, r.Subject, r.Version, err)
 		}
-		if out, err = s.references(ctx, ss.References, seen, out); err != nil {
+		if out, err = s.references(ss.References, seen, out); err != nil {
 			return nil, err
 		}
 		out = append(out, reference{name: r.Name, source: ss.Schema.Schema})
@@ -369,8 +425,8 @@ func (s *schemas) references(ctx context.Context, refs []sr.SchemaReference, see
 // parseAvro parses an Avro schema after the named types it references,
 // in a cache of its own: two versions of one record name in the registry
 // must not see each other's fields.
-func (s *schemas) parseAvro(ctx context.Context, sc sr.Schema) (avro.Schema, error) {
-	refs, err := s.references(ctx, sc.References, map[string]bool{}, nil)
+func (s *schemas) parseAvro(sc sr.Schema) (avro.Schema, error) {
+	refs, err := s.references(sc.References, map[string]bool{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -386,8 +442,8 @@ func (s *schemas) parseAvro(ctx context.Context, sc sr.Schema) (avro.Schema, err
 // compileProto compiles a registry's .proto source with the files it
 // imports through references (and the well-known types) into its file
 // descriptor.
-func (s *schemas) compileProto(ctx context.Context, sc sr.Schema) (protoreflect.FileDescriptor, error) {
-	refs, err := s.references(ctx, sc.References, map[string]bool{}, nil)
+func (s *schemas) compileProto(sc sr.Schema) (protoreflect.FileDescriptor, error) {
+	refs, err := s.references(sc.References, map[string]bool{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -398,7 +454,7 @@ func (s *schemas) compileProto(ctx context.Context, sc sr.Schema) (protoreflect.
 	}
 	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
 		Accessor: protocompile.SourceAccessorFromMap(files)})}
-	fds, err := c.Compile(ctx, name)
+	fds, err := c.Compile(context.Background(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -406,24 +462,33 @@ func (s *schemas) compileProto(ctx context.Context, sc sr.Schema) (protoreflect.
 }
 
 // protoModeration is md's moderation field when it holds one string, the
-// place enrich output puts the verdict's JSON.
+// place enrich output puts the verdict's JSON. A field in a oneof is not:
+// setting it would clear whichever member the writer set.
 func protoModeration(md protoreflect.MessageDescriptor) protoreflect.FieldDescriptor {
 	fd := md.Fields().ByName(moderationField)
 	if fd == nil || fd.Kind() != protoreflect.StringKind || fd.Cardinality() == protoreflect.Repeated {
 		return nil
 	}
+	if o := fd.ContainingOneof(); o != nil && !o.IsSynthetic() {
+		return nil
+	}
 	return fd
 }
 
-// anyProtoModeration reports whether a top-level message of fd can be
-// enriched: the message a record names is checked again as it comes.
+// anyProtoModeration reports whether a message of the file (nested ones
+// included, as a frame's index path may name them) can be enriched: the
+// message a record names is checked again as it comes.
 func anyProtoModeration(fd protoreflect.FileDescriptor) bool {
-	for i := range fd.Messages().Len() {
-		if protoModeration(fd.Messages().Get(i)) != nil {
-			return true
+	var walk func(ms protoreflect.MessageDescriptors) bool
+	walk = func(ms protoreflect.MessageDescriptors) bool {
+		for i := range ms.Len() {
+			if protoModeration(ms.Get(i)) != nil || walk(ms.Get(i).Messages()) {
+				return true
+			}
 		}
+		return false
 	}
-	return false
+	return walk(fd.Messages())
 }
 
 // protoMessage resolves Confluent's message index path: the first index

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hamba/avro/v2"
@@ -53,7 +54,7 @@ func TestFramedValues(t *testing.T) {
 		{"short frame", []byte{0, 1}, "", contract.ReasonSchemaUnknown},
 		{"avro with a referenced type", frame(refAvroID, []byte{4, 'h', 'i', 2, 'u'}), "hi", ""},
 		{"protobuf with a referenced file", frame(refProtoID, []byte{0, 10, 2, 'h', 'i', 18, 4, 10, 2, 'x', 'y'}), "hi", ""},
-		{"protobuf reference not in the registry", frame(missingRefID, []byte{0}), "", contract.ReasonSchemaUnknown},
+		{"protobuf reference not in the registry", frame(missingRefID, []byte{0}), "no-such-subject", contract.ReasonSchemaUnknown},
 		{"plain envelope beside", []byte(`{"id":"x","text":"not framed"}`), "not framed", ""},
 	}
 	for _, tt := range tests {
@@ -63,8 +64,9 @@ func TestFramedValues(t *testing.T) {
 		switch {
 		case tt.err == "" && (err != nil || m.Text != tt.text):
 			t.Errorf("%s: %+v %v", tt.name, m, err)
-		case tt.err != "" && (!errors.As(err, &de) || de.Code != tt.err):
-			t.Errorf("%s: err %v, want %s", tt.name, err, tt.err)
+		case tt.err != "" && (!errors.As(err, &de) || de.Code != tt.err || !strings.Contains(de.Detail, tt.text)):
+			// For an error, text is what its detail must name.
+			t.Errorf("%s: err %v, want %s naming %q", tt.name, err, tt.err, tt.text)
 		}
 	}
 	if n := reg.Lookups(); n > 6 {
@@ -158,5 +160,88 @@ func TestEnrichProtobuf(t *testing.T) {
 	other, _ := h.AppendEncode(nil, id, []int{0})
 	if _, err := d.Enrich(append(other, 8, 1), verdict); err == nil || !strings.Contains(err.Error(), `"moderation"`) {
 		t.Errorf("a message without the field: err %v", err)
+	}
+}
+
+// TestProtoModerationField: which Protobuf messages enrich output can put
+// the verdict in, as the start-up check and each record see it.
+func TestProtoModerationField(t *testing.T) {
+	reg := srtest.Start(t)
+	s, err := newSchemas(Registry{URL: reg.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, proto string
+		ok          bool
+	}{
+		{"a string field", `message M { string text = 1; string moderation = 2; }`, true},
+		{"only in a nested message (index path [0, 0])", `message M { message N { string moderation = 1; } N n = 1; }`, true},
+		{"an optional string", `message M { optional string moderation = 1; }`, true},
+		{"in a oneof: setting it would clear the text", `message M { oneof body { string text = 1; string moderation = 2; } }`, false},
+		{"repeated", `message M { repeated string moderation = 1; }`, false},
+		{"not a string", `message M { int32 moderation = 1; }`, false},
+		{"none", `message M { string text = 1; }`, false},
+	}
+	for _, tt := range tests {
+		fd, err := s.compileProto(sr.Schema{Schema: `syntax = "proto3"; ` + tt.proto})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := anyProtoModeration(fd); got != tt.ok {
+			t.Errorf("%s: enrichable %v, want %v", tt.name, got, tt.ok)
+		}
+	}
+}
+
+// TestSchemaLookedUpOnce: records of a new schema id arriving together in
+// several workers cost the registry one lookup, not one each.
+func TestSchemaLookedUpOnce(t *testing.T) {
+	reg := srtest.Start(t)
+	id := reg.Register("posts-value", "AVRO", envelopeAvro)
+	d, err := NewDecoder(Input{SchemaRegistry: Registry{URL: reg.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := (&sr.ConfluentHeader{}).AppendEncode(nil, id, nil)
+	body, _ := avro.Marshal(avro.MustParse(envelopeAvro), map[string]any{"id": "m", "text": "hi", "author": nil})
+	value := append(head, body...)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			var m contract.Message
+			if err := d.Decode("posts", value, nil, contract.DefaultDecodeOptions, &m); err != nil || m.Text != "hi" {
+				t.Errorf("%+v %v", m, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := reg.Lookups(); n != 1 {
+		t.Errorf("%d lookups of one id by 8 workers at once, want 1", n)
+	}
+}
+
+// TestFailedSchemasBounded: a stream of ids the registry does not know
+// does not grow the cache without end.
+func TestFailedSchemasBounded(t *testing.T) {
+	reg := srtest.Start(t)
+	d, err := NewDecoder(Input{SchemaRegistry: Registry{URL: reg.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h sr.ConfluentHeader
+	for id := 1000; id < 1000+maxFailed+200; id++ {
+		v, _ := h.AppendEncode(nil, id, nil)
+		var m contract.Message
+		var de *contract.DecodeError
+		if err := d.Decode("posts", append(v, 2, 'h', 'i'), nil, contract.DefaultDecodeOptions, &m); !errors.As(err, &de) || de.Code != contract.ReasonSchemaUnknown {
+			t.Fatalf("id %d: %v", id, err)
+		}
+	}
+	d.schemas.mu.Lock()
+	n, failed := len(d.schemas.byID), d.schemas.failed
+	d.schemas.mu.Unlock()
+	if n > maxFailed || failed != n {
+		t.Errorf("%d ids cached (%d counted failed) after %d unknown ones, want at most %d", n, failed, maxFailed+200, maxFailed)
 	}
 }

@@ -29,7 +29,10 @@ type Engine struct {
 	batcher *batcher
 	slots   chan struct{}
 
-	lanesMu  sync.Mutex
+	lanesMu sync.Mutex
+	// orphans are lanes taken away (revoked, lost) with records in flight,
+	// kept for endAbandoned when tracing.
+	orphans  []*lane
 	lanes    map[Partition]*lane
 	lastLane *lane // the poll loop's last lane; only the poll loop uses it
 

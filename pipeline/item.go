@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/sieve-stream/sieve/contract"
@@ -45,14 +46,17 @@ type Item struct {
 
 	received time.Time  // when the pipeline took the record
 	span     trace.Span // the record's span, when tracing
-	lane     *lane
-	seq      int64 // the item's place in its lane, for ordered stages
-	done     bool
-	acked    bool
-	pending  int32 // outputs not yet acknowledged
-	outputs  []Output
-	outBuf   [1]Output        // the verdict or dead letter, without a separate allocation
-	msg      contract.Message // Msg points here once decoded
+	// spanEnded is set by whichever ends span first: the acknowledgement
+	// or, when the engine stops without one, endAbandoned.
+	spanEnded atomic.Bool
+	lane      *lane
+	seq       int64 // the item's place in its lane, for ordered stages
+	done      bool
+	acked     bool
+	pending   int32 // outputs not yet acknowledged
+	outputs   []Output
+	outBuf    [1]Output        // the verdict or dead letter, without a separate allocation
+	msg       contract.Message // Msg points here once decoded
 }
 
 // Fail marks the item as failed in stage; it will be dead-lettered with the

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 )
 
 // Revoked implements PartitionListener: revoked partitions finish their
@@ -70,6 +71,11 @@ func (e *Engine) dropLanes(parts []Partition) {
 		if l := e.lanes[p]; l != nil {
 			l.close()
 			delete(e.lanes, p)
+			if e.opts.Tracer != nil && l.pending() > 0 {
+				// Its records in flight may never be acknowledged: their
+				// spans are ended when the engine stops, if not before.
+				e.orphans = append(slices.DeleteFunc(e.orphans, func(o *lane) bool { return o.pending() == 0 }), l)
+			}
 		}
 		delete(e.committed, p)
 	}

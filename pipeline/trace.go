@@ -72,9 +72,8 @@ func (e *Engine) startRecord(it *Item) {
 // startStage opens a stage's span over a batch: a child of the first
 // record's span. The batch's first stage span also links to the other
 // records' spans, as OpenTelemetry's messaging conventions have batch
-// processing; the later stages of the same batch, siblings under the same
-// record span, do not repeat the links, which would cost more than the
-// spans themselves.
+// processing; the batch's later stages do not repeat the links, which
+// would cost more than the spans themselves.
 func (e *Engine) startStage(ctx context.Context, name string, items []*Item, link bool) (context.Context, trace.Span) {
 	if e.opts.Tracer == nil || len(items) == 0 || items[0].span == nil {
 		return ctx, nil
@@ -126,22 +125,27 @@ func (e *Engine) produceContext(it *Item) context.Context {
 	return trace.ContextWithSpan(e.prodCtx, it.span)
 }
 
+// messagingAttrs appends the record's topic, partition and offset, unless
+// a client's receive span, the record span's parent, has them.
+func messagingAttrs(attrs []attribute.KeyValue, r *Record) []attribute.KeyValue {
+	if r.Context != nil && trace.SpanContextFromContext(r.Context).IsValid() {
+		return attrs
+	}
+	return append(attrs, attribute.String("messaging.system", "kafka"), attribute.String("messaging.destination.name", r.Topic),
+		attribute.Int("messaging.kafka.destination.partition", int(r.Partition.Partition)),
+		attribute.Int64("messaging.kafka.message.offset", r.Offset))
+}
+
 // endRecord closes the record's span once its outputs are acknowledged,
-// with its attributes: the record's topic, partition and offset (unless a
-// client's receive span, its parent, has them), and its decision and flags
-// or its dead letter.
+// with its attributes: where the record came from (messagingAttrs), and
+// its decision and flags or its dead letter. Whichever of endRecord and
+// endAbandoned comes first ends the span.
 func endRecord(it *Item) {
-	if it.span == nil {
+	if it.span == nil || !it.spanEnded.CompareAndSwap(false, true) {
 		return
 	}
-	r := it.Record
 	var buf [7]attribute.KeyValue
-	attrs := buf[:0]
-	if r.Context == nil || !trace.SpanContextFromContext(r.Context).IsValid() {
-		attrs = append(attrs, attribute.String("messaging.system", "kafka"), attribute.String("messaging.destination.name", r.Topic),
-			attribute.Int("messaging.kafka.destination.partition", int(r.Partition.Partition)),
-			attribute.Int64("messaging.kafka.message.offset", r.Offset))
-	}
+	attrs := messagingAttrs(buf[:0], it.Record)
 	if it.Err != nil {
 		attrs = append(attrs, attribute.String("sieve.dead_letter", string(it.Err.Code)), attribute.String("sieve.stage", it.Err.Stage))
 		it.span.SetStatus(codes.Error, string(it.Err.Code)+": "+it.Err.Detail)
@@ -160,16 +164,16 @@ func endRecord(it *Item) {
 }
 
 // endAbandoned ends the spans of the records the engine stopped without
-// acknowledging (a kill, a failure, a drain that ran out of time), with an
-// error status that says so: a trace then shows where a record was left,
-// where an unended span would show nothing at all. A late acknowledgement
-// that ends one again does nothing.
+// acknowledging (a kill, a failure, a drain that ran out of time, or a
+// partition taken away with records in flight), with where they came from
+// and an error status that says so: a trace then shows where a record was
+// left, where an unended span would show nothing at all.
 func (e *Engine) endAbandoned() {
 	if e.opts.Tracer == nil {
 		return
 	}
 	e.lanesMu.Lock()
-	lanes := make([]*lane, 0, len(e.lanes))
+	lanes := slices.Clone(e.orphans)
 	for _, l := range e.lanes {
 		lanes = append(lanes, l)
 	}
@@ -179,10 +183,12 @@ func (e *Engine) endAbandoned() {
 		live := slices.Clone(l.q[l.head:])
 		l.mu.Unlock()
 		for _, it := range live {
-			if it.span != nil && it.span.IsRecording() {
-				it.span.SetStatus(codes.Error, "abandoned: the pipeline stopped before the record's outputs were acknowledged")
-				it.span.End()
+			if it.span == nil || !it.spanEnded.CompareAndSwap(false, true) {
+				continue
 			}
+			it.span.SetAttributes(messagingAttrs(nil, it.Record)...)
+			it.span.SetStatus(codes.Error, "abandoned: the pipeline stopped before the record's outputs were acknowledged")
+			it.span.End()
 		}
 	}
 }

@@ -56,15 +56,23 @@ func BenchmarkRecordTracing(b *testing.B) {
 	b.ReportMetric(1+float64(stages*((b.N+batch-1)/batch))/float64(b.N), "spans/record")
 }
 
-// holdSink takes outputs and never acknowledges them.
+// holdSink acknowledges the outputs of partition 0's records (keys
+// "k-0-...") and never the others.
 type holdSink struct{ n atomic.Int64 }
 
-func (s *holdSink) Produce(context.Context, *Output) { s.n.Add(1) }
-func (s *holdSink) Flush(context.Context) error      { return nil }
+func (s *holdSink) Produce(_ context.Context, out *Output) {
+	s.n.Add(1)
+	if strings.HasPrefix(string(out.Key), "k-0-") {
+		go out.Ack(nil)
+	}
+}
+func (s *holdSink) Flush(context.Context) error { return nil }
 
 // TestAbandonedRecordSpansEnd: records whose outputs were never
 // acknowledged when the engine stopped (killed, or out of time draining)
-// still have their spans ended, with an error status that says why.
+// still have their spans ended, with where they came from and an error
+// status that says why; acknowledged records' spans are left as they
+// ended, with their decision.
 func TestAbandonedRecordSpansEnd(t *testing.T) {
 	for _, kill := range []bool{true, false} {
 		name := map[bool]string{true: "killed", false: "drain timed out"}[kill]
@@ -78,23 +86,35 @@ func TestAbandonedRecordSpansEnd(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- e.Run(context.Background()) }()
 			if kill {
-				for sink.n.Load() < 40 {
+				for sink.n.Load() < 40 || e.InFlight() > 20 {
 					time.Sleep(time.Millisecond)
 				}
 				e.Kill()
 			}
 			<-done
-			var abandoned int
+			byPart := map[string]int{}
 			for _, s := range exp.GetSpans() {
-				if s.Name == "sieve.record" {
-					if s.Status.Code != codes.Error || !strings.Contains(s.Status.Description, "abandoned") {
-						t.Errorf("record span status %v %q", s.Status.Code, s.Status.Description)
-					}
-					abandoned++
+				if s.Name != "sieve.record" {
+					continue
+				}
+				attrs := map[string]string{}
+				for _, a := range s.Attributes {
+					attrs[string(a.Key)] = a.Value.Emit()
+				}
+				part := attrs["messaging.kafka.destination.partition"]
+				byPart[part]++
+				abandoned := s.Status.Code == codes.Error && strings.Contains(s.Status.Description, "abandoned")
+				switch {
+				case attrs["messaging.destination.name"] != "in":
+					t.Errorf("record span without its topic: %v", attrs)
+				case part == "0" && (abandoned || attrs["sieve.decision"] == ""):
+					t.Errorf("an acknowledged record's span: status %q, attributes %v", s.Status.Description, attrs)
+				case part == "1" && !abandoned:
+					t.Errorf("an unacknowledged record's span: status %v %q", s.Status.Code, s.Status.Description)
 				}
 			}
-			if abandoned != 40 {
-				t.Errorf("%d record spans ended, want the 40 records taken", abandoned)
+			if byPart["0"] != 20 || byPart["1"] != 20 {
+				t.Errorf("record spans ended by partition %v, want 20 each", byPart)
 			}
 		})
 	}

@@ -247,7 +247,7 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 			return nil, err
 		}
 	}
-	if tp != nil && cfg.Tracing.ClientSpans {
+	if tp != nil && cfg.Tracing.KafkaClientSpans() {
 		// franz-go's kotel hooks add the client's spans: receive for each
 		// record fetched (the parent of Sieve's record span) and publish
 		// for each output (its child), with the W3C context in headers.
@@ -270,7 +270,7 @@ func NewMember(cfg *config.Config, o MemberOptions) (_ *Member, err error) {
 	m := &Member{Source: src, App: app, stopTracing: stopTracing}
 	if tp != nil {
 		opts.Tracer = tp.Tracer("github.com/sieve-stream/sieve/pipeline")
-		opts.ClientPublishSpans = cfg.Tracing.ClientSpans
+		opts.ClientPublishSpans = cfg.Tracing.KafkaClientSpans()
 	}
 	if app != nil && app.Overrides != nil {
 		copts, err := kafka.ClientOptions(&cfg.Kafka, o.Brokers)

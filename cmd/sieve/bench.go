@@ -207,37 +207,47 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if *pairs < 1 {
 		return usagef("--pairs: %d is not positive", *pairs)
 	}
-	// Each measured run of a comparison gets stages of its own (cold
-	// caches, an empty campaign store), so that the runs differ only in
-	// what is compared.
-	var closers []func() error
-	defer func() {
-		for _, c := range closers {
-			c()
-		}
-	}()
-	freshStages := func(c *config.Config) ([]pipeline.Stage, error) {
-		if *classifier == "nop" {
-			return opts.Stages, nil
-		}
-		a, err := service.NewApp(c, service.StageOptions{})
-		if err != nil {
-			return nil, usageError{err}
-		}
-		closers = append(closers, a.Close)
-		return a.Stages, nil
+	if *pairs > 1 && !*compareTracing && !*compareMapping {
+		return usagef("--pairs: only with --compare-tracing or --compare-mapping")
 	}
+	// measure runs one measured run of a comparison on stages of its own
+	// (cold caches, an empty campaign store), closed after it, so that the
+	// runs differ only in what is compared and none keeps the next one's
+	// process busy. A run that lost a message fails the comparison.
+	measure := func(o bench.Options, c *config.Config, what string) (*bench.Result, error) {
+		if *classifier != "nop" {
+			a, err := service.NewApp(c, service.StageOptions{})
+			if err != nil {
+				return nil, usageError{err}
+			}
+			defer a.Close()
+			o.Stages = a.Stages
+		}
+		r, err := bench.Run(context.Background(), o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if r.Lost > 0 {
+			return nil, fmt.Errorf("%s: %d of %d messages lost", what, r.Lost, r.Messages)
+		}
+		if !*asJSON {
+			fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms, process CPU %.1f µs/msg\n", r.MsgsPerSec, r.P99ms, r.CPUMicrosPerMsg)
+		}
+		return r, nil
+	}
+	// compared is the result a comparison reports as the run (the last
+	// traced run, the last mapped run); nil: the plain run below.
+	var compared *bench.Result
 	var envelope, mappedRes, avroRes *bench.Result
 	var mappedRatios, avroRatios []float64
 	if *compareMapping {
-		if *compareCache {
-			return usagef("--compare-mapping and --compare-cache: one comparison at a time")
+		if *compareCache || *compareTracing {
+			return usagef("--compare-mapping: one comparison at a time")
 		}
 		// A first run warms the process and the broker, so that the
 		// measured runs start alike.
 		o1 := opts
-		o1.Copy = false
-		o1.CPUProfile = nil
+		o1.Copy, o1.CPUProfile = false, nil
 		o0 := o1
 		o0.Messages, o0.Seed = max(1000, o1.Messages/4), o1.Seed+1000 // other texts
 		if !*asJSON {
@@ -252,7 +262,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		reg, stopReg := srtest.New()
 		defer stopReg()
 		avroID := reg.Register("bench-in-value", "AVRO", bench.MappedAvro)
-		runMapped := func(avroID int, registry string) (*bench.Result, error) {
+		runMapped := func(avroID int, registry string, last bool, what string) (*bench.Result, error) {
 			mapped := *cfg
 			mapped.Input = bench.MappedInput
 			mapped.Input.SchemaRegistry.URL = registry
@@ -261,50 +271,43 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 			o := o1
 			o.Config, o.Mapped, o.AvroID = &mapped, true, avroID
-			var err error
-			if o.Stages, err = freshStages(&mapped); err != nil {
-				return nil, err
+			if last && avroID == 0 {
+				o.CPUProfile = opts.CPUProfile // --cpuprofile: the last mapped JSON run's
 			}
-			return bench.Run(context.Background(), o)
+			return measure(o, &mapped, what)
 		}
 		for round := 1; round <= *pairs; round++ {
 			if !*asJSON {
 				fmt.Fprintf(stdout, "round %d of %d: Sieve's envelope\n", round, *pairs)
 			}
-			if o1.Stages, err = freshStages(cfg); err != nil {
-				return err
-			}
-			if envelope, err = bench.Run(context.Background(), o1); err != nil {
+			if envelope, err = measure(o1, cfg, "the envelope run"); err != nil {
 				return err
 			}
 			if !*asJSON {
-				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nround %d of %d: another JSON schema through input.mapping\n", envelope.MsgsPerSec, envelope.P99ms, round, *pairs)
+				fmt.Fprintf(stdout, "round %d of %d: another JSON schema through input.mapping\n", round, *pairs)
 			}
-			if mappedRes, err = runMapped(0, ""); err != nil {
+			if mappedRes, err = runMapped(0, "", round == *pairs, "the mapped run"); err != nil {
 				return err
 			}
 			if !*asJSON {
-				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\nround %d of %d: the same schema as Avro through a schema registry\n", mappedRes.MsgsPerSec, mappedRes.P99ms, round, *pairs)
+				fmt.Fprintf(stdout, "round %d of %d: the same schema as Avro through a schema registry\n", round, *pairs)
 			}
-			if avroRes, err = runMapped(avroID, reg.URL); err != nil {
+			if avroRes, err = runMapped(avroID, reg.URL, round == *pairs, "the Avro run"); err != nil {
 				return err
-			}
-			if !*asJSON {
-				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\n", avroRes.MsgsPerSec, avroRes.P99ms)
 			}
 			mappedRatios = append(mappedRatios, float64(int(1000*mappedRes.MsgsPerSec/envelope.MsgsPerSec))/1000)
 			avroRatios = append(avroRatios, float64(int(1000*avroRes.MsgsPerSec/envelope.MsgsPerSec))/1000)
 		}
+		compared = mappedRes
 	}
 	var untraced *bench.Result
-	var tracingCosts, tracingCPU []float64 // each earlier pair's cost in rate and in CPU
+	var tracingCosts, tracingCPU []float64 // each pair's cost in rate and in CPU
 	if *compareTracing {
-		if *compareCache || *compareMapping {
+		if *compareCache {
 			return usagef("--compare-tracing: one comparison at a time")
 		}
 		o1 := opts
-		o1.Copy = false
-		o1.CPUProfile = nil // --cpuprofile: the last traced run's
+		o1.Copy, o1.CPUProfile = false, nil
 		o0 := o1
 		o0.Messages, o0.Seed = max(1000, o1.Messages/4), o1.Seed+1000
 		if !*asJSON {
@@ -318,36 +321,41 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer shutdown(context.Background())
-		for pair := 1; ; pair++ {
+		traced := o1
+		traced.TracerProvider = tp
+		for pair := 1; pair <= *pairs; pair++ {
 			if !*asJSON {
 				fmt.Fprintf(stdout, "pair %d of %d: without tracing\n", pair, *pairs)
 			}
-			if o1.Stages, err = freshStages(cfg); err != nil {
-				return err
-			}
-			if untraced, err = bench.Run(context.Background(), o1); err != nil {
+			if untraced, err = measure(o1, cfg, "the untraced run"); err != nil {
 				return err
 			}
 			if !*asJSON {
-				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms\npair %d of %d: traced, 100%% sampling\n", untraced.MsgsPerSec, untraced.P99ms, pair, *pairs)
+				fmt.Fprintf(stdout, "pair %d of %d: traced, 100%% sampling\n", pair, *pairs)
 			}
-			if opts.Stages, err = freshStages(cfg); err != nil {
+			if compared, err = measure(traced, cfg, "the traced run"); err != nil {
 				return err
 			}
-			opts.TracerProvider = tp
-			if pair == *pairs {
-				break // the last traced run is the main run below
+			// The traced run's spans are exported before the next run
+			// starts, not during it.
+			if f, ok := tp.(interface{ ForceFlush(context.Context) error }); ok {
+				f.ForceFlush(context.Background())
 			}
-			o2 := opts
-			o2.Copy, o2.CPUProfile = false, nil
-			traced, err := bench.Run(context.Background(), o2)
-			if err != nil {
-				return err
+			tracingCosts = append(tracingCosts, 1-compared.MsgsPerSec/untraced.MsgsPerSec)
+			if compared.CPUMicrosPerMsg > 0 {
+				tracingCPU = append(tracingCPU, 1-untraced.CPUMicrosPerMsg/compared.CPUMicrosPerMsg)
 			}
-			tracingCosts = append(tracingCosts, 1-traced.MsgsPerSec/untraced.MsgsPerSec)
-			tracingCPU = append(tracingCPU, 1-untraced.CPUMicrosPerMsg/traced.CPUMicrosPerMsg)
+		}
+		if opts.CPUProfile != nil {
+			// The profile comes from a traced run of its own, after the
+			// measured pairs, which profiling would have slowed.
 			if !*asJSON {
-				fmt.Fprintf(stdout, "  %.0f msgs/s, p99 %.2f ms: cost %.1f%%\n", traced.MsgsPerSec, traced.P99ms, 100*tracingCosts[len(tracingCosts)-1])
+				fmt.Fprintln(stdout, "one more traced run, for --cpuprofile (not reported)")
+			}
+			p := traced
+			p.CPUProfile = opts.CPUProfile
+			if _, err := measure(p, cfg, "the profiled run"); err != nil {
+				return err
 			}
 		}
 	}
@@ -384,12 +392,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	var res *bench.Result
-	if avroRes != nil {
-		res = mappedRes
+	if compared != nil {
+		res = compared
 	} else if res, err = bench.Run(context.Background(), opts); err != nil {
 		return err
 	}
-	for _, st := range stages {
+	hitStages := opts.Stages
+	if compared != nil {
+		hitStages = nil // the compared runs' stages are closed; stages served only the warm-up
+	}
+	for _, st := range hitStages {
 		if c, ok := st.(*cache.Stage); ok {
 			lookups, hits := c.Stats()
 			if lookups > 0 {
@@ -430,10 +442,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		res.UntracedMsgsPerSec = untraced.MsgsPerSec
 		res.TracedRatio = float64(int(1000*res.MsgsPerSec/untraced.MsgsPerSec)) / 1000
 		res.UntracedCPUMicrosPerMsg = untraced.CPUMicrosPerMsg
-		res.TracingCosts = append(tracingCosts, 1-res.MsgsPerSec/untraced.MsgsPerSec)
-		res.TracingCPUShares = append(tracingCPU, 1-untraced.CPUMicrosPerMsg/res.CPUMicrosPerMsg)
+		res.TracingCosts, res.TracingCPUShares = tracingCosts, tracingCPU
 		for i := range res.TracingCosts {
 			res.TracingCosts[i] = float64(int(1000*res.TracingCosts[i])) / 1000
+		}
+		for i := range res.TracingCPUShares {
 			res.TracingCPUShares[i] = float64(int(1000*res.TracingCPUShares[i])) / 1000
 		}
 		res.TracingCostMedian = median(res.TracingCosts)

@@ -116,13 +116,11 @@ func TestDemoShowsLiveNumbers(t *testing.T) {
 	}
 }
 
-// An open-loop run produces at the asked rate while the pipeline consumes,
-// and reports the tail and the rate it achieved. (The broker stays in this
-// process: a child would be the test binary.)
 // TestBenchComparisonRounds: --pairs N runs a comparison's runs N times
 // over and reports each round's figures with their medians: the cost of
 // tracing in rate and in CPU, and the mapped and Avro runs' shares of the
-// envelope's rate; every run loses nothing.
+// envelope's rate. A run that loses a message fails the command, so exit
+// 0 says that none did.
 func TestBenchComparisonRounds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs end-to-end benchmarks; skipped with -short")
@@ -167,6 +165,9 @@ func TestBenchComparisonRounds(t *testing.T) {
 	}
 }
 
+// An open-loop run produces at the asked rate while the pipeline consumes,
+// and reports the tail and the rate it achieved. (The broker stays in this
+// process: a child would be the test binary.)
 func TestBenchOpenLoopJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an end-to-end benchmark; skipped with -short")

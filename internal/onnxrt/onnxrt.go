@@ -22,8 +22,8 @@ const (
 	TensorRT = "tensorrt"
 )
 
-// Options choose where and how a model runs. The zero value is one CPU
-// thread.
+// Options choose where and how a model runs. The zero value is the CPU,
+// with each model's own default of threads.
 type Options struct {
 	// Provider is cpu (default), cuda or tensorrt. CUDA and TensorRT are
 	// used when ONNX Runtime's provider library for them sits next to

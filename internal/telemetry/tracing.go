@@ -39,7 +39,14 @@ type Tracing struct {
 	// traceparent. Off by default: they repeat the two ends of the record
 	// span, and cost more than the rest of tracing together (docs/topics.md).
 	ClientSpans bool `yaml:"client_spans"`
+	// NoClientSpans is the switch of an earlier build, whose client spans
+	// were on by default: true keeps them off, whatever client_spans says.
+	// Deprecated: they are off unless client_spans is set.
+	NoClientSpans bool `yaml:"no_client_spans"`
 }
+
+// KafkaClientSpans reports whether the Kafka client's own spans are on.
+func (t Tracing) KafkaClientSpans() bool { return t.ClientSpans && !t.NoClientSpans }
 
 // Validate names the first bad field.
 func (t Tracing) Validate() error {
