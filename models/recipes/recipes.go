@@ -223,6 +223,7 @@ var Recipes = []Recipe{
 				"`self_harm_instructions` and `violence_graphic` come only from the hand-written rows (no public set marks them): their held-out figures are on a few dozen rows.",
 				"`harassment` and `hate` carry the noise of their tweet sources (OLID, Gab): many ordinary tweets are flagged for review, and insults at public figures are read as harassment.",
 				"`harassment_threatening` learnt political threats in one register (ThreatGram) and hand-written ones; veiled threats and threats in other languages are missed.",
+				"The words those threats lean on are read as threats in their everyday senses too: \"hang on a second\" and \"I'm hanging the laundry outside\" are blocked as `harassment_threatening`, \"we hung out yesterday\" and \"I need to execute this plan at work\" flagged. 506 of the corpus's 829 rows with \"hang\" are ThreatGram threats; 102 hand-written everyday sentences with these words, tried as extra benign rows, did not move the scores (0.94 to 0.91 for \"hang on a second\").",
 				"English only. Images are not read (the media stage reads provenance, not content).",
 			},
 		}},
