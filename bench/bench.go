@@ -193,7 +193,7 @@ type Result struct {
 	EnvelopeMsgsPerSec float64 `json:"envelope_msgs_per_sec,omitempty"`
 	MappedRatio        float64 `json:"mapped_to_envelope,omitempty"`
 	// With --pairs N: each round's ratios (the last round's last) and
-	// their medians.
+	// their medians (the upper middle one for an even N).
 	MappedRatios      []float64 `json:"mapped_to_envelope_each,omitempty"`
 	AvroRatios        []float64 `json:"avro_to_envelope_each,omitempty"`
 	MappedRatioMedian float64   `json:"mapped_to_envelope_median,omitempty"`
@@ -207,7 +207,8 @@ type Result struct {
 	UntracedCPUMicrosPerMsg float64 `json:"untraced_cpu_us_per_msg,omitempty"`
 	TracingCPUShare         float64 `json:"tracing_cpu_share,omitempty"`
 	// TracingCosts are 1 - traced/untraced rate for each pair of runs
-	// (sieve bench --compare-tracing --pairs N), the last pair's last.
+	// (sieve bench --compare-tracing --pairs N), the last pair's last; the
+	// medians are the upper middle one for an even N.
 	TracingCosts      []float64 `json:"tracing_costs,omitempty"`
 	TracingCostMedian float64   `json:"tracing_cost_median,omitempty"`
 	// TracingCPUShares are 1 - untraced/traced CPU per message, each pair.
@@ -456,6 +457,18 @@ func runPipeline(ctx context.Context, cfg *config.Config, brokers []string, o Op
 	return nil
 }
 
+// outputReader reads the verdict and dead-letter topics from the start:
+// in exactly-once mode committed records only, as a consumer of the
+// outputs would.
+func outputReader(brokers []string, cfg *config.Config) (*kgo.Client, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(cfg.Kafka.Topics.Verdicts, cfg.Kafka.Topics.DeadLetters),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	if cfg.Delivery == config.ExactlyOnce {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	return kgo.NewClient(opts...)
+}
+
 // verify reads every output back and counts, per seeded key, how many
 // verdicts and dead letters it got.
 func verify(ctx context.Context, brokers []string, cfg *config.Config, keys []string, res *Result) error {
@@ -463,12 +476,7 @@ func verify(ctx context.Context, brokers []string, cfg *config.Config, keys []st
 	for _, k := range keys {
 		seen[k] = 0
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(cfg.Kafka.Topics.Verdicts, cfg.Kafka.Topics.DeadLetters),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
-	if cfg.Delivery == config.ExactlyOnce {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := outputReader(brokers, cfg)
 	if err != nil {
 		return err
 	}

@@ -294,12 +294,7 @@ func writeSoakConfigs(o SoakOptions, brokers []string, redisAddr string) ([]stri
 // readSoakOutputs calls fn with the key of every verdict and dead letter
 // (committed ones only in exactly-once mode) until ctx ends.
 func readSoakOutputs(ctx context.Context, brokers []string, cfg *config.Config, fn func(key []byte)) error {
-	opts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(cfg.Kafka.Topics.Verdicts, cfg.Kafka.Topics.DeadLetters),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
-	if cfg.Delivery == config.ExactlyOnce {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := outputReader(brokers, cfg)
 	if err != nil {
 		return err
 	}

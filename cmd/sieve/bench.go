@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -295,8 +294,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			if avroRes, err = runMapped(avroID, reg.URL, round == *pairs, "the Avro run"); err != nil {
 				return err
 			}
-			mappedRatios = append(mappedRatios, float64(int(1000*mappedRes.MsgsPerSec/envelope.MsgsPerSec))/1000)
-			avroRatios = append(avroRatios, float64(int(1000*avroRes.MsgsPerSec/envelope.MsgsPerSec))/1000)
+			mappedRatios = append(mappedRatios, trunc3(mappedRes.MsgsPerSec/envelope.MsgsPerSec))
+			avroRatios = append(avroRatios, trunc3(avroRes.MsgsPerSec/envelope.MsgsPerSec))
 		}
 		compared = mappedRes
 	}
@@ -405,7 +404,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if c, ok := st.(*cache.Stage); ok {
 			lookups, hits := c.Stats()
 			if lookups > 0 {
-				res.CacheHitRatio = float64(int(1000*float64(hits)/float64(lookups))) / 1000
+				res.CacheHitRatio = trunc3(float64(hits) / float64(lookups))
 			}
 		}
 	}
@@ -417,7 +416,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 					return err
 				}
 				res.DirectMsgsPerSec = direct
-				res.RatioToDirect = float64(int(1000*res.MsgsPerSec/direct)) / 1000
+				res.RatioToDirect = trunc3(res.MsgsPerSec / direct)
 			}
 		}
 	}
@@ -436,36 +435,36 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		res.DirectMsgsPerSec = direct
-		res.RatioToDirect = float64(int(1000*res.MsgsPerSec/direct)) / 1000
+		res.RatioToDirect = trunc3(res.MsgsPerSec / direct)
 	}
 	if untraced != nil {
 		res.UntracedMsgsPerSec = untraced.MsgsPerSec
-		res.TracedRatio = float64(int(1000*res.MsgsPerSec/untraced.MsgsPerSec)) / 1000
+		res.TracedRatio = trunc3(res.MsgsPerSec / untraced.MsgsPerSec)
 		res.UntracedCPUMicrosPerMsg = untraced.CPUMicrosPerMsg
 		res.TracingCosts, res.TracingCPUShares = tracingCosts, tracingCPU
 		for i := range res.TracingCosts {
-			res.TracingCosts[i] = float64(int(1000*res.TracingCosts[i])) / 1000
+			res.TracingCosts[i] = trunc3(res.TracingCosts[i])
 		}
 		for i := range res.TracingCPUShares {
-			res.TracingCPUShares[i] = float64(int(1000*res.TracingCPUShares[i])) / 1000
+			res.TracingCPUShares[i] = trunc3(res.TracingCPUShares[i])
 		}
-		res.TracingCostMedian = median(res.TracingCosts)
-		res.TracingCPUShareMedian = median(res.TracingCPUShares)
+		res.TracingCostMedian = percentile(res.TracingCosts, 0.5)
+		res.TracingCPUShareMedian = percentile(res.TracingCPUShares, 0.5)
 		if res.CPUMicrosPerMsg > 0 {
-			res.TracingCPUShare = float64(int(1000*(1-untraced.CPUMicrosPerMsg/res.CPUMicrosPerMsg))) / 1000
+			res.TracingCPUShare = trunc3(1 - untraced.CPUMicrosPerMsg/res.CPUMicrosPerMsg)
 		}
 	}
 	if envelope != nil {
 		res.EnvelopeMsgsPerSec = envelope.MsgsPerSec
-		res.MappedRatio = float64(int(1000*res.MsgsPerSec/envelope.MsgsPerSec)) / 1000
+		res.MappedRatio = trunc3(res.MsgsPerSec / envelope.MsgsPerSec)
 		res.AvroMsgsPerSec = avroRes.MsgsPerSec
-		res.AvroRatio = float64(int(1000*avroRes.MsgsPerSec/envelope.MsgsPerSec)) / 1000
+		res.AvroRatio = trunc3(avroRes.MsgsPerSec / envelope.MsgsPerSec)
 		res.MappedRatios, res.AvroRatios = mappedRatios, avroRatios
-		res.MappedRatioMedian, res.AvroRatioMedian = median(mappedRatios), median(avroRatios)
+		res.MappedRatioMedian, res.AvroRatioMedian = percentile(mappedRatios, 0.5), percentile(avroRatios, 0.5)
 	}
 	if uncached != nil {
 		res.UncachedMsgsPerSec = uncached.MsgsPerSec
-		res.CacheSpeedup = float64(int(1000*res.MsgsPerSec/uncached.MsgsPerSec)) / 1000
+		res.CacheSpeedup = trunc3(res.MsgsPerSec / uncached.MsgsPerSec)
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "stages:      %s\n", stageNames(stages))
@@ -652,15 +651,5 @@ func stageNames(st []pipeline.Stage) string {
 	return s
 }
 
-// median of xs.
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	xs = slices.Sorted(slices.Values(xs))
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
-}
+// trunc3 cuts a ratio to three decimals for the report.
+func trunc3(x float64) float64 { return float64(int(1000*x)) / 1000 }

@@ -4,11 +4,11 @@
 package datasetstest
 
 import (
-	"bufio"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sieve-stream/sieve/datasets"
 )
 
 // Dir returns the datasets folder, once it holds file (a path inside it,
@@ -43,23 +43,24 @@ func Dir(t testing.TB, file string) string {
 func Texts(t testing.TB, n int, sets ...string) []string {
 	t.Helper()
 	dir := Dir(t, filepath.Join(sets[0], "train.jsonl"))
+	type row struct{ ID, Text string }
 	var out []string
 	for _, set := range sets {
-		f, err := os.Open(filepath.Join(dir, set, "train.jsonl"))
-		if err != nil {
-			t.Skipf("the shared dataset %s is not in %s: %v", set, dir, err)
+		path := filepath.Join(dir, set, "train.jsonl")
+		if !exists(path) {
+			t.Skipf("the shared dataset %s is not in %s", set, dir)
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() && len(out) < n {
-			var r struct{ Text string }
-			if json.Unmarshal(sc.Bytes(), &r) == nil && r.Text != "" {
+		rows, err := datasets.LoadLines(path, func(r *row) string { return r.ID })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if len(out) == n {
+				return out
+			}
+			if r.Text != "" {
 				out = append(out, r.Text)
 			}
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
 		}
 	}
 	return out
