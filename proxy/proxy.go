@@ -46,7 +46,8 @@ type Config struct {
 	Refusal string `yaml:"refusal"`
 	// HoldBack is how many characters of a streamed reply are kept back
 	// until the output rails have seen what follows them; Context is how
-	// much already-released text each check looks at again.
+	// much text before a segment's own each check reads again (characters,
+	// at about six a word; see docs/proxy.md).
 	HoldBack int `yaml:"hold_back"`
 	Context  int `yaml:"context"`
 	// AuditTopic, when set, receives every rail decision (sieve proxy

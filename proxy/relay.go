@@ -39,15 +39,19 @@ func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string,
 	railStart := time.Now()
 	var worst guardrails.Result
 	// check runs the rails on one text; false means the reply is refused.
-	check := func(t string) (string, bool) {
+	rail := func(t string) guardrails.Result {
 		res := s.rails.Output(t, tenant, "chat")
 		if guardrails.Severity(res.Action) > guardrails.Severity(worst.Action) {
 			worst = res
 		}
-		switch res.Action {
-		case guardrails.ActionBlock:
+		return res
+	}
+	check := func(t string) (string, bool) {
+		res, segment := s.readWhole(t, rail)
+		switch {
+		case res.Action == guardrails.ActionBlock, segment && refuses(res.Action):
 			return "", false
-		case guardrails.ActionMask:
+		case res.Action == guardrails.ActionMask:
 			t = res.Text
 		}
 		return vault.Restore(t), true
@@ -109,6 +113,8 @@ func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string,
 type streamText struct {
 	full     strings.Builder
 	released int
+	checked  int                  // segments the rails have read
+	masks    []guardrails.Finding // their mask findings, in the text's offsets
 }
 
 // streamChoice is one choice of a streamed reply.
@@ -175,43 +181,56 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 		}
 		return res
 	}
-	// release checks the window of a text field that holds new text and
-	// sends what the rails cleared; false means the stream was refused.
+	// release reads the segments of a text field that completed since the
+	// last call (all of them, then the whole, at the end) and sends what
+	// the rails cleared; false means the stream was refused.
 	release := func(idx int, field string, st *streamText, final bool) bool {
 		text := st.full.String()
 		if len(text) == st.released && !final {
 			return true
 		}
-		// Before the end, the rails read only up to the last space: a word
-		// or URL still arriving ("https://google.co") is judged whole, once
-		// it is.
-		end := len(text)
-		if !final {
-			end = strings.LastIndexAny(text, " \t\n") + 1
-			if end <= st.released {
-				return true
+		segs := segments(text, segmentWords, s.contextWords(), final)
+		for ; st.checked < len(segs); st.checked++ {
+			sg := segs[st.checked]
+			if sg.start == 0 && sg.end == len(text) {
+				continue // the whole, read below as a JSON reply's is
 			}
-		}
-		from := max(0, st.released-s.cfg.Context)
-		res := rail(text[from:end])
-		if res.Action == guardrails.ActionBlock || res.Action == guardrails.ActionRewrite {
-			blocked(idx, res)
-			return false
+			res := rail(text[sg.start:sg.end])
+			if refuses(res.Action) {
+				blocked(idx, res)
+				return false
+			}
+			st.masks = appendMasks(st.masks, res, sg.start)
 		}
 		upto := len(text)
-		if !final {
-			upto = min(end, safeCut(text, max(st.released, len(text)-s.cfg.HoldBack)))
+		if final {
+			res := rail(text)
+			if res.Action == guardrails.ActionBlock {
+				blocked(idx, res)
+				return false
+			}
+			st.masks = appendMasks(st.masks, res, 0)
+		} else {
+			read := 0
+			if st.checked > 0 {
+				read = segs[st.checked-1].end
+			}
+			upto = min(read, safeCut(text, max(st.released, len(text)-s.cfg.HoldBack)))
 		}
 		out := ""
-		if res.Action == guardrails.ActionMask {
-			// Mask, as the JSON reply would, rather than refuse: hold back
-			// from the start of any masked span the cut would split, then
-			// send the part masked on its own.
-			for _, f := range res.Findings {
-				if f.Action == guardrails.ActionMask && from+f.Span.Start < upto && from+f.Span.End > upto {
-					upto = max(st.released, from+f.Span.Start)
-				}
+		// Mask, as the JSON reply would, rather than refuse: hold back from
+		// the start of any masked span the cut would split, then send the
+		// part masked on its own.
+		masked := false
+		for _, f := range st.masks {
+			if f.Span.Start < upto && f.Span.End > upto {
+				upto = max(st.released, f.Span.Start)
 			}
+		}
+		for _, f := range st.masks {
+			masked = masked || f.Span.End > st.released && f.Span.Start < upto
+		}
+		if masked {
 			if upto > st.released {
 				part := s.rails.Output(text[st.released:upto], tenant, "chat")
 				if part.Action == guardrails.ActionBlock || part.Action == guardrails.ActionRewrite {
@@ -322,14 +341,14 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 			}
 		}
 		if ref := ch.refusal.String(); ref != "" {
-			if res := rail(ref); res.Action == guardrails.ActionBlock {
+			if res, segment := s.readWhole(ref, rail); res.Action == guardrails.ActionBlock || segment && refuses(res.Action) {
 				blocked(i, res)
 				return
 			}
 			c.write(i, map[string]any{"refusal": vault.Restore(ref)}, nil, nil)
 		}
 		for k, t := range ch.tools {
-			if res := rail(t.name + " " + t.args.String()); res.Action == guardrails.ActionBlock {
+			if res, segment := s.readWhole(t.name+" "+t.args.String(), rail); res.Action == guardrails.ActionBlock || segment && refuses(res.Action) {
 				blocked(i, res)
 				return
 			}
