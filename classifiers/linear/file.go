@@ -18,7 +18,8 @@ import (
 // The model file: gzip of
 //
 //	magic "SIEVELIN" | format uint32 | header length uint32 | header JSON |
-//	weights int16 × dims × classes | scales float32 × classes | bias float32 × classes
+//	weights int16 × dims × classes | scales float32 × classes | bias float32 × classes |
+//	dense head (Dense.Encode), when the header's dense_bytes says so
 //
 // all little-endian. The version is the content hash of the file's bytes, so
 // equal files are equal models and a retrained model gets a new version.
@@ -44,6 +45,9 @@ type header struct {
 	Parents    map[string]string `json:"parents,omitempty"`
 	Context    bool              `json:"context,omitempty"`
 	LongWindow int               `json:"long_window,omitempty"`
+	// DenseBytes, when above zero, is the length of a dense head's
+	// section after the biases (see Dense.Encode).
+	DenseBytes int `json:"dense_bytes,omitempty"`
 }
 
 // Encode returns the model file's bytes.
@@ -53,12 +57,18 @@ func (m *Model) Encode() []byte {
 	binary.Write(&raw, binary.LittleEndian, uint32(fileFormat))
 	h := header{Name: m.Name, Kind: m.Kind, Classes: m.Classes, Thresholds: m.Thresholds, DimsLog2: log2(m.Dims), Meta: m.Meta,
 		Categories: m.Categories, AbstainBelow: m.AbstainBelow, Parents: m.Parents, Context: m.Context, LongWindow: m.LongWindow}
+	var dense []byte
+	if m.Dense != nil {
+		dense = m.Dense.Encode()
+		h.DenseBytes = len(dense)
+	}
 	hb, _ := json.Marshal(h) // map keys are sorted: deterministic
 	binary.Write(&raw, binary.LittleEndian, uint32(len(hb)))
 	raw.Write(hb)
 	binary.Write(&raw, binary.LittleEndian, m.Weights)
 	binary.Write(&raw, binary.LittleEndian, m.Scales)
 	binary.Write(&raw, binary.LittleEndian, m.Bias)
+	raw.Write(dense)
 	var out bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&out, gzip.BestCompression)
 	zw.Write(raw.Bytes())
@@ -156,8 +166,8 @@ func Decode(b []byte) (*Model, error) {
 	}
 	dims := uint32(1) << h.DimsLog2
 	want := int(dims)*k*2 + k*8
-	if r.Len() != want {
-		return nil, fmt.Errorf("%w: %d bytes of weights, want %d (truncated?)", ErrCorrupt, r.Len(), want)
+	if h.DenseBytes < 0 || r.Len() != want+h.DenseBytes {
+		return nil, fmt.Errorf("%w: %d bytes of weights, want %d (truncated?)", ErrCorrupt, r.Len(), want+max(h.DenseBytes, 0))
 	}
 	m := &Model{Name: h.Name, Kind: h.Kind, Classes: h.Classes, Thresholds: h.Thresholds, Dims: dims, Meta: h.Meta,
 		Categories: h.Categories, AbstainBelow: h.AbstainBelow, Parents: h.Parents, Context: h.Context, LongWindow: h.LongWindow,
@@ -168,6 +178,15 @@ func Decode(b []byte) (*Model, error) {
 	for c := range k {
 		if math.IsNaN(float64(m.Scales[c])) || math.IsInf(float64(m.Scales[c]), 0) || math.IsNaN(float64(m.Bias[c])) {
 			return nil, fmt.Errorf("%w: class %d has a non-finite scale or bias", ErrCorrupt, c)
+		}
+	}
+	if h.DenseBytes > 0 {
+		d, err := readDense(r, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.SetDense(d); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
 	}
 	if m.Thresholds == nil {

@@ -144,6 +144,8 @@ func FuzzDecode(f *testing.F) {
 	train, _ := sample()
 	m, _ := Train(train, TrainOptions{DimsLog2: 10, Epochs: 1})
 	f.Add(m.Encode())
+	m.SetDense(testDense(2, m.Classes))
+	f.Add(m.Encode())
 	f.Add([]byte{0x1f, 0x8b})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)

@@ -44,6 +44,10 @@ type Model struct {
 	Parents    map[string]string
 	Context    bool
 	LongWindow int
+	// Dense, when set, is an embedding head blended into the
+	// probabilities (see Dense). Attribution reads the linear weights
+	// alone.
+	Dense *Dense
 
 	version string
 	pool    sync.Pool
@@ -135,6 +139,7 @@ type scratch struct {
 	best  []float32
 	// prefix and bigram are windowProbs' running sums, words+1 rows of k.
 	prefix, bigram []int64
+	dense          denseScratch
 }
 
 func (m *Model) scratch() *scratch {
@@ -156,6 +161,9 @@ func (m *Model) probsOf(text string, normalized bool, s *scratch) {
 	} else {
 		v = s.f.featurize(text, m.Dims)
 	}
+	if m.Dense != nil {
+		m.Dense.tokenize(s.f.words, &s.dense)
+	}
 	if window, stride := m.window(len(s.f.words)); window > 0 && len(s.f.words) > window {
 		m.windowProbs(window, stride, s)
 		return
@@ -173,6 +181,9 @@ func (m *Model) probsOf(text string, normalized bool, s *scratch) {
 		s.logit[c] = m.Bias[c] + float32(s.acc[c])*m.Scales[c]*v
 	}
 	activate(m.Kind, s.logit, s.p)
+	if m.Dense != nil {
+		m.Dense.blend(s.dense.ids, s.p, &s.dense)
+	}
 }
 
 // DefaultWindow is a linear model's window in words: longer than nearly
@@ -259,6 +270,13 @@ func (m *Model) windowProbs(window, stride int, s *scratch) {
 			s.logit[c] = m.Bias[c] + float32(s.acc[c])*m.Scales[c]*v
 		}
 		activate(m.Kind, s.logit, s.p)
+		if m.Dense != nil {
+			from := 0
+			if start > 0 {
+				from = s.dense.ends[start-1]
+			}
+			m.Dense.blend(s.dense.ids[from:s.dense.ends[end-1]], s.p, &s.dense)
+		}
 		for c := range k {
 			best[c] = max(best[c], s.p[c])
 		}
@@ -358,7 +376,8 @@ func (m *Model) Attribution(word, label string) float64 {
 func (m *Model) WithWindow(window, stride int) *Model {
 	c := &Model{Name: m.Name, Kind: m.Kind, Classes: m.Classes, Thresholds: m.Thresholds, Dims: m.Dims,
 		Weights: m.Weights, Scales: m.Scales, Bias: m.Bias, Meta: m.Meta, Categories: m.Categories,
-		AbstainBelow: m.AbstainBelow, Window: window, Stride: stride, Parents: m.Parents, Context: m.Context, LongWindow: m.LongWindow, version: m.version}
+		AbstainBelow: m.AbstainBelow, Window: window, Stride: stride, Parents: m.Parents,
+		Context: m.Context, LongWindow: m.LongWindow, Dense: m.Dense, version: m.version}
 	if w, s := c.window(0); window != 0 && (w != DefaultWindow || s != DefaultWindow/2) {
 		c.version = fmt.Sprintf("%s+w%ds%d", m.version, w, s)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,9 +104,10 @@ func modelSection(b *strings.Builder, r recipes.Recipe, m *linear.Model, data, l
 	}
 	var all []classifiers.Example
 	type bySource struct {
-		name string
-		rep  *classifiers.Report
-		n    int
+		name     string
+		rep      *classifiers.Report
+		n        int
+		labelled bool // some row has one of the model's labels
 	}
 	var per []bySource
 	// A multi-class model's figures are on its own task's set (the first
@@ -125,7 +127,8 @@ func modelSection(b *strings.Builder, r recipes.Recipe, m *linear.Model, data, l
 		if err != nil {
 			return err
 		}
-		per = append(per, bySource{s.Path, rep, len(ex)})
+		labelled := slices.ContainsFunc(ex, func(e classifiers.Example) bool { return len(e.Labels) > 0 })
+		per = append(per, bySource{s.Path, rep, len(ex), labelled})
 		if i == 0 || !multiClass {
 			all = append(all, ex...)
 		}
@@ -183,17 +186,25 @@ func modelSection(b *strings.Builder, r recipes.Recipe, m *linear.Model, data, l
 			p("; fastText macro-F1 %.4f, any-flag F1 %.4f", pr.MacroF1, pr.AnyF1)
 		}
 		p(".\n")
+		if m.Dense != nil {
+			alone, err := withoutDense(r, m, data, local, all)
+			if err != nil {
+				return err
+			}
+			p("- Without its dense head (the linear weights alone, thresholds calibrated again on the dev part): macro-F1 %.4f, any-flag F1 %.4f (precision %.4f, recall %.4f).\n",
+				alone.MacroF1, alone.Any.F1, alone.Any.Precision, alone.Any.Recall)
+		}
 	}
 	if len(per) > 1 {
 		p("\nPer source (any-flag F1, or accuracy for categories):\n\n| source | rows | figure |\n|---|---:|---|\n")
 		for _, s := range per {
 			fig := fmt.Sprintf("any-flag F1 %.4f (P %.4f, R %.4f)", s.rep.Any.F1, s.rep.Any.Precision, s.rep.Any.Recall)
-			if s.rep.Any.Precision == 0 && s.rep.Any.Recall == 0 {
+			if !s.labelled {
 				fig = fmt.Sprintf("benign only: %.2f%% flagged", 100*(1-s.rep.Any.Accuracy))
 			}
 			if d.Categories && s.rep.Accuracy != nil {
 				fig = fmt.Sprintf("accuracy %.4f", *s.rep.Accuracy)
-				if s.rep.Abstention != nil && s.rep.Any.Precision == 0 && s.rep.Any.Recall == 0 {
+				if s.rep.Abstention != nil && !s.labelled {
 					fig = fmt.Sprintf("texts of another kind: %.2f%% called `other`", 100**s.rep.Abstention)
 				}
 			}
@@ -303,4 +314,25 @@ func decide(cfg *config.Config, ex []classifiers.Example) (flagged, blocked int,
 		}
 	}
 	return flagged, blocked, nil
+}
+
+// withoutDense reports the model's linear weights alone on the held-out
+// rows, calibrated on the recipe's dev part as the recipe would without a
+// dense head: the head is kept only while it beats this.
+func withoutDense(r recipes.Recipe, m *linear.Model, data, local string, held []classifiers.Example) (*classifiers.Report, error) {
+	lin := m.WithWindow(0, 0)
+	lin.Dense = nil
+	lin.Thresholds = maps.Clone(m.Thresholds)
+	var dev []classifiers.Example
+	for _, s := range r.Dev {
+		ex, err := s.Load(data, local)
+		if err != nil {
+			return nil, err
+		}
+		dev = append(dev, ex...)
+	}
+	if err := lin.Calibrate(dev, r.TargetPrecision); err != nil {
+		return nil, err
+	}
+	return classifiers.Evaluate(context.Background(), []classifiers.Classifier{lin}, held, nil, 512)
 }

@@ -7,10 +7,14 @@
 // The card is a second run because it evaluates the models embedded in the
 // binary, which a run compiled before the first wrote them does not hold.
 // -fasttext DIR writes each recipe's #train and #test rows in fastText's
-// format for scripts/compare-fasttext.sh.
+// format for scripts/compare-fasttext.sh. -dense-data FILE writes the
+// #train and #dev rows of the -only recipe for models/neural/train_dan.py.
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -19,6 +23,8 @@ import (
 	"strings"
 
 	"github.com/sieve-stream/sieve/classifiers"
+	"github.com/sieve-stream/sieve/classifiers/linear"
+	"github.com/sieve-stream/sieve/datasets"
 	"github.com/sieve-stream/sieve/models"
 	"github.com/sieve-stream/sieve/models/recipes"
 )
@@ -37,7 +43,15 @@ func main() {
 	suite := flag.String("suite", "testdata/functional/moderation.jsonl", "the functional test suite, for the card")
 	peers := flag.String("peers", "models/fasttext.json", "the fastText peer's figures, for the card")
 	ftDir := flag.String("fasttext", "", "write each recipe's #train and #test rows for fastText to this folder, and train nothing")
+	denseData := flag.String("dense-data", "", "write the -only recipe's #train and #dev rows, tokenised, with the embedded linear model's scores, for models/neural/train_dan.py, and train nothing")
 	flag.Parse()
+	if *denseData != "" {
+		if err := writeDenseData(*denseData, *only, *data, *local); err != nil {
+			fmt.Fprintln(os.Stderr, "dense data:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cardPath != "" {
 		if err := card(*cardPath, *data, *local, *suite, *peers, nil); err != nil {
 			fmt.Fprintln(os.Stderr, "model card:", err)
@@ -144,4 +158,60 @@ func fastTextData(dir, data, local string) error {
 		}
 	}
 	return nil
+}
+
+// writeDenseData writes one JSON row per #train and #dev row of the named
+// recipe: its part, dense tokens, labels, unknown labels and the embedded
+// model's linear probabilities (without any dense head), from which the
+// training script picks its blend.
+func writeDenseData(path, name, data, local string) error {
+	i := slices.IndexFunc(recipes.Recipes, func(r recipes.Recipe) bool { return r.Name == name })
+	if i < 0 {
+		return fmt.Errorf("-only: no recipe %q", name)
+	}
+	r := recipes.Recipes[i]
+	m, err := models.Builtin(name)
+	if err != nil {
+		return err
+	}
+	lin := m.WithWindow(0, 0)
+	lin.Dense = nil
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	parts := []struct {
+		name string
+		srcs []recipes.Source
+	}{{datasets.Train, r.Data}, {datasets.Dev, r.Dev}}
+	for _, part := range parts {
+		for _, s := range part.srcs {
+			ex, err := s.Load(data, local)
+			if err != nil {
+				return err
+			}
+			texts := make([]string, len(ex))
+			for i, e := range ex {
+				texts[i] = e.Text
+			}
+			probs, err := lin.Classify(context.Background(), texts)
+			if err != nil {
+				return err
+			}
+			for i, e := range ex {
+				row := map[string]any{"part": part.name, "tokens": linear.DenseTokens(e.Text), "labels": e.Labels,
+					"unknown": e.Unknown, "linear": probs[i]}
+				if err := enc.Encode(row); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
 }

