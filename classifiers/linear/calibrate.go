@@ -39,7 +39,7 @@ var blends = []float32{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7}
 // minBlendSupport is the fewest dev rows of a label that choose its blend
 // weight; a rarer label keeps its linear score (blend 0). A head trained on
 // a few dozen rows of a label generalises from them in ways a few dev rows
-// cannot check: the moderation head scored gardening prose as graphic
+// cannot check: an earlier moderation head scored gardening prose as graphic
 // violence, from a label with 17 dev rows.
 const minBlendSupport = 50
 
