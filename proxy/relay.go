@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -47,11 +48,11 @@ func (s *Server) relayJSON(w http.ResponseWriter, body io.Reader, tenant string,
 		return res
 	}
 	check := func(t string) (string, bool) {
-		res, segment := s.readWhole(t, rail)
-		switch {
-		case res.Action == guardrails.ActionBlock, segment && refuses(res.Action):
+		res, refused := s.readWhole(t, rail)
+		if refused {
 			return "", false
-		case res.Action == guardrails.ActionMask:
+		}
+		if res.Action == guardrails.ActionMask {
 			t = res.Text
 		}
 		return vault.Restore(t), true
@@ -249,6 +250,9 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 			}
 			c.write(idx, map[string]any{field: vault.Restore(out)}, nil, nil)
 			st.released = upto
+			// Overlapping segments find a span again and again; once it
+			// is sent it no longer bounds a cut.
+			st.masks = slices.DeleteFunc(st.masks, func(f guardrails.Finding) bool { return f.Span.End <= st.released })
 		}
 		return true
 	}
@@ -341,14 +345,14 @@ func (s *Server) relayStream(w http.ResponseWriter, body io.Reader, tenant strin
 			}
 		}
 		if ref := ch.refusal.String(); ref != "" {
-			if res, segment := s.readWhole(ref, rail); res.Action == guardrails.ActionBlock || segment && refuses(res.Action) {
+			if res, refused := s.readWhole(ref, rail); refused {
 				blocked(i, res)
 				return
 			}
 			c.write(i, map[string]any{"refusal": vault.Restore(ref)}, nil, nil)
 		}
 		for k, t := range ch.tools {
-			if res, segment := s.readWhole(t.name+" "+t.args.String(), rail); res.Action == guardrails.ActionBlock || segment && refuses(res.Action) {
+			if res, refused := s.readWhole(t.name+" "+t.args.String(), rail); refused {
 				blocked(i, res)
 				return
 			}

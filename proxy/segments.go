@@ -68,9 +68,10 @@ func refuses(a guardrails.Action) bool {
 
 // readWhole runs the output rails on a text held whole (a JSON reply's
 // field, a streamed refusal or tool call) as they read a streamed text:
-// its segments, then the whole. It returns the first segment's result that
-// refuses, with segment true, or else the whole's.
-func (s *Server) readWhole(t string, rail func(string) guardrails.Result) (res guardrails.Result, segment bool) {
+// its segments, then the whole. refused says the text may not be sent: a
+// segment refused it, as it would end a stream, or the whole is blocked.
+// res is that result, or else the whole's (which may mask).
+func (s *Server) readWhole(t string, rail func(string) guardrails.Result) (res guardrails.Result, refused bool) {
 	for _, sg := range segments(t, segmentWords, s.contextWords(), true) {
 		if sg.start == 0 && sg.end == len(t) {
 			continue // the whole, read next
@@ -79,7 +80,8 @@ func (s *Server) readWhole(t string, rail func(string) guardrails.Result) (res g
 			return res, true
 		}
 	}
-	return rail(t), false
+	res = rail(t)
+	return res, res.Action == guardrails.ActionBlock
 }
 
 // appendMasks adds res's mask findings to masks, their spans moved by

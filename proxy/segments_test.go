@@ -2,9 +2,12 @@ package proxy
 
 import (
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sieve-stream/sieve/guardrails"
 )
 
 func TestSegments(t *testing.T) {
@@ -58,5 +61,46 @@ func TestSegmentsOfPrefixesAreTheWholes(t *testing.T) {
 				t.Fatalf("prefix %q: segments %v are not the first of the whole's %v", text[:cut], part, whole)
 			}
 		}
+	}
+}
+
+// BenchmarkReadWhole is what the output rails cost on a long JSON reply
+// read in segments and whole, against the whole alone: the price of the
+// same decision streamed or not.
+func BenchmarkReadWhole(b *testing.B) {
+	p, err := guardrails.ParsePolicy([]byte("rails:\n  output:\n    - {scanner: classifier, model: moderation, action: flag}\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rails := guardrails.NewEngine(p)
+	s := &Server{cfg: Config{Context: 200}}
+	// Ordinary prose, and a rail that only flags: every segment is read.
+	b2, err := os.ReadFile("../models/testdata/long_benign.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	prose := strings.Fields(string(b2))
+	words := make([]string, 1000)
+	for i := range words {
+		words[i] = prose[i%len(prose)]
+	}
+	text := strings.Join(words, " ")
+	if res, refused := s.readWhole(text, func(t string) guardrails.Result { return rails.Output(t, "", "chat") }); refused {
+		b.Fatalf("the benign reply was refused: %+v", res)
+	}
+	rail := func(t string) guardrails.Result { return rails.Output(t, "", "chat") }
+	for _, bc := range []struct {
+		name string
+		read func()
+	}{
+		{"segments", func() { s.readWhole(text, rail) }},
+		{"whole", func() { rail(text) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				bc.read()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/reply")
+		})
 	}
 }

@@ -30,7 +30,8 @@ func (m *Model) Calibrate(dev []classifiers.Example, targetPrecision float64) er
 	if m.Dense != nil {
 		return m.calibrateBlend(dev, targetPrecision)
 	}
-	return m.calibrateThresholds(dev, targetPrecision)
+	_, err := m.calibrateThresholds(dev, targetPrecision)
+	return err
 }
 
 // blends are the dense head's weights calibrateBlend tries.
@@ -62,26 +63,17 @@ const blendSlack = 0.01
 // windows: only here is the weight measured as it is used.
 func (m *Model) calibrateBlend(dev []classifiers.Example, targetPrecision float64) error {
 	labels := m.Labels()
-	var benign []string
-	for _, e := range dev {
-		if len(e.Labels) == 0 {
-			benign = append(benign, e.Text)
-		}
-	}
 	f1 := make([][]float64, len(blends))  // by weight, then label; -1: too few rows
 	flagged := make([][]int, len(blends)) // benign dev rows flagged, by weight, then label
 	for i, w := range blends {
 		for c := range m.Dense.Blend {
 			m.Dense.Blend[c] = w
 		}
-		if err := m.calibrateThresholds(dev, targetPrecision); err != nil {
-			return err
-		}
-		rep, err := classifiers.Evaluate(context.Background(), []classifiers.Classifier{m}, dev, nil, 512)
+		scores, err := m.calibrateThresholds(dev, targetPrecision)
 		if err != nil {
 			return err
 		}
-		scores, err := m.Classify(context.Background(), benign)
+		rep, err := classifiers.Evaluate(context.Background(), []classifiers.Classifier{m}, dev, nil, 512)
 		if err != nil {
 			return err
 		}
@@ -91,8 +83,8 @@ func (m *Model) calibrateBlend(dev []classifiers.Example, targetPrecision float6
 			if f, ok := rep.Labels[l]; ok && f.Support >= minBlendSupport {
 				f1[i][c] = f.F1
 			}
-			for _, row := range scores {
-				if float64(row[c]) >= m.Thresholds[l] {
+			for r, row := range scores {
+				if len(dev[r].Labels) == 0 && float64(row[c]) >= m.Thresholds[l] {
 					flagged[i][c]++
 				}
 			}
@@ -115,7 +107,8 @@ func (m *Model) calibrateBlend(dev []classifiers.Example, targetPrecision float6
 			}
 		}
 	}
-	return m.calibrateThresholds(dev, targetPrecision)
+	_, err := m.calibrateThresholds(dev, targetPrecision)
+	return err
 }
 
 // benignSlack is the noise allowed on n benign rows flagged: a tenth, and
@@ -123,15 +116,15 @@ func (m *Model) calibrateBlend(dev []classifiers.Example, targetPrecision float6
 func benignSlack(n int) int { return max(2, n/10) }
 
 // calibrateThresholds sets each label's threshold from dev data (see
-// Calibrate).
-func (m *Model) calibrateThresholds(dev []classifiers.Example, targetPrecision float64) error {
+// Calibrate) and returns the dev rows' scores it read.
+func (m *Model) calibrateThresholds(dev []classifiers.Example, targetPrecision float64) ([][]float32, error) {
 	texts := make([]string, len(dev))
 	for i, e := range dev {
 		texts[i] = e.Text
 	}
 	scores, err := m.Classify(context.Background(), texts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for j, l := range m.Labels() {
 		s := make([]float32, 0, len(dev))
@@ -149,7 +142,7 @@ func (m *Model) calibrateThresholds(dev []classifiers.Example, targetPrecision f
 		}
 		m.Thresholds[l] = classifiers.Threshold(s, truth, targetPrecision)
 	}
-	return nil
+	return scores, nil
 }
 
 // fitTemperature rescales the logits by the 1/T that minimises the

@@ -315,7 +315,9 @@ func (d *Dense) logits(ids []int32, z []float32, s *denseScratch) {
 }
 
 // SetDense attaches a dense head to the model, which then blends it into
-// every probability; the thresholds need calibrating again after.
+// every probability; the thresholds need calibrating again after. The model
+// keeps its own blend weights, so calibrating it leaves d as it was (d may
+// be another model's head, as `make models` reuses the committed one's).
 func (m *Model) SetDense(d *Dense) error {
 	if !slices.Equal(d.Classes, m.Classes) {
 		return fmt.Errorf("dense head: classes %v, the model has %v", d.Classes, m.Classes)
@@ -323,7 +325,9 @@ func (m *Model) SetDense(d *Dense) error {
 	if m.Kind == classifiers.MultiClass {
 		return fmt.Errorf("dense head: only for binary and multi-label models")
 	}
-	m.Dense = d
+	own := *d
+	own.Blend = slices.Clone(d.Blend)
+	m.Dense = &own
 	m.pool = sync.Pool{}
 	return nil
 }

@@ -323,13 +323,9 @@ func withoutDense(r recipes.Recipe, m *linear.Model, data, local string, held []
 	lin := m.WithWindow(0, 0)
 	lin.Dense = nil
 	lin.Thresholds = maps.Clone(m.Thresholds)
-	var dev []classifiers.Example
-	for _, s := range r.Dev {
-		ex, err := s.Load(data, local)
-		if err != nil {
-			return nil, err
-		}
-		dev = append(dev, ex...)
+	dev, err := recipes.LoadAll(r.Dev, data, local)
+	if err != nil {
+		return nil, err
 	}
 	if err := lin.Calibrate(dev, r.TargetPrecision); err != nil {
 		return nil, err

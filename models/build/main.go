@@ -8,7 +8,8 @@
 // binary, which a run compiled before the first wrote them does not hold.
 // -fasttext DIR writes each recipe's #train and #test rows in fastText's
 // format for scripts/compare-fasttext.sh. -dense-data FILE writes the
-// #train and #dev rows of the -only recipe for models/neural/train_dan.py.
+// #train and #dev rows of the -only recipe for models/neural/train_dan.py;
+// -dense FILE attaches the head it trained in place of the committed one.
 package main
 
 import (
@@ -43,6 +44,7 @@ func main() {
 	suite := flag.String("suite", "testdata/functional/moderation.jsonl", "the functional test suite, for the card")
 	peers := flag.String("peers", "models/fasttext.json", "the fastText peer's figures, for the card")
 	ftDir := flag.String("fasttext", "", "write each recipe's #train and #test rows for fastText to this folder, and train nothing")
+	denseFile := flag.String("dense", "", "the dense head to attach (make dense writes it); default: the one in the committed model")
 	denseData := flag.String("dense-data", "", "write the -only recipe's #train and #dev rows, tokenised, with the embedded linear model's scores, for models/neural/train_dan.py, and train nothing")
 	flag.Parse()
 	if *denseData != "" {
@@ -85,7 +87,15 @@ func main() {
 		if *precision > 0 {
 			r.TargetPrecision = *precision
 		}
-		m, err := r.Build(*data, *local, func(e, n int, loss float64) {
+		var head *linear.Dense
+		if r.Dense {
+			var err error
+			if head, err = denseHead(r.Name, *denseFile); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+		m, err := r.Build(*data, *local, head, func(e, n int, loss float64) {
 			fmt.Fprintf(os.Stderr, "\r%-10s epoch %2d/%d loss %.4f", r.Name, e, n, loss)
 		})
 		fmt.Fprintln(os.Stderr)
@@ -160,6 +170,32 @@ func fastTextData(dir, data, local string) error {
 	return nil
 }
 
+// denseHead is the dense head for the named model: the file's when one is
+// given (a head make dense just trained), else the committed model's. The
+// head is a trained artifact like the n-gram weights, but `make models`
+// cannot retrain it (that needs PyTorch), so the model file keeps it.
+func denseHead(name, file string) (*linear.Dense, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		d, err := linear.DecodeDense(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		return d, nil
+	}
+	m, err := models.Builtin(name)
+	if err != nil {
+		return nil, err
+	}
+	if m.Dense == nil {
+		return nil, fmt.Errorf("%s: the committed model has no dense head; run make dense", name)
+	}
+	return m.Dense, nil
+}
+
 // writeDenseData writes one JSON row per #train and #dev row of the named
 // recipe: its part, dense tokens, labels, unknown labels and the embedded
 // model's linear probabilities (without any dense head), from which the
@@ -188,25 +224,23 @@ func writeDenseData(path, name, data, local string) error {
 		srcs []recipes.Source
 	}{{datasets.Train, r.Data}, {datasets.Dev, r.Dev}}
 	for _, part := range parts {
-		for _, s := range part.srcs {
-			ex, err := s.Load(data, local)
-			if err != nil {
+		ex, err := recipes.LoadAll(part.srcs, data, local)
+		if err != nil {
+			return err
+		}
+		texts := make([]string, len(ex))
+		for i, e := range ex {
+			texts[i] = e.Text
+		}
+		probs, err := lin.Classify(context.Background(), texts)
+		if err != nil {
+			return err
+		}
+		for i, e := range ex {
+			row := map[string]any{"part": part.name, "tokens": linear.DenseTokens(e.Text), "labels": e.Labels,
+				"unknown": e.Unknown, "linear": probs[i]}
+			if err := enc.Encode(row); err != nil {
 				return err
-			}
-			texts := make([]string, len(ex))
-			for i, e := range ex {
-				texts[i] = e.Text
-			}
-			probs, err := lin.Classify(context.Background(), texts)
-			if err != nil {
-				return err
-			}
-			for i, e := range ex {
-				row := map[string]any{"part": part.name, "tokens": linear.DenseTokens(e.Text), "labels": e.Labels,
-					"unknown": e.Unknown, "linear": probs[i]}
-				if err := enc.Encode(row); err != nil {
-					return err
-				}
 			}
 		}
 	}

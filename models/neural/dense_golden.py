@@ -4,7 +4,9 @@ with numpy straight from the head's file (not from PyTorch), so that
 models.TestDenseHeadMatchesScript checks Sieve's Go forward pass against
 an independent one.
 
-    dense_golden.py --dense models/data/moderation.dense --data ROWS --out models/testdata/dense_golden.jsonl
+    dense_golden.py --dense .cache/moderation.dense --data ROWS --out models/testdata/dense_golden.jsonl
+
+(make dense runs it on the head it just trained.)
 """
 import argparse
 import json

@@ -5,7 +5,6 @@ package recipes
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,11 +28,11 @@ type Recipe struct {
 	// to the lowest one reaching this precision on the dev part (the
 	// highest recall at it) rather than to the maximum F1.
 	TargetPrecision float64
-	// Dense, when set, is a dense head (linear.Dense) under the project's
-	// data folder, trained by models/neural/train_dan.py on this recipe's
-	// #train and #dev rows: it is attached before the thresholds are
-	// calibrated.
-	Dense string
+	// Dense says the model carries a dense head (linear.Dense), trained by
+	// models/neural/train_dan.py on this recipe's #train and #dev rows
+	// (make dense) and kept in the model file: Build attaches the one it is
+	// given, and Calibrate picks its blend weights with the thresholds.
+	Dense bool
 	// Card is what the model card (docs/models.md) says beyond figures.
 	Card Card
 }
@@ -143,6 +142,20 @@ func (s Source) Load(data, local string) ([]classifiers.Example, error) {
 	return out, nil
 }
 
+// LoadAll reads the sources (see Source.Load) one after another into one
+// slice, in their order.
+func LoadAll(srcs []Source, data, local string) ([]classifiers.Example, error) {
+	var all []classifiers.Example
+	for _, s := range srcs {
+		ex, err := s.Load(data, local)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ex...)
+	}
+	return all, nil
+}
+
 // Recipes are the built-in models.
 var Recipes = []Recipe{
 	// Spam of SMS and of social platforms: the SMS collection, the
@@ -212,11 +225,11 @@ var Recipes = []Recipe{
 	// left out rather than taken as benign. The project's hand-written rows
 	// (models/data) fill the labels no public set marks.
 	{Name: "moderation",
-		Data: moderationSources(datasets.Train), Dev: moderationSources(datasets.Dev), Dense: "moderation.dense",
+		Data: moderationSources(datasets.Train), Dev: moderationSources(datasets.Dev), Dense: true,
 		Options: linear.TrainOptions{Kind: classifiers.MultiLabel, Labels: ModerationLabels, Parents: ModerationParents, Context: true, LongWindow: 16,
 			DimsLog2: 20, Epochs: 12, LR: 0.5, L2: 1e-5, Seed: 1},
 		Card: Card{
-			Summary: "OpenAI's moderation categories as labels (`harassment`, `harassment_threatening`, `hate`, `hate_threatening`, `self_harm`, `self_harm_intent`, `self_harm_instructions`, `sexual`, `sexual_minors`, `violence`, `violence_graphic`, `illicit`, `illicit_violent`), multi-label, with per-label thresholds chosen on the dev part. Texts over 32 words are scored over windows of 32 words (stride 16), those over 128 words over windows of 16 (stride 8), each label at its highest. A dense head (a deep averaging network over GloVe word vectors, `models/data/moderation.dense`) is blended into the hashed n-gram scores, window by window, each label with its own weight chosen on the dev part: the smallest within 0.01 of the best dev F1 among the weights that flag no more of the dev part's benign rows for the label than the n-grams alone (give or take a tenth); none for labels with under 50 dev rows.",
+			Summary: "OpenAI's moderation categories as labels (`harassment`, `harassment_threatening`, `hate`, `hate_threatening`, `self_harm`, `self_harm_intent`, `self_harm_instructions`, `sexual`, `sexual_minors`, `violence`, `violence_graphic`, `illicit`, `illicit_violent`), multi-label, with per-label thresholds chosen on the dev part. Texts over 32 words are scored over windows of 32 words (stride 16), those over 128 words over windows of 16 (stride 8), each label at its highest. A dense head (a deep averaging network over GloVe word vectors, trained by `make dense` and kept in the model file) is blended into the hashed n-gram scores, window by window, each label with its own weight chosen on the dev part: the smallest within 0.01 of the best dev F1 among the weights that flag no more of the dev part's benign rows for the label than the n-grams alone (give or take a tenth); none for labels with under 50 dev rows.",
 			Provenance: []string{
 				"`moderation`: the curated 13-label corpus of the shared datasets, 18 public sources (AILuminate, HarmBench, JailbreakBench, StrongREJECT, MaliciousInstruct, CatQA, SimpleSafetyTests, ConvAbuse, OLID, the Gab Hate Corpus, SDCNL, the Twitter suicidal-intention set, COCO captions, XSTest's safe prompts, EDOS, ETHOS, Social Bias Frames, ThreatGram 101); licences per source in its README (CC0, CC BY 4.0, MIT, Apache-2.0, GPL-3.0; five state none). Partial labels are honoured: a row is not taught, nor scored, on a label its source never annotated (`moderationUnknown`).",
 				"`local:moderation_synthetic.jsonl`: 3,609 rows written by hand for this project (`source: synthetic`): threats, insults with and without profanity, obfuscated abuse, hate, incitement, graphic violence, explicit adult content, self-harm disclosures and requests (never methods), illicit requests, and hard negatives (counter-speech, news, sexual health, benign requests that share words with harmful ones), with 437 contrast pairs that differ only in what changes the label; counted four times in training; texts over 128 words are read in windows of 16 words (`LongWindow`). Apache-2.0 with the project.",
@@ -266,26 +279,16 @@ var Recipes = []Recipe{
 }
 
 // Build trains a recipe on the datasets under data (and the project's own
-// rows under local) and returns the model.
-func (r Recipe) Build(data, local string, progress func(epoch, epochs int, loss float64)) (*linear.Model, error) {
-	load := func(srcs []Source) ([]classifiers.Example, error) {
-		var all []classifiers.Example
-		for _, s := range srcs {
-			ex, err := s.Load(data, local)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", r.Name, err)
-			}
-			all = append(all, ex...)
-		}
-		return all, nil
-	}
-	train, err := load(r.Data)
+// rows under local) and returns the model, with dense attached when the
+// recipe has a dense head (Recipe.Dense).
+func (r Recipe) Build(data, local string, dense *linear.Dense, progress func(epoch, epochs int, loss float64)) (*linear.Model, error) {
+	train, err := LoadAll(r.Data, data, local)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", r.Name, err)
 	}
-	dev, err := load(r.Dev)
+	dev, err := LoadAll(r.Dev, data, local)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", r.Name, err)
 	}
 	o := r.Options
 	o.Name = r.Name
@@ -295,17 +298,12 @@ func (r Recipe) Build(data, local string, progress func(epoch, epochs int, loss 
 	if err != nil {
 		return nil, err
 	}
-	if r.Dense != "" {
-		b, err := os.ReadFile(filepath.Join(local, r.Dense))
-		if err != nil {
+	if r.Dense {
+		if dense == nil {
+			return nil, fmt.Errorf("%s: the recipe has a dense head and none was given (make dense writes one)", r.Name)
+		}
+		if err := m.SetDense(dense); err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
-		}
-		d, err := linear.DecodeDense(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", r.Name, r.Dense, err)
-		}
-		if err := m.SetDense(d); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", r.Name, r.Dense, err)
 		}
 	}
 	if err := m.Calibrate(dev, r.TargetPrecision); err != nil {
